@@ -1,0 +1,206 @@
+"""Where the database lives, opening it safely, and bringing its schema up to date.
+
+An up-to-date database is recognised by reading ``alembic_version`` directly, so Alembic
+is imported only when a migration is actually due. A database that is not quizzer's, or
+that a newer quizzer wrote, is refused and never written to.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from quizzer.errors import DatabaseError
+
+#: Every Alembic revision this code knows, oldest first; the last one is the head.
+#: A test checks this against the revisions in ``migrations/versions``.
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001",)
+SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
+
+#: How long a writer waits for another process's transaction before giving up (ms).
+BUSY_TIMEOUT_MS = 30_000
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """A folder shipped with quizzer (``decks`` or ``migrations``).
+
+    In a wheel they live inside the package (``quizzer/_data``); in a source checkout
+    they are beside it.
+    """
+    installed = _PACKAGE / "_data" / name
+    if installed.is_dir():
+        return installed
+    return _PACKAGE.parent / name
+
+
+def default_db_path() -> Path:
+    """``quizzer.db`` in the user's data directory."""
+    from platformdirs import user_data_path
+
+    return user_data_path("quizzer", appauthor=False) / "quizzer.db"
+
+
+def resolve_url(target: str | None) -> str:
+    """Turn ``--db`` / ``QUIZZER_DB`` (a path or an SQLAlchemy URL) into a URL."""
+    if not target:
+        path = default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if "://" in target:
+        try:
+            make_url(target)
+        except sa_exc.ArgumentError:
+            raise DatabaseError(f"{target}: not a database URL or path") from None
+        return target
+    path = Path(target).expanduser()
+    if path.is_dir():
+        raise DatabaseError(f"{target}: is a folder, not a database file")
+    if not path.parent.is_dir():
+        raise DatabaseError(f"{target}: the folder {path.parent} does not exist")
+    return f"sqlite:///{path.resolve()}"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN
+    # is deferred, and a deferred reader that later writes can deadlock: SQLITE_BUSY
+    # is then returned at once, whatever the busy timeout).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _on_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
+    # timeout instead of failing with "database is locked".
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with quizzer's connection settings (SQLite: foreign keys, busy timeout)."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def _current_revision(connection: Any) -> str | None:
+    """The revision stamped in the database; None for an empty database.
+
+    Raises DatabaseError for a database that has tables but is not quizzer's.
+    """
+    tables = set(inspect(connection).get_table_names())
+    if not tables:
+        return None
+    if "alembic_version" not in tables:
+        raise DatabaseError("not a quizzer database (it has other tables and no quizzer schema)")
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if not rows:
+        return None  # stamped at "base": no revision applied yet
+    if len(rows) != 1:
+        raise DatabaseError("not a quizzer database (its schema version is unreadable)")
+    return str(rows[0])
+
+
+def _describe(url: str) -> str:
+    path = _sqlite_path(url)
+    return str(path) if path else make_url(url).render_as_string(hide_password=True)
+
+
+def _upgrade(connection: Any, current: str | None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resource_dir("migrations")))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def ensure_schema(engine: Engine, *, url: str) -> None:
+    """Check the database is quizzer's and bring it to the current schema.
+
+    Nothing is written to a database that is refused.
+    """
+    where = _describe(url)
+    path = _sqlite_path(url)
+    if path is not None and path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            if handle.read(16) != b"SQLite format 3\0":
+                raise DatabaseError(f"{where}: not a quizzer database (not an SQLite file)")
+    try:
+        with engine.connect() as connection:
+            current = _current_revision(connection)
+            connection.rollback()
+        if current == SCHEMA_HEAD:
+            return
+        if current is not None and current not in SCHEMA_REVISIONS:
+            raise DatabaseError(
+                f"{where}: written by a newer quizzer (schema {current}); upgrade quizzer to use it"
+            )
+        # The write lock is taken before looking again, so two processes starting on
+        # the same new database do not both migrate it.
+        with engine.begin() as connection:
+            current = _current_revision(connection)
+            if current != SCHEMA_HEAD:
+                _upgrade(connection, current)
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as connection:
+                raw = connection.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA journal_mode = WAL")
+    except DatabaseError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise DatabaseError(f"{where}: {exc}") from None
+    except sa_exc.DatabaseError as exc:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        raise DatabaseError(f"{where}: cannot use this database: {reason}") from None
+
+
+class Database:
+    """An opened, up-to-date quizzer database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        ensure_schema(self.engine, url=url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def session(self) -> Session:
+        """A session the caller commits (for commands that commit step by step)."""
+        return self._sessions()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def open_database(target: str | None = None) -> Database:
+    """Open the database named by ``target`` (or ``QUIZZER_DB``, or the default)."""
+    return Database(resolve_url(target if target is not None else os.environ.get("QUIZZER_DB")))

@@ -1,0 +1,180 @@
+"""SQLAlchemy 2.0 typed models. The schema itself is owned by the Alembic revisions.
+
+A change here comes with a new revision in ``migrations/versions``; a test fails when the
+two drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out (SQLite drops tzinfo)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Deck(Base):
+    __tablename__ = "decks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The deck file it was last imported from; None for decks made with ``add``.
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="deck", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("deck_id", "qid", name="uq_questions_deck_id_qid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deck_id: Mapped[int] = mapped_column(ForeignKey("decks.id", ondelete="CASCADE"), index=True)
+    qid: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    type: Mapped[str] = mapped_column(String(20))
+    prompt: Mapped[str] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    choices: Mapped[list[str] | None] = mapped_column(JSON)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    python: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+
+    deck: Mapped[Deck] = relationship(back_populates="questions")
+    state: Mapped[CardState] = relationship(
+        back_populates="question", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def name(self) -> str:
+        """The question's name as users type it: ``DECK/ID``."""
+        return f"{self.deck.slug}/{self.qid}"
+
+
+class CardState(Base):
+    """The SM-2 state of one question. Ease in integer hundredths, kept exact."""
+
+    __tablename__ = "card_states"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    ease: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int] = mapped_column(Integer)
+    interval: Mapped[int] = mapped_column(Integer)
+    due: Mapped[date] = mapped_column(Date, index=True)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    last_graded: Mapped[date | None] = mapped_column(Date)
+
+    question: Mapped[Question] = relationship(back_populates="state")
+
+
+class Review(Base):
+    """One answer as it was given: enough to recompute every state, and to fit FSRS later."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        Index("ix_reviews_question_id_id", "question_id", "id"),
+        # One graded answer per card per day, enforced by the database itself.
+        Index(
+            "uq_reviews_graded_per_day",
+            "question_id",
+            "day",
+            unique=True,
+            sqlite_where=text("kind = 'graded'"),
+            postgresql_where=text("kind = 'graded'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    quality: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    typed: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+    ease_before: Mapped[int] = mapped_column(Integer)
+    repetitions_before: Mapped[int] = mapped_column(Integer)
+    interval_before: Mapped[int] = mapped_column(Integer)
+    due_before: Mapped[date] = mapped_column(Date)
+    lapses_before: Mapped[int] = mapped_column(Integer)
+    last_graded_before: Mapped[date | None] = mapped_column(Date)
+
+    ease_after: Mapped[int] = mapped_column(Integer)
+    repetitions_after: Mapped[int] = mapped_column(Integer)
+    interval_after: Mapped[int] = mapped_column(Integer)
+    due_after: Mapped[date] = mapped_column(Date)
+    lapses_after: Mapped[int] = mapped_column(Integer)
+
+    question: Mapped[Question] = relationship()
+
+
+class Setting(Base):
+    """User settings that persist (e.g. the daily new-card limit)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

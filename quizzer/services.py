@@ -1,0 +1,490 @@
+"""quizzer's use-cases. Each takes a Session and never commits: the command owns the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from quizzer import deckfile, scheduler
+from quizzer.errors import NotFoundError, QuizzerError
+from quizzer.orm import CardState, Deck, Question, Review
+
+CONTENT_FIELDS = ("type", "prompt", "code", "answer", "choices", "explanation", "tags", "python")
+
+
+# --- names --------------------------------------------------------------------------
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Split ``DECK/ID`` into its parts; raise QuizzerError when it is not of that form."""
+    deck_slug, sep, qid = name.partition("/")
+    if not sep or not deck_slug or not qid or "/" in qid:
+        raise QuizzerError(
+            f"{name!r}: name a question as DECK/ID, e.g. python-closures/late-binding"
+        )
+    return deck_slug, qid
+
+
+def get_deck(session: Session, slug: str) -> Deck:
+    """The deck with ``slug``, or NotFoundError."""
+    deck = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
+    if deck is None:
+        raise NotFoundError(f"{slug}: no such deck (see `quizzer decks`)")
+    return deck
+
+
+def get_question(session: Session, name: str) -> Question:
+    """The question named ``DECK/ID``, with its deck and state loaded, or NotFoundError."""
+    deck_slug, qid = split_name(name)
+    question = session.scalars(
+        select(Question)
+        .join(Question.deck)
+        .options(joinedload(Question.deck), joinedload(Question.state))
+        .where(Deck.slug == deck_slug, Question.qid == qid)
+    ).one_or_none()
+    if question is None:
+        get_deck(session, deck_slug)
+        raise NotFoundError(f"{name}: no such question in deck {deck_slug}")
+    return question
+
+
+# --- import -------------------------------------------------------------------------
+
+
+def content_hash(question: deckfile.Question) -> str:
+    """A hash of everything a learner sees of a question (not its id or position)."""
+    data = question.model_dump(include=set(CONTENT_FIELDS))
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class DeckImport:
+    """What importing one deck file did."""
+
+    deck: str
+    path: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    restored: int = 0
+    new_deck: bool = False
+
+
+@dataclass
+class ImportReport:
+    """What an import did, deck by deck."""
+
+    decks: list[DeckImport] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            d.added or d.updated or d.retired or d.restored or d.new_deck for d in self.decks
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "decks": [asdict(d) for d in self.decks]}
+
+
+def _apply_fields(row: Question, question: deckfile.Question) -> None:
+    row.type = question.type
+    row.prompt = question.prompt
+    row.code = question.code
+    row.answer = question.answer
+    row.choices = list(question.choices) if question.choices is not None else None
+    row.explanation = question.explanation
+    row.tags = list(question.tags)
+    row.python = question.python
+
+
+def upsert_deck(
+    session: Session,
+    deck_file: deckfile.Deck,
+    *,
+    source: str | None,
+    now: datetime,
+    today: date,
+    retire_missing: bool = True,
+) -> DeckImport:
+    """Bring one deck in the database in line with ``deck_file``.
+
+    Edited questions keep their schedule and history; questions missing from the file
+    are retired (not deleted) when ``retire_missing``; retired ones that come back are
+    restored.
+    """
+    report = DeckImport(deck=deck_file.deck, path=source or "")
+    deck = session.scalars(select(Deck).where(Deck.slug == deck_file.deck)).one_or_none()
+    if deck is None:
+        deck = Deck(slug=deck_file.deck, created_at=now, changed_at=now, title=deck_file.title)
+        session.add(deck)
+        report.new_deck = True
+    meta = (deck_file.title, deck_file.description, list(deck_file.tags))
+    if report.new_deck or meta != (deck.title, deck.description, list(deck.tags or [])):
+        deck.title, deck.description, deck.tags = meta
+        deck.changed_at = now
+    if source is not None:
+        deck.source = source
+    existing: dict[str, Question] = {}
+    if not report.new_deck:
+        existing = {
+            q.qid: q for q in session.scalars(select(Question).where(Question.deck == deck))
+        }
+    seen: set[str] = set()
+    for position, question in enumerate(deck_file.questions):
+        seen.add(question.id)
+        digest = content_hash(question)
+        row = existing.get(question.id)
+        if row is None:
+            row = Question(
+                deck=deck,
+                qid=question.id,
+                position=position,
+                content_hash=digest,
+                created_at=now,
+                changed_at=now,
+                retired=False,
+            )
+            _apply_fields(row, question)
+            start = scheduler.new_card(today)
+            row.state = CardState(
+                ease=start.ease,
+                repetitions=start.repetitions,
+                interval=start.interval,
+                due=start.due,
+                lapses=start.lapses,
+                last_graded=None,
+            )
+            session.add(row)
+            report.added += 1
+            continue
+        if row.position != position:
+            row.position = position
+        if row.retired:
+            row.retired = False
+            report.restored += 1
+        if row.content_hash != digest:
+            _apply_fields(row, question)
+            row.content_hash = digest
+            row.changed_at = now
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    if retire_missing:
+        for qid, row in existing.items():
+            if qid not in seen and not row.retired:
+                row.retired = True
+                report.retired += 1
+    return report
+
+
+def import_decks(
+    session: Session,
+    paths: Sequence[Path],
+    *,
+    now: datetime,
+    today: date,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Validate every deck file first, then load them all (the caller's one transaction)."""
+    loaded = deckfile.load_decks(paths)
+    report = ImportReport(dry_run=dry_run)
+    for path, deck_file in loaded:
+        if dry_run:
+            report.decks.append(DeckImport(deck=deck_file.deck, path=str(path)))
+            continue
+        report.decks.append(upsert_deck(session, deck_file, source=str(path), now=now, today=today))
+    session.flush()
+    return report
+
+
+def bundled_decks_dir() -> Path:
+    """The folder of decks shipped with quizzer."""
+    from quizzer.db import resource_dir
+
+    return resource_dir("decks")
+
+
+def has_decks(session: Session) -> bool:
+    """Whether any deck has been imported yet."""
+    return session.scalar(select(func.count()).select_from(Deck)) != 0
+
+
+# --- listing ------------------------------------------------------------------------
+
+
+@dataclass
+class DeckSummary:
+    """One deck with its counts (retired questions count only as retired)."""
+
+    deck: str
+    title: str
+    total: int
+    new: int
+    due: int
+    learned: int
+    retired: int
+
+
+def deck_summaries(session: Session, *, today: date) -> list[DeckSummary]:
+    """Every deck with counts of new, due-today, learned and retired questions."""
+    active = Question.retired.is_(False)
+    learned = active & CardState.last_graded.is_not(None)
+    stmt = (
+        select(
+            Deck.slug,
+            Deck.title,
+            func.count(Question.id),
+            func.sum(case((active & CardState.last_graded.is_(None), 1), else_=0)),
+            func.sum(case((learned & (CardState.due <= today), 1), else_=0)),
+            func.sum(case((learned, 1), else_=0)),
+            func.sum(case((Question.retired.is_(True), 1), else_=0)),
+        )
+        .select_from(Deck)
+        .outerjoin(Question, Question.deck_id == Deck.id)
+        .outerjoin(CardState, CardState.question_id == Question.id)
+        .group_by(Deck.id)
+        .order_by(Deck.slug)
+    )
+    return [
+        DeckSummary(slug, title, total, int(new or 0), int(due or 0), int(lrn or 0), int(ret or 0))
+        for slug, title, total, new, due, lrn, ret in session.execute(stmt)
+    ]
+
+
+@dataclass
+class CardRow:
+    """A question with its schedule, as ``cards`` lists it."""
+
+    name: str
+    deck: str
+    id: str
+    type: str
+    prompt: str
+    ease: float
+    repetitions: int
+    interval: int
+    due: date
+    lapses: int
+    last_graded: date | None
+    new: bool
+    retired: bool
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["due"] = self.due.isoformat()
+        data["last_graded"] = self.last_graded.isoformat() if self.last_graded else None
+        return data
+
+
+def _card_row(question: Question, state: CardState, deck_slug: str) -> CardRow:
+    return CardRow(
+        name=f"{deck_slug}/{question.qid}",
+        deck=deck_slug,
+        id=question.qid,
+        type=question.type,
+        prompt=question.prompt,
+        ease=state.ease / 100,
+        repetitions=state.repetitions,
+        interval=state.interval,
+        due=state.due,
+        lapses=state.lapses,
+        last_graded=state.last_graded,
+        new=state.last_graded is None,
+        retired=question.retired,
+    )
+
+
+def list_cards(
+    session: Session,
+    *,
+    today: date,
+    decks: Iterable[str] = (),
+    due_only: bool = False,
+    include_retired: bool = False,
+) -> list[CardRow]:
+    """Questions with their schedule, deck by deck in file order."""
+    slugs = list(decks)
+    for slug in slugs:
+        get_deck(session, slug)
+    stmt = (
+        select(Question, CardState, Deck.slug)
+        .join(CardState, CardState.question_id == Question.id)
+        .join(Deck, Deck.id == Question.deck_id)
+        .order_by(Deck.slug, Question.position, Question.id)
+    )
+    if slugs:
+        stmt = stmt.where(Deck.slug.in_(slugs))
+    if not include_retired:
+        stmt = stmt.where(Question.retired.is_(False))
+    if due_only:
+        stmt = stmt.where(CardState.last_graded.is_not(None), CardState.due <= today)
+    return [_card_row(q, s, slug) for q, s, slug in session.execute(stmt)]
+
+
+def to_state(row: CardState) -> scheduler.CardState:
+    """The scheduler's view of a stored card state."""
+    return scheduler.CardState(
+        ease=row.ease,
+        repetitions=row.repetitions,
+        interval=row.interval,
+        due=row.due,
+        lapses=row.lapses,
+        last_graded=row.last_graded,
+    )
+
+
+def _store_state(row: CardState, state: scheduler.CardState) -> None:
+    row.ease = state.ease
+    row.repetitions = state.repetitions
+    row.interval = state.interval
+    row.due = state.due
+    row.lapses = state.lapses
+    row.last_graded = state.last_graded
+
+
+def _state_json(state: scheduler.CardState) -> dict[str, Any]:
+    return {
+        "ease": state.ease / 100,
+        "repetitions": state.repetitions,
+        "interval": state.interval,
+        "due": state.due.isoformat(),
+        "lapses": state.lapses,
+        "last_graded": state.last_graded.isoformat() if state.last_graded else None,
+    }
+
+
+def review_json(review: Review) -> dict[str, Any]:
+    """One review-log entry as ``show --json`` gives it."""
+    return {
+        "answered_at": review.answered_at.isoformat(),
+        "day": review.day.isoformat(),
+        "quality": review.quality,
+        "kind": review.kind,
+        "typed": review.typed,
+        "seconds": review.seconds,
+        "before": _state_json(_before(review)),
+        "after": _state_json(_after(review)),
+    }
+
+
+def _before(review: Review) -> scheduler.CardState:
+    return scheduler.CardState(
+        ease=review.ease_before,
+        repetitions=review.repetitions_before,
+        interval=review.interval_before,
+        due=review.due_before,
+        lapses=review.lapses_before,
+        last_graded=review.last_graded_before,
+    )
+
+
+def _after(review: Review) -> scheduler.CardState:
+    last = review.day if review.kind == "graded" else review.last_graded_before
+    return scheduler.CardState(
+        ease=review.ease_after,
+        repetitions=review.repetitions_after,
+        interval=review.interval_after,
+        due=review.due_after,
+        lapses=review.lapses_after,
+        last_graded=last,
+    )
+
+
+def history(session: Session, question: Question) -> list[Review]:
+    """Every answer given to ``question``, oldest first."""
+    return list(
+        session.scalars(select(Review).where(Review.question_id == question.id).order_by(Review.id))
+    )
+
+
+def show_question(session: Session, name: str) -> dict[str, Any]:
+    """One question, its state and its review history, as plain data."""
+    question = get_question(session, name)
+    return {
+        "name": question.name,
+        "deck": question.deck.slug,
+        "id": question.qid,
+        "type": question.type,
+        "prompt": question.prompt,
+        "code": question.code,
+        "answer": question.answer,
+        "choices": question.choices,
+        "explanation": question.explanation,
+        "tags": list(question.deck.tags or []) + list(question.tags or []),
+        "python": question.python,
+        "retired": question.retired,
+        "created_at": question.created_at.isoformat(),
+        "changed_at": question.changed_at.isoformat(),
+        "state": {
+            **_state_json(to_state(question.state)),
+            "new": question.state.last_graded is None,
+        },
+        "history": [review_json(r) for r in history(session, question)],
+    }
+
+
+# --- answering ----------------------------------------------------------------------
+
+
+def record_answer(
+    session: Session,
+    question: Question,
+    *,
+    quality: int,
+    today: date,
+    now: datetime,
+    typed: str | None = None,
+    seconds: float | None = None,
+) -> scheduler.Outcome:
+    """Apply one answer through SM-2 and log it. Refused answers change nothing."""
+    try:
+        outcome = scheduler.answer(to_state(question.state), quality=quality, day=today)
+    except QuizzerError as exc:
+        raise type(exc)(f"{question.name}: {exc}") from None
+    before, after = outcome.before, outcome.after
+    session.add(
+        Review(
+            question_id=question.id,
+            answered_at=now,
+            day=today,
+            quality=quality,
+            kind=outcome.kind,
+            typed=typed,
+            seconds=seconds,
+            ease_before=before.ease,
+            repetitions_before=before.repetitions,
+            interval_before=before.interval,
+            due_before=before.due,
+            lapses_before=before.lapses,
+            last_graded_before=before.last_graded,
+            ease_after=after.ease,
+            repetitions_after=after.repetitions,
+            interval_after=after.interval,
+            due_after=after.due,
+            lapses_after=after.lapses,
+        )
+    )
+    _store_state(question.state, after)
+    session.flush()
+    return outcome
+
+
+def grade(
+    session: Session, name: str, quality: int, *, today: date, now: datetime
+) -> scheduler.Outcome:
+    """Record one answer for the question named ``DECK/ID`` (``quizzer grade``)."""
+    question = get_question(session, name)
+    if question.retired:
+        raise QuizzerError(f"{name}: this question is retired (removed from its deck file)")
+    return record_answer(session, question, quality=quality, today=today, now=now)

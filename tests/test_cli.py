@@ -1,0 +1,144 @@
+"""The command line: global options, listing, grading, errors and start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import Invoke
+
+from quizzer.cli import main
+
+
+def test_grade_follows_sm2_and_logs_history(invoke: Invoke, deck_file: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    result = invoke("grade", "test-closures/late-binding", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "name": "test-closures/late-binding",
+        "quality": 3,
+        "kind": "graded",
+        "ease": 2.36,
+        "repetitions": 1,
+        "interval": 1,
+        "due": "2026-01-06",
+        "lapses": 0,
+    }
+    drill = json.loads(invoke("grade", "test-closures/late-binding", "5", "--json").output)
+    assert drill["kind"] == "drill" and drill["ease"] == 2.36
+    assert invoke("grade", "test-closures/late-binding", "4", today="2026-01-06").exit_code == 0
+    shown = json.loads(invoke("show", "test-closures/late-binding", "--json").output)
+    assert [(h["day"], h["quality"], h["kind"]) for h in shown["history"]] == [
+        ("2026-01-05", 3, "graded"),
+        ("2026-01-05", 5, "drill"),
+        ("2026-01-06", 4, "graded"),
+    ]
+    assert shown["history"][2]["before"]["repetitions"] == 1
+    assert shown["state"] == {
+        "ease": 2.36,
+        "repetitions": 2,
+        "interval": 6,
+        "due": "2026-01-12",
+        "lapses": 0,
+        "last_graded": "2026-01-06",
+        "new": False,
+    }
+
+
+def test_grade_not_due_says_so_and_changes_nothing(invoke: Invoke, deck_file: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert invoke("grade", "test-closures/cell", "4").exit_code == 0
+    before = invoke("show", "test-closures/cell", "--json").output
+    result = invoke("grade", "test-closures/cell", "4", today="2026-01-04")
+    assert result.exit_code == 1
+    assert "test-closures/cell: not due until 2026-01-06" in result.output
+    assert invoke("show", "test-closures/cell", "--json").output == before
+
+
+def test_bad_values_are_usage_errors(invoke: Invoke, deck_file: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    bad_quality = invoke("grade", "test-closures/cell", "6")
+    assert bad_quality.exit_code == 2 and "0<=x<=5" in bad_quality.output
+    bad_day = invoke("decks", today="2026-13-01")
+    assert bad_day.exit_code == 2 and "use YYYY-MM-DD" in bad_day.output
+    unknown = invoke("show", "test-closures/nope")
+    assert unknown.exit_code == 1 and "no such question" in unknown.output
+    no_deck = invoke("show", "nope/x")
+    assert no_deck.exit_code == 1 and "nope: no such deck" in no_deck.output
+    not_a_name = invoke("show", "late-binding")
+    assert not_a_name.exit_code == 1 and "DECK/ID" in not_a_name.output
+
+
+def test_decks_counts_new_due_learned(invoke: Invoke, deck_file: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert invoke("grade", "test-closures/cell", "4").exit_code == 0
+    decks = json.loads(invoke("decks", "--json", today="2026-01-06").output)
+    assert decks == [
+        {
+            "deck": "test-closures",
+            "title": "Test closures",
+            "total": 3,
+            "new": 2,
+            "due": 1,
+            "learned": 1,
+            "retired": 0,
+        }
+    ]
+    table = invoke("decks").output
+    assert "test-closures" in table and "Test closures" in table
+    due = json.loads(invoke("cards", "--due", "--json", today="2026-01-06").output)
+    assert [c["name"] for c in due] == ["test-closures/cell"]
+
+
+def test_options_work_before_and_after_the_command_and_from_env(
+    deck_file: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "env.db")
+    env = {"QUIZZER_DB": db, "QUIZZER_TODAY": "2026-03-01"}
+    assert runner.invoke(main, ["import", str(deck_file)], env=env).exit_code == 0
+    cards = json.loads(runner.invoke(main, ["cards", "--json"], env=env).output)
+    assert {c["due"] for c in cards} == {"2026-03-01"}
+    after = runner.invoke(main, ["cards", "--json", "--today", "2026-03-02", "--db", db], env={})
+    assert after.exit_code == 0 and len(json.loads(after.output)) == 3
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    code = (
+        "import sys; sys.argv = ['quizzer', '--help']\n"
+        "from quizzer.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'genanki', 'alembic', 'pygments', 'rich', 'pydantic')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "Commands:" in result.stdout
+    assert "HEAVY []" in result.stdout
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert command.help, f"{name} has no help text"
+
+
+def test_installed_script_runs_from_any_directory(tmp_path: Path, deck_file: Path) -> None:
+    script = Path(sys.executable).with_name("quizzer")
+    db = tmp_path / "any.db"
+    result = subprocess.run(
+        [str(script), "--db", str(db), "import", str(deck_file)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 added" in result.stdout

@@ -1,0 +1,168 @@
+"""`quizzer import`: validated, idempotent, one transaction, history-preserving."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SMALL_DECK, Invoke, dump_db, write
+
+from quizzer.db import resource_dir
+
+
+def _cards(invoke: Invoke, *extra: str) -> dict[str, dict[str, object]]:
+    result = invoke("cards", "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return {card["name"]: card for card in json.loads(result.output)}
+
+
+def test_import_loads_questions_as_new_cards(invoke: Invoke, deck_file: Path) -> None:
+    result = invoke("import", str(deck_file))
+    assert result.exit_code == 0, result.output
+    assert "test-closures: 3 added" in result.output
+    cards = _cards(invoke)
+    assert set(cards) == {
+        "test-closures/late-binding",
+        "test-closures/cell",
+        "test-closures/nonlocal",
+    }
+    card = cards["test-closures/late-binding"]
+    assert (card["ease"], card["repetitions"], card["interval"], card["due"], card["new"]) == (
+        2.5,
+        0,
+        0,
+        "2026-01-05",
+        True,
+    )
+
+
+def test_import_twice_changes_nothing(invoke: Invoke, deck_file: Path, db_path: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    before = dump_db(db_path)
+    result = invoke("import", str(deck_file), today="2026-02-01")
+    assert result.exit_code == 0
+    assert "0 added, 0 updated, 3 unchanged" in result.output
+    assert dump_db(db_path) == before
+
+
+def test_edited_question_keeps_schedule_and_history(invoke: Invoke, deck_file: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert invoke("grade", "test-closures/late-binding", "5").exit_code == 0
+    deck_file.write_text(SMALL_DECK.replace("What prints?", "What does this print?"))
+    result = invoke("import", str(deck_file), today="2026-01-06")
+    assert "1 updated" in result.output
+    shown = json.loads(invoke("show", "test-closures/late-binding", "--json").output)
+    assert shown["prompt"] == "What does this print?"
+    assert shown["state"]["repetitions"] == 1 and shown["state"]["ease"] == 2.6
+    assert [h["quality"] for h in shown["history"]] == [5]
+
+
+def test_removed_question_is_retired_then_restored(invoke: Invoke, deck_file: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert invoke("grade", "test-closures/nonlocal", "4").exit_code == 0
+    trimmed = SMALL_DECK[: SMALL_DECK.index("  - id: nonlocal")]
+    deck_file.write_text(trimmed)
+    assert "1 retired" in invoke("import", str(deck_file)).output
+    assert "test-closures/nonlocal" not in _cards(invoke)
+    retired = _cards(invoke, "--retired")["test-closures/nonlocal"]
+    assert retired["retired"] is True and retired["repetitions"] == 1
+    decks = json.loads(invoke("decks", "--json").output)
+    assert decks[0]["retired"] == 1 and decks[0]["total"] == 3
+    deck_file.write_text(SMALL_DECK)
+    assert "1 restored" in invoke("import", str(deck_file)).output
+    shown = json.loads(invoke("show", "test-closures/nonlocal", "--json").output)
+    assert shown["retired"] is False and len(shown["history"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        (
+            "    answer: nonlocal\n",
+            "    answer: nonlocal\n    hint: x\n",
+            "question 'nonlocal' (#3): field 'hint': unknown key",
+        ),
+        (
+            "    answer: The variable (a cell)\n",
+            "    answer: A cell\n",
+            "question 'cell' (#2): field 'answer': must be the exact text of one of the choices",
+        ),
+        ("  - id: nonlocal\n", "  - id: cell\n", "question 'cell' (#3): field 'id': duplicate id"),
+        ("    type: recall\n", "    type: essay\n", "question 'nonlocal' (#3): field 'type'"),
+        (
+            "    prompt: What prints?\n",
+            "",
+            "question 'late-binding' (#1): field 'prompt': required",
+        ),
+        ("deck: test-closures\n", "deck: Test Closures\n", "deck: field 'deck'"),
+        (
+            "    answer: |\n      [2, 2, 2]\n",
+            "    answer: 42\n",
+            "question 'late-binding' (#1): field 'answer': Input should be a valid string",
+        ),
+    ],
+)
+def test_bad_file_names_file_question_field_and_changes_nothing(
+    invoke: Invoke,
+    deck_file: Path,
+    db_path: Path,
+    tmp_path: Path,
+    replace: str,
+    by: str,
+    message: str,
+) -> None:
+    good = write(
+        tmp_path / "decks" / "other.yaml", SMALL_DECK.replace("test-closures", "other-deck")
+    )
+    assert invoke("import", str(good)).exit_code == 0
+    before = dump_db(db_path)
+    assert replace in SMALL_DECK
+    deck_file.write_text(SMALL_DECK.replace(replace, by))
+    result = invoke("import", str(good.parent))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"Error: {deck_file}: ")
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert dump_db(db_path) == before
+
+
+def test_invalid_yaml_is_reported_with_its_line(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "deck: x\ntitle: [unclosed\n")
+    result = invoke("import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}: invalid YAML (line" in result.output
+
+
+def test_two_files_with_one_deck_slug_are_refused(invoke: Invoke, tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.yaml", SMALL_DECK)
+    write(tmp_path / "d" / "b.yaml", SMALL_DECK)
+    result = invoke("import", str(tmp_path / "d"))
+    assert result.exit_code == 1
+    assert "slug 'test-closures' is already used by" in result.output
+
+
+def test_dry_run_validates_and_writes_nothing(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    result = invoke("import", "--dry-run", str(deck_file))
+    assert result.exit_code == 0
+    assert "1 deck files valid, 3 questions" in result.output
+    assert not db_path.exists()
+    deck_file.write_text(SMALL_DECK.replace("type: recall", "type: nope"))
+    assert invoke("import", "--dry-run", str(deck_file)).exit_code == 1
+
+
+def test_missing_path_is_an_error(invoke: Invoke, tmp_path: Path) -> None:
+    result = invoke("import", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output
+
+
+def test_bundled_decks_import(invoke: Invoke) -> None:
+    result = invoke("import", str(resource_dir("decks")))
+    assert result.exit_code == 0, result.output
+    decks = json.loads(invoke("decks", "--json").output)
+    assert sum(d["new"] for d in decks) == sum(d["total"] for d in decks) > 0
