@@ -7,6 +7,7 @@ top. Commands import sqlalchemy, genanki, alembic, pygments and rich when they r
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -378,3 +379,109 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
             f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "
             f"interval {after.interval} d, next due {after.due}"
         )
+
+
+# --- review ---------------------------------------------------------------------------
+
+
+@command("review")
+@click.option("--deck", "decks", multiple=True, metavar="SLUG", help="Only this deck (repeatable).")
+@click.option(
+    "--new",
+    "new_per_day",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="New cards allowed today (default: the `new-per-day` setting, 10).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="At most N due and new cards this session (drill not counted).",
+)
+@click.pass_context
+def review_command(
+    ctx: click.Context, decks: tuple[str, ...], new_per_day: int | None, limit: int | None
+) -> None:
+    """The daily session: due cards, then new ones, then the same-day drill.
+
+    Each answer is saved the moment it is given; run it again the same day to go on
+    where you stopped. A new database is filled with the bundled decks first.
+
+    When stdin is not a terminal, answers are read one per line (see the README's
+    "Scripting a review"); `?` shows the keys.
+    """
+    from rich.console import Console
+
+    from quizzer import reviews, services
+    from quizzer.session import ReviewSession, Terminal
+
+    settings = _settings(ctx)
+    today = settings.day()
+    with _database(ctx) as database:
+        with database.transaction() as session:
+            if not services.has_decks(session):
+                report = services.import_decks(
+                    session, [services.bundled_decks_dir()], now=_now(), today=today
+                )
+                added = sum(d.added for d in report.decks)
+                click.echo(
+                    f"Loaded the bundled decks: {len(report.decks)} decks, {added} questions."
+                )
+            for slug in decks:
+                services.get_deck(session, slug)
+            per_day = (
+                new_per_day
+                if new_per_day is not None
+                else reviews.get_setting(session, "new-per-day")
+            )
+        _reconfigure_output()
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if interactive:
+            import readline  # noqa: F401  (line editing for input())
+        terminal = Terminal(Console(highlight=False), interactive=interactive)
+        ReviewSession(
+            database,
+            terminal,
+            today=today,
+            decks=decks,
+            new_per_day=per_day,
+            limit=limit,
+            now=_now,
+        ).run()
+
+
+def _reconfigure_output() -> None:
+    # A terminal whose encoding cannot show a character gets a replacement, not a crash.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+@command("config")
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@click.pass_context
+def config_command(ctx: click.Context, key: str | None, value: str | None) -> None:
+    """Show or change persisted settings.
+
+    `quizzer config` lists them; `quizzer config new-per-day 20` changes one.
+    """
+    from quizzer import reviews
+
+    with _database(ctx) as database, database.transaction() as session:
+        if key is None:
+            for name, (_, _, about) in sorted(reviews.SETTINGS.items()):
+                click.echo(f"{name} = {reviews.get_setting(session, name)}    # {about}")
+            return
+        if value is None:
+            if key not in reviews.SETTINGS:
+                raise QuizzerError(f"{key}: no such setting")
+            click.echo(str(reviews.get_setting(session, key)))
+            return
+        stored = reviews.set_setting(session, key, value)
+    click.echo(f"{key} = {stored}")

@@ -1,0 +1,424 @@
+"""The interactive ``quizzer review`` session: show a card, read the answer, record it.
+
+Every answer is committed in its own transaction the moment it is given, and nothing
+is held open while waiting for the learner, so Ctrl-C, a closed terminal or a crash
+loses at most the answer being typed.
+
+On a terminal the session reads lines with ``input()`` (line editing included). When
+stdin is not a terminal it reads the same lines from stdin: the *line protocol*,
+documented in the README, so sessions can be scripted and tested.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+
+from quizzer import reviews, scheduler, services
+from quizzer.errors import QuizzerError
+from quizzer.sandbox import output_diff, outputs_match
+
+if TYPE_CHECKING:
+    from quizzer.db import Database
+    from quizzer.orm import Question
+
+#: The line that ends a typed (multi-line) output.
+END_OF_OUTPUT = "."
+HELP = f"""\
+Commands, typed alone on a line where an answer is expected:
+  ?  help    s  skip (comes back later)    u  undo the last answer    q  quit
+Predict the output: type it line by line; a line with just "{END_OF_OUTPUT}" ends it.
+  Ending at once means "don't know". To type a line that is exactly a
+  command or "{END_OF_OUTPUT}", put a backslash before it: \\s  \\.
+Multiple choice: the number of your choice; an empty line means don't know.
+Recall: Enter shows the answer; then a(gain) h(ard) g(ood) e(asy), or 0-5.
+After a correct answer: h(ard), g(ood, also Enter), e(asy).
+Every answer is saved at once: quitting or Ctrl-C loses nothing."""
+COMMANDS = {"?": "help", "s": "skip", "u": "undo", "q": "quit"}
+RATINGS = {"h": 3, "hard": 3, "g": 4, "good": 4, "": 4, "e": 5, "easy": 5}
+RECALL_RATINGS = {"a": 1, "again": 1, **RATINGS} | {str(q): q for q in scheduler.QUALITIES}
+
+
+class _Command(Exception):
+    """The learner typed a command instead of an answer."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _EndOfInput(Exception):
+    """stdin ended: the session stops as if the learner had typed ``q``."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the session needs of a question, read once per card."""
+
+    question_id: int
+    name: str
+    deck_title: str
+    type: str
+    prompt: str
+    code: str | None
+    answer: str
+    choices: tuple[str, ...]
+    explanation: str | None
+
+
+@dataclass
+class Summary:
+    """What one session did."""
+
+    answers: list[tuple[int, int, reviews.Phase]] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def cards(self) -> int:
+        return len({qid for qid, _, _ in self.answers})
+
+    @property
+    def correct_share(self) -> float | None:
+        if not self.answers:
+            return None
+        return sum(q >= scheduler.PASSING_QUALITY for _, q, _ in self.answers) / len(self.answers)
+
+    @property
+    def new_learned(self) -> int:
+        return len({qid for qid, _, phase in self.answers if phase == "new"})
+
+    @property
+    def fresh_answered(self) -> int:
+        return len({qid for qid, _, phase in self.answers if phase != "drill"})
+
+
+class Terminal:
+    """Reads answer lines and writes the session's screen."""
+
+    def __init__(self, console: Console, *, interactive: bool) -> None:
+        self.console = console
+        self.interactive = interactive
+
+    def read(self, prompt: str) -> str:
+        """One line without its newline; raises _EndOfInput when input has ended."""
+        if self.interactive:
+            try:
+                return input(prompt)
+            except EOFError:
+                raise _EndOfInput from None
+        self.console.print(prompt, end="", markup=False, highlight=False)
+        line = sys.stdin.readline()
+        if not line:
+            self.console.print()
+            raise _EndOfInput
+        line = line.rstrip("\n").rstrip("\r")
+        # Scripts get their answers echoed, so a transcript reads like a session.
+        self.console.print(line, markup=False, highlight=False)
+        return line
+
+
+def _card(question: Question) -> Card:
+    return Card(
+        question_id=question.id,
+        name=question.name,
+        deck_title=question.deck.title,
+        type=question.type,
+        prompt=question.prompt,
+        code=question.code,
+        answer=question.answer,
+        choices=tuple(question.choices or ()),
+        explanation=question.explanation,
+    )
+
+
+def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
+    """The shuffled order a multiple-choice card shows on ``today``.
+
+    The same card shows the same order all day, so a resumed session looks the same.
+    """
+    order = list(choices)
+    random.Random(f"{today.isoformat()}/{name}").shuffle(order)
+    return order
+
+
+class ReviewSession:
+    """One sitting of ``quizzer review``."""
+
+    def __init__(
+        self,
+        database: Database,
+        terminal: Terminal,
+        *,
+        today: date,
+        decks: Sequence[str] = (),
+        new_per_day: int,
+        limit: int | None = None,
+        now: Callable[[], datetime],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.database = database
+        self.term = terminal
+        self.out = terminal.console
+        self.today = today
+        self.decks = tuple(decks)
+        self.new_per_day = new_per_day
+        self.limit = limit
+        self.now = now
+        self.clock = clock
+        self.summary = Summary()
+        self.skipped: list[int] = []
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        """Ask cards until none are left or the learner quits; every answer is saved."""
+        self.summary.started = self.clock()
+        try:
+            while True:
+                queue = self._queue()
+                if not queue:
+                    break
+                item, total = queue[0], len(queue)
+                with self.database.transaction() as session:
+                    card = _card(reviews.load_question(session, item.question_id))
+                try:
+                    self._ask(card, item.phase, total)
+                except _Command as command:
+                    if command.name == "quit":
+                        break
+                    if command.name == "skip":
+                        self.skipped = [q for q in self.skipped if q != card.question_id]
+                        self.skipped.append(card.question_id)
+                        self.out.print("Skipped: it comes back later.")
+                    elif command.name == "undo":
+                        self._undo()
+        except _EndOfInput:
+            pass
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            self.out.print()
+        self.summary.ended = self.clock()
+        self._finish()
+        return self.summary
+
+    def _queue(self) -> list[reviews.QueueItem]:
+        left = None if self.limit is None else self.limit - self.summary.fresh_answered
+        with self.database.transaction() as session:
+            queue = reviews.build_queue(
+                session,
+                today=self.today,
+                decks=self.decks,
+                new_per_day=self.new_per_day,
+                due_and_new_left=left,
+            )
+        # Skipped cards go to the back, in the order they were skipped.
+        order = {qid: n for n, qid in enumerate(self.skipped, start=1)}
+        return sorted(queue, key=lambda item: order.get(item.question_id, 0))
+
+    # --- one card ----------------------------------------------------------------------
+
+    def _ask(self, card: Card, phase: reviews.Phase, left: int) -> None:
+        position = len(self.summary.answers) + 1
+        total = len(self.summary.answers) + left
+        label = {"due": "review", "new": "new", "drill": "drill"}[phase]
+        self.out.rule(style="dim")
+        self.out.print(
+            f"[bold]{position}/{total}[/]  {escape(card.name)}  [dim]({label})[/]",
+            highlight=False,
+        )
+        self.out.print()
+        self.out.print(escape(card.prompt), highlight=False)
+        if card.code:
+            self.out.print()
+            self.out.print(
+                Syntax(
+                    card.code.rstrip("\n"),
+                    "python",
+                    theme="ansi_dark",
+                    background_color="default",
+                    word_wrap=True,
+                )
+            )
+        self.out.print()
+        started = self.clock()
+        typed: str | None
+        if card.type == "predict_output":
+            quality, typed = self._predict_output(card)
+        elif card.type == "multiple_choice":
+            quality, typed = self._multiple_choice(card)
+        else:
+            quality, typed = self._recall(card)
+        self._record(card, phase, quality, typed, self.clock() - started)
+
+    def _command(self, line: str) -> None:
+        name = COMMANDS.get(line.strip())
+        if name == "help":
+            self.out.print(HELP, markup=False, highlight=False, soft_wrap=True)
+        elif name is not None:
+            raise _Command(name)
+
+    def _read_answer(self, prompt: str) -> str:
+        """A line that is not a command (help is shown and asked again)."""
+        while True:
+            line = self.term.read(prompt)
+            if line.strip() not in COMMANDS:
+                return line
+            self._command(line)
+
+    def _rate(self, prompt: str, ratings: dict[str, int]) -> int:
+        while True:
+            line = self._read_answer(prompt).strip().lower()
+            if line in ratings:
+                return ratings[line]
+            self.out.print(f"Type one of: {', '.join(k for k in ratings if k)} (Enter = good).")
+
+    def _predict_output(self, card: Card) -> tuple[int, str]:
+        self.out.print(
+            f'[dim]Type the output; a line with just "{END_OF_OUTPUT}" finishes (? for help).[/]'
+        )
+        lines: list[str] = []
+        while True:
+            line = self.term.read("| ")
+            if not lines and line.strip() in COMMANDS:
+                self._command(line)
+                continue
+            if line == END_OF_OUTPUT:
+                break
+            if line.startswith("\\"):
+                line = line[1:]
+            lines.append(line)
+        typed = "\n".join(lines)
+        if outputs_match(card.answer, typed):
+            self.out.print("[green]Correct.[/]")
+            return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), typed
+        if not typed.strip():
+            self.out.print("[yellow]Don't know.[/] The output is:")
+            self.out.print(escape(card.answer.rstrip("\n")), highlight=False)
+        else:
+            self.out.print("[red]Not quite.[/]")
+            diff = output_diff(card.answer, typed, expected_label="expected", actual_label="typed")
+            self.out.print(escape(diff.rstrip("\n")), highlight=False)
+        self._explain(card)
+        self._pause()
+        return (0 if not typed.strip() else 1), typed
+
+    def _multiple_choice(self, card: Card) -> tuple[int, str]:
+        order = choice_order(card.choices, today=self.today, name=card.name)
+        for number, choice in enumerate(order, start=1):
+            self.out.print(f"  {number}. {escape(choice)}", highlight=False)
+        while True:
+            line = self._read_answer(f"Your choice (1-{len(order)}, Enter = don't know): ").strip()
+            if not line:
+                self.out.print(f"[yellow]Don't know.[/] The answer is: {escape(card.answer)}")
+                self._explain(card)
+                self._pause()
+                return 0, ""
+            if line.isdigit() and 1 <= int(line) <= len(order):
+                break
+            self.out.print(f"Type a number from 1 to {len(order)}.")
+        chosen = order[int(line) - 1]
+        if chosen == card.answer:
+            self.out.print("[green]Correct.[/]")
+            return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), chosen
+        self.out.print(f"[red]Not quite.[/] The answer is: {escape(card.answer)}")
+        self._explain(card)
+        self._pause()
+        return 1, chosen
+
+    def _recall(self, card: Card) -> tuple[int, str | None]:
+        self._read_answer("Recall the answer, then press Enter to see it: ")
+        self.out.print(f"[bold]Answer:[/] {escape(card.answer.rstrip())}", highlight=False)
+        self._explain(card)
+        quality = self._rate("a(gain) / h(ard) / g(ood) / e(asy), or 0-5 [g]: ", RECALL_RATINGS)
+        return quality, None
+
+    def _explain(self, card: Card) -> None:
+        if card.explanation:
+            self.out.print(f"[dim]Why:[/] {escape(card.explanation.strip())}", highlight=False)
+
+    def _pause(self) -> None:
+        if self.term.interactive:
+            self._read_answer("[Enter] next card ")
+
+    # --- saving ------------------------------------------------------------------------
+
+    def _record(
+        self, card: Card, phase: reviews.Phase, quality: int, typed: str | None, seconds: float
+    ) -> None:
+        with self.database.transaction() as session:
+            question = reviews.load_question(session, card.question_id)
+            outcome = services.record_answer(
+                session,
+                question,
+                quality=quality,
+                today=self.today,
+                now=self.now(),
+                typed=typed,
+                seconds=round(seconds, 3),
+            )
+        self.summary.answers.append((card.question_id, quality, phase))
+        self.skipped = [q for q in self.skipped if q != card.question_id]
+        if scheduler.needs_drill(quality):
+            self.out.print("[dim]Back later today for practice.[/]")
+        elif outcome.kind == "graded":
+            days = (outcome.after.due - self.today).days
+            self.out.print(f"[dim]Next review in {days} day{'s' if days != 1 else ''}.[/]")
+
+    def _undo(self) -> None:
+        try:
+            with self.database.transaction() as session:
+                undone = reviews.undo_last(session)
+        except QuizzerError as exc:
+            self.out.print(str(exc))
+            return
+        for index in range(len(self.summary.answers) - 1, -1, -1):
+            if self.summary.answers[index][0] == undone.question_id:
+                del self.summary.answers[index]
+                break
+        self.out.print(f"Undone: {escape(undone.name)} (quality {undone.quality}, {undone.kind}).")
+
+    # --- the end -----------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        summary = self.summary
+        with self.database.transaction() as session:
+            ahead = reviews.outlook(session, today=self.today, decks=self.decks)
+            new_today = reviews.new_started_on(session, self.today, self.decks)
+        self.out.rule(style="dim")
+        if summary.interrupted:
+            self.out.print("Stopped. Every answer you gave is saved.")
+        if not summary.answers:
+            if summary.interrupted:
+                return
+            self.out.print("Nothing due today.", end=" ")
+            if ahead.next_due is not None:
+                days = (ahead.next_due - self.today).days
+                self.out.print(f"The next card is due on {ahead.next_due} (in {days} days).")
+            else:
+                self.out.print("No cards are scheduled yet.")
+            if ahead.new_waiting and new_today >= self.new_per_day:
+                self.out.print(
+                    f"{ahead.new_waiting} new cards wait; today's limit of {self.new_per_day} "
+                    "is reached (`quizzer review --new N` for more now)."
+                )
+            return
+        seconds = round(summary.ended - summary.started)
+        share = summary.correct_share or 0.0
+        self.out.print(
+            f"Reviewed {summary.cards} card{'s' if summary.cards != 1 else ''} "
+            f"({len(summary.answers)} answer{'s' if len(summary.answers) != 1 else ''}, "
+            f"{share:.0%} correct), "
+            f"{summary.new_learned} new, in {seconds // 60}m {seconds % 60:02d}s."
+        )
+        self.out.print(f"Due tomorrow: {ahead.tomorrow}. Due in the next 7 days: {ahead.week}.")

@@ -1,0 +1,221 @@
+"""`quizzer review` driven through the line protocol (stdin not a terminal)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import Invoke, write
+
+from quizzer.session import choice_order
+
+CELL_CHOICES = ["The value at definition time", "The variable (a cell)"]
+CELL_ANSWER = "The variable (a cell)"
+
+
+def _mc_number(choice: str, *, today: str = "2026-01-05", name: str = "test-closures/cell") -> str:
+    order = choice_order(CELL_CHOICES, today=date.fromisoformat(today), name=name)
+    return str(order.index(choice) + 1)
+
+
+def _log(db_path: Path) -> list[tuple[str, int, str, str | None]]:
+    with sqlite3.connect(db_path) as connection:
+        return connection.execute(
+            "SELECT q.qid, r.quality, r.kind, r.typed FROM reviews r "
+            "JOIN questions q ON q.id = r.question_id ORDER BY r.id"
+        ).fetchall()
+
+
+@pytest.fixture
+def imported(invoke: Invoke, deck_file: Path) -> Invoke:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    return invoke
+
+
+def test_every_type_answered_right(imported: Invoke, db_path: Path) -> None:
+    wrong = "The value at definition time"
+    assert wrong != CELL_ANSWER
+    script = f"[2, 2, 2]\n.\n\n{_mc_number(CELL_ANSWER)}\ne\n\ng\n"
+    result = imported("review", input=script)
+    assert result.exit_code == 0, result.output
+    assert "1/3  test-closures/late-binding  (new)" in result.output
+    assert "fs = [lambda: i for i in range(3)]" in result.output
+    assert "Correct." in result.output
+    assert "Answer: nonlocal" in result.output
+    assert "Reviewed 3 cards (3 answers, 100% correct), 3 new" in result.output
+    assert "Due tomorrow: 3." in result.output
+    assert _log(db_path) == [
+        ("late-binding", 4, "graded", "[2, 2, 2]"),
+        ("cell", 5, "graded", CELL_ANSWER),
+        ("nonlocal", 4, "graded", None),
+    ]
+
+
+def test_wrong_answers_show_diff_then_drill_until_four(imported: Invoke, db_path: Path) -> None:
+    wrong_choice = _mc_number("The value at definition time")
+    script = (
+        "[0, 1, 2]\n.\n"  # wrong output: q=1
+        f"{wrong_choice}\n"  # wrong choice: q=1
+        "\na\n"  # recall: again, q=1
+        # the drill, in the order the cards were missed:
+        "[2, 2, 2]\n.\nh\n"  # right but hard: q=3, stays in the drill
+        f"{_mc_number(CELL_ANSWER)}\n\n"  # right, good: q=4, done
+        "\n4\n"  # recall: 4, done
+        "[2, 2, 2]\n.\n\n"  # late-binding again: good, done
+    )
+    result = imported("review", input=script)
+    assert result.exit_code == 0, result.output
+    assert "-[2, 2, 2]\n+[0, 1, 2]" in result.output
+    assert "The lambdas look up i when called" in result.output
+    assert f"The answer is: {CELL_ANSWER}" in result.output
+    assert "4/6  test-closures/late-binding  (drill)" in result.output
+    assert [(q, quality, kind) for q, quality, kind, _ in _log(db_path)] == [
+        ("late-binding", 1, "graded"),
+        ("cell", 1, "graded"),
+        ("nonlocal", 1, "graded"),
+        ("late-binding", 3, "drill"),
+        ("cell", 4, "drill"),
+        ("nonlocal", 4, "drill"),
+        ("late-binding", 4, "drill"),
+    ]
+    cards = json.loads(imported("cards", "--json").output)
+    assert {c["id"]: (c["ease"], c["lapses"], c["due"]) for c in cards} == {
+        "late-binding": (1.96, 1, "2026-01-06"),
+        "cell": (1.96, 1, "2026-01-06"),
+        "nonlocal": (1.96, 1, "2026-01-06"),
+    }
+
+
+def test_empty_answer_is_dont_know(imported: Invoke, db_path: Path) -> None:
+    result = imported("review", input=".\n\nq\n")
+    assert "Don't know." in result.output
+    assert _log(db_path)[0][:2] == ("late-binding", 0)
+
+
+def test_skip_brings_the_card_back_later(imported: Invoke, db_path: Path) -> None:
+    script = f"s\n{_mc_number(CELL_ANSWER)}\n\n\n\n[2, 2, 2]\n.\n\n"
+    result = imported("review", input=script)
+    assert "Skipped: it comes back later." in result.output
+    assert [row[0] for row in _log(db_path)] == ["cell", "nonlocal", "late-binding"]
+
+
+def test_undo_restores_the_last_answer(imported: Invoke, db_path: Path) -> None:
+    before = imported("show", "test-closures/late-binding", "--json").output
+    result = imported("review", input="[2, 2, 2]\n.\ne\nu\nq\n")
+    assert "Undone: test-closures/late-binding (quality 5, graded)." in result.output
+    assert _log(db_path) == []
+    assert imported("show", "test-closures/late-binding", "--json").output == before
+    # After the undo the same card is asked again, first.
+    assert result.output.count("1/3  test-closures/late-binding  (new)") == 2
+
+
+def test_quit_keeps_answers_and_the_same_day_resumes(imported: Invoke, db_path: Path) -> None:
+    first = imported("review", input="[0]\n.\nq\n")
+    assert first.exit_code == 0
+    assert "Reviewed 1 card (1 answer, 0% correct)" in first.output
+    assert _log(db_path) == [("late-binding", 1, "graded", "[0]")]
+    second = imported("review", input="q\n")
+    # Resumed: two new cards left, then the drill of the missed one.
+    assert "1/3  test-closures/cell  (new)" in second.output
+    third = imported("review", input=f"{_mc_number(CELL_ANSWER)}\n\n\n\n[2, 2, 2]\n.\n\n")
+    assert "3/3  test-closures/late-binding  (drill)" in third.output
+    assert [(q, k) for q, _, k, _ in _log(db_path)] == [
+        ("late-binding", "graded"), ("cell", "graded"), ("nonlocal", "graded"),
+        ("late-binding", "drill"),
+    ]
+    done = imported("review", input="")
+    assert "Nothing due today. The next card is due on 2026-01-06 (in 1 days)." in done.output
+
+
+def test_end_of_input_mid_answer_loses_only_that_answer(imported: Invoke, db_path: Path) -> None:
+    # The right choice, then input ends before the rating: that answer is not saved.
+    result = imported("review", input=f"[2, 2, 2]\n.\n\n{_mc_number(CELL_ANSWER)}\n")
+    assert result.exit_code == 0
+    assert [row[0] for row in _log(db_path)] == ["late-binding"]
+
+
+def _recall_deck(tmp_path: Path, count: int) -> Path:
+    lines = ["deck: many", "title: Many", "questions:"]
+    for n in range(count):
+        lines += [f"  - id: q{n:02d}", "    type: recall", f"    prompt: Q{n}?", f"    answer: A{n}"]
+    return write(tmp_path / "many.yaml", "\n".join(lines) + "\n")
+
+
+def test_daily_new_card_limit_counts_cards_started_today(
+    invoke: Invoke, tmp_path: Path, db_path: Path
+) -> None:
+    assert invoke("import", str(_recall_deck(tmp_path, 14))).exit_code == 0
+    assert invoke("review", input="\ng\n" * 4 + "q\n").exit_code == 0
+    rest = invoke("review", input="\ng\n" * 20)
+    assert "1/6  many/q04  (new)" in rest.output
+    assert len(_log(db_path)) == 10
+    assert "today's limit of 10 is reached" in invoke("review", input="").output
+    more = invoke("review", "--new", "12", input="\ng\n" * 20)
+    assert "1/2  many/q10  (new)" in more.output and len(_log(db_path)) == 12
+    assert invoke("config", "new-per-day", "1").output.strip() == "new-per-day = 1"
+    next_day = invoke("review", input="\ng\n" * 20, today="2026-01-06")
+    # Twelve cards learned yesterday are due, then one new card (the saved limit).
+    assert "1/13  many/q00  (review)" in next_day.output
+    assert "13/13  many/q12  (new)" in next_day.output
+    assert "q13" not in next_day.output
+
+
+def test_limit_caps_due_and_new_cards(invoke: Invoke, tmp_path: Path, db_path: Path) -> None:
+    assert invoke("import", str(_recall_deck(tmp_path, 5))).exit_code == 0
+    result = invoke("review", "--limit", "2", input="\ng\n" * 10)
+    assert "1/2  many/q00" in result.output and "2/2  many/q01" in result.output
+    assert len(_log(db_path)) == 2
+
+
+def test_deck_filter(invoke: Invoke, deck_file: Path, tmp_path: Path, db_path: Path) -> None:
+    assert invoke("import", str(deck_file), str(_recall_deck(tmp_path, 2))).exit_code == 0
+    result = invoke("review", "--deck", "many", input="\ng\n" * 5)
+    assert "Reviewed 2 cards" in result.output
+    assert {row[0] for row in _log(db_path)} == {"q00", "q01"}
+    unknown = invoke("review", "--deck", "nope", input="")
+    assert unknown.exit_code == 1 and "nope: no such deck" in unknown.output
+
+
+def test_help_and_commands_are_shown(imported: Invoke) -> None:
+    result = imported("review", input="?\nq\n")
+    assert "s  skip (comes back later)" in result.output
+    assert "a line with just \".\" ends it" in result.output
+
+
+def test_escaped_command_lines_are_answers(invoke: Invoke, tmp_path: Path, db_path: Path) -> None:
+    deck = write(tmp_path / "s.yaml", """\
+        deck: esc
+        title: Escapes
+        questions:
+          - id: prints-s
+            type: predict_output
+            prompt: What prints?
+            code: |
+              print("s")
+              print(".")
+            answer: |
+              s
+              .
+        """)
+    assert invoke("import", str(deck)).exit_code == 0
+    result = invoke("review", input="\\s\n\\.\n.\n\n")
+    assert "Correct." in result.output
+    assert _log(db_path) == [("prints-s", 4, "graded", "s\n.")]
+
+
+def test_first_review_on_a_new_database_loads_the_bundled_decks(invoke: Invoke) -> None:
+    result = invoke("review", "--new", "0", input="")
+    assert result.exit_code == 0, result.output
+    assert "Loaded the bundled decks:" in result.output
+    decks = json.loads(invoke("decks", "--json").output)
+    assert sum(d["total"] for d in decks) >= 100
+
+
+def test_config_rejects_unknown_and_bad_values(invoke: Invoke) -> None:
+    assert invoke("config", "colour", "red").exit_code == 1
+    bad = invoke("config", "new-per-day", "many")
+    assert bad.exit_code == 1 and "not a int" not in bad.output and "new-per-day" in bad.output
+    assert "new-per-day = 10" in invoke("config").output

@@ -1,0 +1,106 @@
+"""`quizzer review` in a real pseudo-terminal: what is on screen, and nothing lost on a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import sys
+from datetime import date
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from quizzer.session import choice_order
+
+QUIZZER = str(Path(sys.executable).with_name("quizzer"))
+
+
+def _spawn(db_path: Path, *args: str, **env: str) -> pexpect.spawn:
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "QUIZZER_DB")}
+    environment.update({"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40", **env})
+    return pexpect.spawn(
+        QUIZZER,
+        ["--db", str(db_path), "--today", "2026-01-05", "review", *args],
+        env=environment,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 100),
+    )
+
+
+def _answers(db_path: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(db_path) as connection:
+        return connection.execute(
+            "SELECT q.qid, r.quality FROM reviews r JOIN questions q ON q.id = r.question_id "
+            "ORDER BY r.id"
+        ).fetchall()
+
+
+@pytest.fixture
+def imported_db(invoke, deck_file: Path, db_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    assert invoke("import", str(deck_file)).exit_code == 0
+    return db_path
+
+
+def test_answers_survive_a_kill_mid_session(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("1/3")
+    child.expect("Type the output")
+    screen = child.before
+    assert "\x1b[" in screen, "code should be highlighted on a colour terminal"
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("Correct.")
+    child.expect("How did it feel")
+    child.sendline("")
+    child.expect("2/3")
+    order = choice_order(
+        ["The value at definition time", "The variable (a cell)"],
+        today=date(2026, 1, 5), name="test-closures/cell",
+    )
+    child.expect("Your choice")
+    child.sendline(str(order.index("The variable (a cell)") + 1))
+    child.expect("How did it feel")
+    child.sendline("e")
+    child.expect("3/3")
+    child.expect("press Enter to see it")
+    # Mid-card: the third answer is being thought about when the process dies.
+    child.kill(signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus == signal.SIGKILL
+    assert _answers(imported_db) == [("late-binding", 4), ("cell", 5)]
+    with sqlite3.connect(imported_db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_ctrl_c_stops_cleanly_without_traceback(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("How did it feel")
+    child.sendline("h")  # quality 3: the card joins today's drill, so 4 cards in all
+    child.expect("Back later today")
+    child.expect("2/4")
+    child.expect("Your choice")
+    child.sendintr()
+    child.expect("Every answer you gave is saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in (child.before or "")
+    assert _answers(imported_db) == [("late-binding", 3)]
+
+
+def test_no_color_and_narrow_terminal(imported_db: Path) -> None:
+    child = _spawn(imported_db, NO_COLOR="1", COLUMNS="40")
+    child.setwinsize(30, 40)
+    child.expect("Type the output")
+    assert "\x1b[3" not in child.before  # no colour escapes
+    assert "print([f() for f in fs])" in child.before
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
