@@ -1,0 +1,310 @@
+"""Write answers back into a deck file without disturbing anything else in it.
+
+A round-trip dump (even ruamel.yaml's, which keeps comments) re-emits the whole document:
+it re-indents sequences, drops quotes and moves comments, so a one-answer change would
+show up as a diff of the whole file. Instead, ruamel.yaml's composer finds where each
+answer's value starts and ends in the text, ruamel.yaml renders the new value, and only
+those characters are replaced. Every other byte stays as it was. The result is parsed
+again and compared with the intended deck before anything is written, and the file is
+replaced atomically.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import io
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quizzer.deckfile import MAX_FILE_BYTES, Deck, parse_deck
+from quizzer.errors import DeckFileError
+
+__all__ = ["update_answers"]
+
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*")
+# Characters YAML cannot hold as they are (outside its printable set), and line breaks
+# other than \n that a literal block would turn into \n: only escapes keep them exact.
+_NEEDS_ESCAPES = re.compile(
+    "[^\x09\x0a\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """Where one answer's value sits in the text."""
+
+    start: int
+    end: int
+    style: str | None  # None (plain), "'", '"', "|" or ">"
+    key_column: int
+    in_flow: bool
+    block_offset: int  # how far block contents sit right of their key, in this question
+
+
+def update_answers(path: Path, answers: Mapping[str, str]) -> int:
+    """Set the ``answer`` of each question id in ``answers``; return how many changed.
+
+    Comments, key order, quoting and layout of everything else stay byte for byte.
+    Answers with a line break are written as ``|`` literal blocks when YAML allows it.
+    The file is written only if an answer changed, through a temporary file in the same
+    folder and an atomic rename. Raises :class:`DeckFileError` if the file is not a valid
+    deck, an id is not in it, or an answer cannot be rewritten safely (e.g. it is a YAML
+    alias); the file is then left untouched.
+    """
+    target = path.resolve()
+    raw = _read(path)
+    has_bom = raw.startswith(codecs.BOM_UTF8)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DeckFileError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    deck = parse_deck(text, source=str(path))
+    known = {question.id for question in deck.questions}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise DeckFileError(f"{path}: no question with id {', '.join(map(repr, unknown))}")
+    changed = {
+        question.id: answers[question.id]
+        for question in deck.questions
+        if question.id in answers and question.answer != answers[question.id]
+    }
+    if not changed:
+        return 0
+
+    newline = "\r\n" if "\r\n" in text else "\n"
+    located = _locate_answers(text, path)
+    edits = []
+    for qid, value in changed.items():
+        if qid not in located:
+            raise DeckFileError(
+                f"{path}: question {qid!r}: cannot find its 'answer' value in the text"
+            )
+        edits.append(_edit(text, located[qid], value, newline))
+    new_text = text
+    for start, end, replacement in sorted(edits, reverse=True):
+        new_text = new_text[:start] + replacement + new_text[end:]
+
+    _verify(path, deck, new_text, changed)
+    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
+    try:
+        _write_atomically(target, data)
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return len(changed)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DeckFileError(f"{path}: the file is too big for a deck file")
+        return path.read_bytes()
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _yaml(**settings: Any) -> Any:
+    # Imported here: ruamel.yaml is only needed by the commands that write deck files.
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    for name, value in settings.items():
+        setattr(yaml, name, value)
+    return yaml
+
+
+def _locate_answers(text: str, path: Path) -> dict[str, _Answer]:
+    """Find each question's answer value in ``text`` with ruamel.yaml's composer."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    try:
+        root = _yaml().compose(text)
+    except YAMLError as exc:
+        raise DeckFileError(f"{path}: invalid YAML: {exc}") from None
+
+    def value_of(mapping: Any, key: str) -> tuple[Any, Any] | None:
+        for key_node, value_node in mapping.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return key_node, value_node
+        return None
+
+    found: dict[str, _Answer] = {}
+    questions = value_of(root, "questions") if isinstance(root, MappingNode) else None
+    if questions is None or not isinstance(questions[1], SequenceNode):
+        return found
+    items = [item for item in questions[1].value if isinstance(item, MappingNode)]
+
+    def offsets(pairs: list[tuple[Any, Any]]) -> list[int]:
+        found = (
+            _block_offset(text, value.start_mark.index, key.start_mark.column)
+            for key, value in pairs
+            if isinstance(value, ScalarNode) and value.style in ("|", ">")
+        )
+        return [offset for offset in found if offset is not None]
+
+    # A new block is indented like the answer it replaces, else like the other blocks of
+    # its question (its code, usually), else like the first block in the file.
+    file_offsets = offsets([pair for item in items for pair in item.value])
+    file_offset = file_offsets[0] if file_offsets else 2
+    for item in items:
+        id_pair, answer_pair = value_of(item, "id"), value_of(item, "answer")
+        if id_pair is None or answer_pair is None:
+            continue
+        key_node, value_node = answer_pair
+        start, end = value_node.start_mark.index, value_node.end_mark.index
+        qid = str(id_pair[1].value)
+        shared = getattr(value_node, "anchor", None) is not None or start < key_node.end_mark.index
+        if not isinstance(value_node, ScalarNode) or shared or text[start : start + 1] in "&*!":
+            raise DeckFileError(
+                f"{path}: question {qid!r}: field 'answer' uses a YAML anchor, alias or tag; "
+                "edit it by hand"
+            )
+        found[qid] = _Answer(
+            start=start,
+            end=end,
+            style=value_node.style,
+            key_column=key_node.start_mark.column,
+            in_flow=bool(item.flow_style),
+            block_offset=(offsets([answer_pair, *item.value]) or [file_offset])[0],
+        )
+    return found
+
+
+def _block_offset(text: str, start: int, key_column: int) -> int | None:
+    """How many columns right of its key a block scalar's content sits (None: unknown)."""
+    header_end = text.find("\n", start)
+    if header_end < 0:
+        return None
+    match = _BLOCK_HEADER.match(text, start)
+    digits = re.sub(r"\D", "", match.group()) if match else ""
+    if digits:
+        return int(digits)
+    for line in text[header_end + 1 :].split("\n"):
+        if line.strip():
+            offset = len(line) - len(line.lstrip(" ")) - key_column
+            return offset if 1 <= offset <= 9 else None
+    return None
+
+
+def _render(value: str, answer: _Answer) -> tuple[str, list[str]]:
+    """(first line, continuation lines) of ``value`` as ruamel.yaml writes it.
+
+    The value is dumped as ``answer: ...`` at column 0; continuation lines (the body of a
+    block scalar) come back without their indentation, for the caller to indent.
+    """
+    from ruamel.yaml.scalarstring import (
+        DoubleQuotedScalarString,
+        LiteralScalarString,
+        SingleQuotedScalarString,
+    )
+
+    scalar: str
+    if answer.in_flow or _NEEDS_ESCAPES.search(value):
+        scalar = DoubleQuotedScalarString(value)
+    elif "\n" in value:
+        scalar = LiteralScalarString(value)
+    elif answer.style == '"':
+        scalar = DoubleQuotedScalarString(value)
+    elif answer.style == "'":
+        scalar = SingleQuotedScalarString(value)
+    else:
+        scalar = value
+    buffer = io.StringIO()
+    # A huge width: never fold a long answer over several lines.
+    _yaml(width=1 << 30).dump({"answer": scalar}, buffer)
+    dumped = buffer.getvalue()
+    prefix = "answer: "
+    if not dumped.startswith(prefix):
+        raise AssertionError(f"unexpected rendering {dumped!r}")
+    first, *rest = dumped[len(prefix) :].split("\n")
+    if rest and rest[-1] == "":
+        rest.pop()
+    if rest and rest[-1] == "...":
+        # The document-end marker ruamel.yaml adds after a block that keeps its newlines.
+        rest.pop()
+    return first, [line[2:] if line.startswith("  ") else line.lstrip(" ") for line in rest]
+
+
+def _edit(text: str, answer: _Answer, value: str, newline: str) -> tuple[int, int, str]:
+    """(start, end, replacement) that puts ``value`` where ``answer`` is."""
+    first, body = _render(value, answer)
+    new_block = _BLOCK_HEADER.fullmatch(first) is not None
+    old_block = answer.style in ("|", ">")
+    start, end = answer.start, answer.end
+
+    if old_block:
+        # The composer's span of a block scalar runs on over the blank lines after it;
+        # leave those where they are unless the new block keeps trailing newlines (|+).
+        lines = text[start:end].splitlines(keepends=True)
+        if not (new_block and "+" in first):
+            while len(lines) > 1 and not lines[-1].strip():
+                lines.pop()
+        end = start + sum(len(line) for line in lines)
+        header_end = text.find("\n", start, end)
+        header = text[start : header_end if header_end >= 0 else end].rstrip("\r")
+        match = _BLOCK_HEADER.match(header)
+        tail = header[match.end() :] if match else ""  # e.g. "  # a comment"
+    elif new_block:
+        # A plain or quoted value turns into a block: the rest of its line (a comment,
+        # if any) moves after the block header, and the block starts on the next line.
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end + 1
+        tail = text[end:line_end].rstrip("\r\n")
+        end = line_end
+    else:
+        return start, end, first
+
+    if not new_block:
+        return start, end, first + tail + newline
+
+    offset = answer.block_offset
+    # An indentation indicator (ruamel.yaml writes one when the first line starts with a
+    # space) counts from the key's column: make it say the offset used here.
+    first = re.sub(r"\d", str(offset), first, count=1)
+    indent = answer.key_column + offset
+    lines = [first + tail]
+    lines += [" " * indent + line if line else "" for line in body]
+    return start, end, newline.join(lines) + newline
+
+
+def _verify(path: Path, deck: Deck, new_text: str, changed: Mapping[str, str]) -> None:
+    """Parse the edited text and insist it is the old deck with just the new answers."""
+    expected = deck.model_copy(
+        update={
+            "questions": [
+                question.model_copy(update={"answer": changed[question.id]})
+                if question.id in changed
+                else question
+                for question in deck.questions
+            ]
+        }
+    )
+    try:
+        edited = parse_deck(new_text, source=str(path))
+    except DeckFileError as exc:
+        raise DeckFileError(f"{path}: cannot rewrite the answers safely ({exc})") from None
+    if edited != expected:
+        raise DeckFileError(f"{path}: cannot rewrite the answers safely; edit them by hand")
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

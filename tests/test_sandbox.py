@@ -1,0 +1,408 @@
+"""The sandbox: real subprocesses running real (and hostile) snippets, small limits."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from quizzer import sandbox
+from quizzer.errors import SandboxError
+from quizzer.sandbox import (
+    Limits,
+    MiB,
+    RunResult,
+    final_exception_line,
+    interpreter_version,
+    normalize_output,
+    output_diff,
+    outputs_match,
+    run_many,
+    run_snippet,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL = Limits(
+    cpu_seconds=1,
+    wall_seconds=5,
+    memory_bytes=256 * MiB,
+    file_size_bytes=1 * MiB,
+    processes=64,
+    output_bytes=64 * 1024,
+)
+
+
+def run(code: str, limits: Limits = SMALL) -> RunResult:
+    return run_snippet(textwrap.dedent(code), limits=limits)
+
+
+def assert_still_works() -> None:
+    result = run("print(6 * 7)")
+    assert (result.output, result.reason, result.limit) == ("42\n", "exited normally", None)
+
+
+@pytest.fixture(params=["prlimit", "python"])
+def launcher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of setting the rlimits: util-linux prlimit, and the Python fallback."""
+    if request.param == "python":
+        monkeypatch.setattr(sandbox, "_prlimit_path", lambda: None)
+    elif sandbox._prlimit_path() is None:
+        pytest.skip("prlimit is not installed")
+    return str(request.param)
+
+
+# -- what a run reports -------------------------------------------------------------------
+
+
+def test_plain_output() -> None:
+    result = run("for i in range(3):\n    print(i, 'é')")
+    assert result.stdout == "0 é\n1 é\n2 é\n"
+    assert result.output == result.stdout
+    assert (result.exit_status, result.exception, result.limit, result.stopped) == (
+        0,
+        None,
+        None,
+        False,
+    )
+
+
+def test_uncaught_exception_ends_the_output_with_its_last_line() -> None:
+    result = run("print('a', end='')\nprint(1 / 0)")
+    assert result.exit_status == 1
+    assert result.exception == "ZeroDivisionError: division by zero"
+    assert result.output == "a\nZeroDivisionError: division by zero\n"
+    assert result.reason == "raised ZeroDivisionError: division by zero"
+    assert "Traceback (most recent call last):" in result.stderr
+
+
+def test_syntax_error_has_no_traceback_header_but_counts() -> None:
+    result = run("print('never runs')\nprint(")
+    assert result.stdout == ""
+    assert result.exception is not None and result.exception.startswith("SyntaxError: ")
+    assert "Traceback" not in result.stderr
+    assert result.output == result.exception + "\n"
+
+
+def test_indentation_error_counts_as_syntax_error() -> None:
+    result = run("if True:\nprint(1)\n")
+    assert result.exception is not None and result.exception.startswith("IndentationError: ")
+
+
+def test_writing_to_stderr_and_exiting_is_not_an_exception() -> None:
+    code = """
+        import sys
+        print("out")
+        sys.stderr.write("Traceback (most recent call last):\\nValueError: fake\\n")
+    """
+    result = run(code)
+    assert (result.exit_status, result.exception, result.output) == (0, None, "out\n")
+
+
+def test_sys_exit_3_is_an_exit_status_not_an_exception() -> None:
+    result = run("import sys\nprint('bye')\nsys.exit(3)")
+    assert (result.exit_status, result.exception, result.limit) == (3, None, None)
+    assert result.output == "bye\n"
+    assert result.reason == "exited with status 3"
+
+
+def test_system_exit_with_a_message_is_not_an_exception() -> None:
+    result = run("raise SystemExit('goodbye')")
+    assert result.exit_status == 1
+    assert result.stderr.strip() == "goodbye"
+    assert result.exception is None and result.output == ""
+
+
+def test_exception_group_reports_the_group_line() -> None:
+    result = run("raise ExceptionGroup('eg', [ValueError(1), TypeError(2)])")
+    assert result.exception == "ExceptionGroup: eg (2 sub-exceptions)"
+
+
+def test_exception_raised_while_handling_another_reports_the_last() -> None:
+    result = run("try:\n    {}['k']\nexcept KeyError:\n    int('x')")
+    assert result.exception == "ValueError: invalid literal for int() with base 10: 'x'"
+
+
+def test_final_exception_line_needs_a_failing_exit_status() -> None:
+    stderr = "Traceback (most recent call last):\n  File 'x', line 1\nValueError: v\n"
+    assert final_exception_line(stderr, 1) == "ValueError: v"
+    assert final_exception_line(stderr, 0) is None
+    assert final_exception_line(stderr, 2) is None
+    assert final_exception_line("ValueError: v\n", 1) is None
+
+
+def test_stdin_is_closed() -> None:
+    result = run("print(input())")
+    assert result.exception == "EOFError: EOF when reading a line"
+
+
+def test_runs_isolated_with_utf8_stdout() -> None:
+    result = run("import sys\nprint(sys.flags.isolated, sys.stdout.encoding)\nprint('✓ ß')")
+    assert result.stdout == "1 utf-8\n✓ ß\n"
+
+
+# -- containment ----------------------------------------------------------------------------
+
+
+def test_cpu_limit(launcher: str) -> None:
+    result = run("while True:\n    pass")
+    assert result.limit == "cpu" and result.stopped
+    assert "CPU" in result.reason
+    assert result.cpu_seconds >= SMALL.cpu_seconds * 0.9
+    assert result.wall_seconds < SMALL.wall_seconds
+    assert_still_works()
+
+
+def test_memory_bomb(launcher: str) -> None:
+    result = run("hoard = []\nwhile True:\n    hoard.append(bytearray(10**7))")
+    assert result.limit == "memory"
+    assert "memory" in result.reason
+    assert result.wall_seconds < SMALL.wall_seconds
+    assert_still_works()
+
+
+def test_file_size_limit(launcher: str) -> None:
+    result = run("with open('big', 'wb') as f:\n    f.write(b'x' * (2 * 1024 * 1024))")
+    assert result.limit == "file_size"
+    assert result.exception is not None and "File too large" in result.exception
+    assert_still_works()
+
+
+def test_printing_a_hundred_million_characters_is_cut_off_fast() -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    result = run("print('x' * 10**8)")
+    elapsed = time.monotonic() - started
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert result.limit == "output" and result.stopped
+    assert 0 < len(result.stdout.encode()) <= SMALL.output_bytes
+    assert elapsed < 5
+    assert grown_kib < 50 * 1024, "the parent must not buffer the whole output"
+    assert_still_works()
+
+
+def test_output_limit_counts_stderr_too() -> None:
+    result = run("import sys\nwhile True:\n    sys.stderr.write('e' * 4096)")
+    assert result.limit == "output"
+
+
+def test_wall_clock_timeout() -> None:
+    limits = Limits(wall_seconds=1.0, cpu_seconds=1)
+    result = run("import time\nprint('start', flush=True)\ntime.sleep(60)", limits)
+    assert result.limit == "timeout" and result.stopped
+    assert result.stdout == "start\n"
+    assert 1.0 <= result.wall_seconds < 4
+    assert_still_works()
+
+
+def _alive_in_group(pid: int, pgid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[1].split()
+    state, group = fields[0], int(fields[2])
+    return state not in ("Z", "X") and group == pgid
+
+
+def test_storm_of_200_sleeping_children_leaves_no_survivor() -> None:
+    code = """
+        import os, time
+        pids = []
+        for _ in range(200):  # bounded: exactly 200 forks at most
+            try:
+                pid = os.fork()
+            except OSError:
+                break
+            if pid == 0:
+                time.sleep(600)
+                os._exit(0)
+            pids.append(pid)
+        print(os.getpgid(0))
+        print(*pids)
+    """
+    result = run(code, Limits(wall_seconds=20))
+    assert result.exit_status == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    pgid, pids = int(first), [int(pid) for pid in second.split()]
+    assert pids
+    if os.geteuid() == 0:
+        assert len(pids) == 200  # RLIMIT_NPROC does not bind root: every fork succeeded
+    # The children keep the output pipes open; the run must not wait for them.
+    assert result.wall_seconds < 10
+    deadline = time.monotonic() + 5
+    survivors = pids
+    while survivors and time.monotonic() < deadline:
+        survivors = [pid for pid in survivors if _alive_in_group(pid, pgid)]
+        time.sleep(0.05)
+    assert survivors == []
+    assert_still_works()
+
+
+def test_background_child_is_killed_after_a_clean_exit() -> None:
+    code = """
+        import os, subprocess
+        child = subprocess.Popen(["sleep", "600"])
+        print(os.getpgid(0), child.pid)
+    """
+    result = run(code)
+    assert result.exit_status == 0, result.stderr
+    assert result.wall_seconds < 3
+    pgid, pid = map(int, result.stdout.split())
+    deadline = time.monotonic() + 5
+    while _alive_in_group(pid, pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive_in_group(pid, pgid)
+
+
+def test_files_land_in_a_temporary_cwd_that_is_removed() -> None:
+    code = """
+        import os
+        with open("note.txt", "w") as f:
+            f.write("hello")
+        os.mkdir("sub")
+        os.chmod("sub", 0)
+        print(os.getcwd())
+        print(os.path.abspath("note.txt"))
+        print(os.environ["HOME"])
+    """
+    result = run(code)
+    assert result.exit_status == 0, result.stderr
+    cwd, note, home = result.stdout.splitlines()
+    assert Path(cwd).parent == Path(tempfile.gettempdir()).resolve()
+    assert note == os.path.join(cwd, "note.txt")
+    assert home == cwd
+    assert not Path(cwd).exists()
+
+
+def test_parent_environment_is_not_inherited(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUIZZER_TEST_SECRET", "hunter2")
+    monkeypatch.setenv("PYTHONPATH", "/nonexistent")
+    code = """
+        import os
+        print(os.environ.get("QUIZZER_TEST_SECRET"))
+        print(*sorted(os.environ))
+    """
+    result = run(code)
+    secret, names = result.stdout.splitlines()
+    assert secret == "None"
+    assert "hunter2" not in result.stdout
+    assert set(names.split()) <= {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "LC_CTYPE"}
+
+
+def test_closing_stdout_with_os_close() -> None:
+    result = run("import os\nprint('before', flush=True)\nos.close(1)\nprint('after')")
+    assert result.stdout == "before\n"
+    assert result.exception is None
+    assert result.exit_status == 120  # Python could not flush stdout at exit
+    assert not result.stopped
+    assert_still_works()
+
+
+def test_closing_sys_stdout() -> None:
+    result = run("import sys\nprint('before', flush=True)\nsys.stdout.close()\nprint('after')")
+    assert result.stdout == "before\n"
+    assert result.exception == "ValueError: I/O operation on closed file."
+
+
+def test_killed_by_a_signal_is_reported() -> None:
+    result = run("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)")
+    assert result.exit_status == -15 and result.stopped
+    assert result.reason == "killed by SIGTERM" and result.limit is None
+
+
+# -- interpreters, parallel runs ----------------------------------------------------------------
+
+
+def test_unknown_interpreter_is_a_sandbox_error() -> None:
+    with pytest.raises(SandboxError, match="no Python interpreter"):
+        run_snippet("print(1)", python="no-such-python-quizzer")
+
+
+def test_another_interpreter_path(tmp_path: Path) -> None:
+    # A different path to the same interpreter: the version is asked of the child.
+    link = tmp_path / "py"
+    link.symlink_to(os.path.realpath(sys.executable))
+    result = run_snippet("import sys\nprint(sys.version_info[:2])", python=str(link))
+    assert result.stdout == f"{tuple(sys.version_info[:2])}\n"
+    assert interpreter_version(str(link)) == ".".join(map(str, sys.version_info[:3]))
+
+
+def test_run_many_keeps_order_and_reports_progress() -> None:
+    codes = [f"import time\ntime.sleep({0.05 * (i % 3)})\nprint({i})" for i in range(8)]
+    seen: list[int] = []
+    results = run_many(codes, limits=SMALL, jobs=4, progress=seen.append)
+    assert [r.stdout for r in results] == [f"{i}\n" for i in range(8)]
+    assert seen == list(range(1, 9))
+
+
+def test_run_many_contains_a_hostile_snippet_among_good_ones() -> None:
+    codes = ["print('a')", "while True:\n    pass", "print('c')"]
+    results = run_many(codes, limits=SMALL, jobs=2)
+    assert [r.limit for r in results] == [None, "cpu", None]
+    assert [r.stdout for r in results] == ["a\n", "", "c\n"]
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="wall_seconds"):
+        Limits(wall_seconds=0)
+
+
+def test_importing_the_sandbox_loads_only_the_standard_library() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import quizzer.sandbox; "
+        "print(*sorted(m for m in set(sys.modules) - before "
+        "if m.split('.')[0] not in sys.stdlib_module_names))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["quizzer", "quizzer.errors", "quizzer.sandbox"]
+
+
+# -- comparing outputs ------------------------------------------------------------------------
+
+
+def test_normalize_output_drops_only_trailing_whitespace_and_blank_lines() -> None:
+    assert normalize_output("a  \r\nb\t\n\n\n") == "a\nb"
+    assert normalize_output("\n  a") == "\n  a"
+    assert outputs_match("1\n2\n", "1  \n2")
+    assert not outputs_match("1\n2\n", "1\n\n2\n")
+    assert not outputs_match("a", "A")
+    assert not outputs_match(" a", "a")
+
+
+def test_output_diff_is_a_unified_diff() -> None:
+    diff = output_diff("1\n2\n", "1\n3\n", expected_label="stored", actual_label="ran")
+    assert diff.splitlines()[:2] == ["--- stored", "+++ ran"]
+    assert "-2" in diff.splitlines() and "+3" in diff.splitlines()
+    assert output_diff("x \n", "x") == ""
+
+
+lines = st.lists(st.text(alphabet=st.characters(exclude_characters="\r\n"), max_size=8), max_size=6)
+
+
+@given(lines, st.lists(st.sampled_from([" ", "\t", ""]), min_size=6, max_size=6), st.integers(0, 3))
+def test_trailing_whitespace_never_matters(body: list[str], pads: list[str], blanks: int) -> None:
+    text = "\n".join(body)
+    padded = "\r\n".join(line + pad for line, pad in zip(body, pads, strict=False)) + "\n" * blanks
+    assert outputs_match(text, padded)
+    assert output_diff(text, padded) == ""
+
+
+@given(lines, st.integers(0, 5), st.characters(exclude_characters="\r\n \t"))
+def test_any_visible_change_matters(body: list[str], where: int, extra: str) -> None:
+    text = "\n".join(body) or "x"
+    position = where % (len(text) + 1)
+    changed = text[:position] + extra + text[position:]
+    assert not outputs_match(text, changed)
+    assert output_diff(text, changed) != ""
