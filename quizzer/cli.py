@@ -249,10 +249,16 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
 @click.option("--deck", "decks", multiple=True, metavar="SLUG", help="Only this deck (repeatable).")
 @click.option("--due", "due_only", is_flag=True, help="Only cards due today or earlier.")
 @click.option("--retired", "include_retired", is_flag=True, help="Include retired questions.")
+@click.option("--leeches", "leeches_only", is_flag=True, help="Only leeches (failed too often).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
 @click.pass_context
 def cards_command(
-    ctx: click.Context, decks: tuple[str, ...], due_only: bool, include_retired: bool, as_json: bool
+    ctx: click.Context,
+    decks: tuple[str, ...],
+    due_only: bool,
+    include_retired: bool,
+    leeches_only: bool,
+    as_json: bool,
 ) -> None:
     """List questions with their schedule: ease, repetitions, interval, due, lapses."""
     from quizzer import services
@@ -264,6 +270,7 @@ def cards_command(
             decks=decks,
             due_only=due_only,
             include_retired=include_retired,
+            leeches_only=leeches_only,
         )
     if as_json:
         _echo_json([row.to_json() for row in rows])
@@ -284,7 +291,10 @@ def cards_command(
         ],
         [
             [
-                row.name + (" (retired)" if row.retired else ""),
+                row.name
+                + (" (retired)" if row.retired else "")
+                + (" (leech)" if row.leech else "")
+                + (" (suspended)" if row.suspended and not row.leech else ""),
                 row.type,
                 f"{row.ease:.2f}",
                 str(row.repetitions),
@@ -353,11 +363,19 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
     An answer on the day of the card's last graded review is a drill: logged, schedule
     unchanged. A card that is not due yet is refused and nothing changes.
     """
-    from quizzer import services
+    from quizzer import reviews, services
 
     with _database(ctx) as database, database.transaction() as session:
-        outcome = services.grade(session, name, quality, today=_settings(ctx).day(), now=_now())
-    after = outcome.after
+        threshold = reviews.get_setting(session, "leech-threshold")
+        recorded = services.grade(
+            session,
+            name,
+            quality,
+            today=_settings(ctx).day(),
+            now=_now(),
+            leech_threshold=threshold,
+        )
+    outcome, after = recorded.outcome, recorded.outcome.after
     if as_json:
         _echo_json(
             {
@@ -369,6 +387,7 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
                 "interval": after.interval,
                 "due": after.due.isoformat(),
                 "lapses": after.lapses,
+                "leech": recorded.leeched,
             }
         )
         return
@@ -379,6 +398,15 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
             f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "
             f"interval {after.interval} d, next due {after.due}"
         )
+    if recorded.leeched:
+        click.echo(_leech_message(name, after.lapses))
+
+
+def _leech_message(name: str, lapses: int) -> str:
+    return (
+        f"{name} is a leech (failed {lapses} times) and is suspended. Rewrite it with "
+        f"`quizzer edit {name}`, or bring it back with `quizzer unsuspend {name}`."
+    )
 
 
 # --- review ---------------------------------------------------------------------------
@@ -430,6 +458,7 @@ def review_command(
                 )
             for slug in decks:
                 services.get_deck(session, slug)
+            leech_threshold = reviews.get_setting(session, "leech-threshold")
             per_day = (
                 new_per_day
                 if new_per_day is not None
@@ -447,6 +476,7 @@ def review_command(
             decks=decks,
             new_per_day=per_day,
             limit=limit,
+            leech_threshold=leech_threshold,
             now=_now,
         ).run()
 

@@ -6,10 +6,14 @@ sqlalchemy, click or genanki: checking a deck file is cheap and has no side effe
 
 from __future__ import annotations
 
+import codecs
+import datetime
+import os
 import re
+import reprlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -22,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from yaml.constructor import SafeConstructor
 
 from quizzer.errors import DeckFileError
 
@@ -114,121 +119,491 @@ class _DuplicateId(ValueError):
         self.qid = qid
 
 
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe loader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
+# --- reading YAML safely ------------------------------------------------------------
+#
+# Deck files come from anywhere, so the YAML layer is hardened beyond PyYAML's safe
+# loader: anchors and aliases are refused (a "billion laughs" file is a few hundred
+# bytes of aliases that PyYAML shares but anything walking the result expands), nesting
+# and the number of values are bounded, and every failure becomes one DeckFileError
+# line naming the file, the question and the field.
+
+#: Deepest nesting of values accepted; a deck needs five (deck, questions, question,
+#: choices, choice).
+MAX_DEPTH = 32
+#: Most YAML values (scalars, lists and mappings) in one file. A question is about a
+#: dozen, so this allows some 7000 questions, and bounds the work a hostile file of
+#: tiny values can cause (about a second and 50 MB at this limit).
+MAX_NODES = 100_000
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOM = "\ufeff"
+# What YAML 1.1 (and so PyYAML) accepts in a stream; checked up front so the message
+# can say where the offending character is instead of PyYAML's two-line report.
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ANCHORS_REFUSED = (
+    "anchors and aliases (&name, *name) are not allowed in deck files; write the value out"
+)
+
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+_repr.maxlist = _repr.maxdict = 4
+_repr.maxlevel = 2
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+def _short(value: object) -> str:
+    """A repr of ``value`` short enough for a one-line message, however big it is."""
+    return _repr.repr(value)
+
+
+def _one_line(message: str) -> str:
+    return message.replace("\r", " ").replace("\n", " ")
+
+
+def _line_column(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+class _StrictComposer(yaml.composer.Composer):
+    """PyYAML's composer, bounded in depth and size, noting the first anchor or alias."""
+
+    _depth = 0
+    _nodes = 0
+    #: Where the first anchor or alias is; the caller refuses the file once it has the
+    #: whole node tree, so the message can name the question. Aliased nodes are shared,
+    #: never copied, so composing such a file stays as cheap as its text.
+    anchor_mark: yaml.Mark | None = None
+    #: The (parent, index) pairs down to where composing failed, to name the question.
+    error_path: list[tuple[yaml.Node | None, Any]] | None = None
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if not hasattr(self, "_path"):
+            self._path: list[tuple[yaml.Node | None, Any]] = []
+        self._path.append((parent, index))
         try:
-            duplicate = key in mapping
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+            return self._compose_bounded(parent, index)
+        except yaml.MarkedYAMLError:
+            if self.error_path is None:
+                self.error_path = list(self._path)
+            raise
+        finally:
+            self._path.pop()
+
+    def _compose_bounded(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = cast(Any, self).peek_event()  # a mixin: the parser supplies the events
+        if self.anchor_mark is None and (
+            isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None
+        ):
+            self.anchor_mark = event.start_mark
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"more than {MAX_NODES} values; split the deck into smaller files",
+                event.start_mark,
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _ValueError(yaml.constructor.ConstructorError):
+    """A value PyYAML cannot build, or one a deck file must not contain."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(None, None, problem, mark)
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    # No flatten_mapping: merge keys are refused rather than merged, and a key given
+    # twice is an error instead of PyYAML's silent "last one wins".
+    mapping: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:
+            raise _ValueError(
+                "merge keys (<<) are not allowed in deck files; write the keys out",
+                key_node.start_mark,
+            )
+        key = _construct(loader, key_node)
+        if not isinstance(key, str):
+            raise _ValueError(
+                f"key {_short(key)} is not a field name (keys are text, like 'prompt')",
+                key_node.start_mark,
+            )
+        if key in mapping:
+            raise _ValueError("duplicate key (each key may appear once)", key_node.start_mark)
+        mapping[key] = _construct(loader, value_node)
     return mapping
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as exc:
+        # PyYAML's constructors fail in assorted ways on odd scalars ("!!timestamp x",
+        # a 5000-digit integer, "!!binary" that is not base64); only a ValueError's
+        # text is meant for people, and its advice after ";" is for programmers.
+        kind = str(node.tag).rsplit(":", 1)[-1]
+        reason = f" ({str(exc).split(';')[0]})" if isinstance(exc, ValueError) else ""
+        raise _ValueError(f"cannot read this value as {kind}{reason}", node.start_mark) from None
 
 
-def _where(data: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
-    """Turn a pydantic error location into ('question X (#n)', 'field') for the message."""
-    if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
-        index = loc[1]
-        qid = None
-        if isinstance(data, dict) and isinstance(data.get("questions"), list):
-            questions = data["questions"]
-            if 0 <= index < len(questions) and isinstance(questions[index], dict):
-                raw = questions[index].get("id")
-                qid = raw if isinstance(raw, str) else None
-        label = f"question {qid!r} (#{index + 1})" if qid else f"question #{index + 1}"
-        field = ".".join(str(part) for part in loc[2:] if not str(part).startswith("function-"))
-        return label, field
-    return "deck", ".".join(str(part) for part in loc)
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise _ValueError(
+        f"unknown tag {_short(node.tag)}: deck files hold text, numbers, lists and mappings",
+        node.start_mark,
+    )
 
 
-def _first_error(data: Any, error: ValidationError) -> str:
-    details = error.errors(include_url=False)
-    first = details[0]
-    label, field = _where(data, tuple(first["loc"]))
-    message = str(first["msg"])
+def _loader_classes() -> list[type[Any]]:
+    """The deck loaders: on libyaml's parser when PyYAML has it, else pure Python."""
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.resolver import Resolver
+    from yaml.scanner import Scanner
+
+    made: list[type[Any]] = []
+
+    class _PyDeckLoader(Reader, Scanner, Parser, _StrictComposer, SafeConstructor, Resolver):
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            _StrictComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    made.append(_PyDeckLoader)
+    if getattr(yaml, "__with_libyaml__", False):
+        from yaml._yaml import CParser
+
+        # The composer comes first so its Python methods win over CParser's C ones.
+        class _CDeckLoader(_StrictComposer, CParser, SafeConstructor, Resolver):
+            def __init__(self, stream: str) -> None:
+                CParser.__init__(self, stream)
+                _StrictComposer.__init__(self)
+                SafeConstructor.__init__(self)
+                Resolver.__init__(self)
+
+        made.insert(0, _CDeckLoader)
+    for loader in made:
+        loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+        loader.add_constructor(None, _refuse_tag)
+    return made
+
+
+#: The loaders parse_deck may use, the preferred (fastest) first.
+_LOADERS = _loader_classes()
+
+
+# --- locating a problem: which question, which field --------------------------------
+
+
+def _key_text(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR_TAG:
+        return str(node.value)
+    return None
+
+
+def _question_nodes(root: yaml.Node) -> list[yaml.Node]:
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if _key_text(key) == "questions" and isinstance(value, yaml.SequenceNode):
+                return list(value.value)
+    return []
+
+
+def _question_label(root: yaml.Node, index: int) -> str:
+    """``question 'id' (#n)``, or ``question #n`` when it has no usable id."""
+    qid = None
+    questions = _question_nodes(root)
+    if 0 <= index < len(questions) and isinstance(questions[index], yaml.MappingNode):
+        for key, value in questions[index].value:
+            if _key_text(key) == "id" and _key_text(value):
+                qid = _key_text(value)
+    return f"question {_short(qid)} (#{index + 1})" if qid else f"question #{index + 1}"
+
+
+def _spans(start: yaml.Mark, end: yaml.Mark | None, mark: yaml.Mark) -> bool:
+    here = (mark.line, mark.column)
+    return (start.line, start.column) <= here and (end is None or here <= (end.line, end.column))
+
+
+def _locate(root: yaml.Node, mark: yaml.Mark) -> tuple[str, str | None]:
+    """The question (or 'deck') and the field that the text at ``mark`` belongs to."""
+    if not isinstance(root, yaml.MappingNode):
+        return "deck", None
+    for key, value in root.value:
+        if not _spans(key.start_mark, value.end_mark, mark):
+            continue
+        field = _key_text(key)
+        if field == "questions" and isinstance(value, yaml.SequenceNode):
+            for index, item in enumerate(value.value):
+                if _spans(item.start_mark, item.end_mark, mark):
+                    sub_field = None
+                    if isinstance(item, yaml.MappingNode):
+                        for sub_key, sub_value in item.value:
+                            if _spans(sub_key.start_mark, sub_value.end_mark, mark):
+                                sub_field = _key_text(sub_key)
+                                break
+                    return _question_label(root, index), sub_field
+        return "deck", field
+    return "deck", None
+
+
+def _node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
+    """The node at pydantic location ``loc``, or the deepest one that exists."""
+    node = root
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, yaml.SequenceNode):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+        elif isinstance(part, str) and isinstance(node, yaml.MappingNode):
+            found = [value for key, value in node.value if _key_text(key) == part]
+            if not found:
+                break
+            node = found[0]
+        else:
+            break
+    return node
+
+
+# --- turning a validation error into one line ---------------------------------------
+
+_QUESTION_KEYS = ", ".join(Question.model_fields)
+_DECK_KEYS = ", ".join(Deck.model_fields)
+
+
+def _got(value: object) -> str:
+    """What a wrong value is, in the words of a YAML writer."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "an empty value (null)"
+    if isinstance(value, int | float):
+        return f"the number {_short(value)}"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bytes):
+        return "binary data"
+    return _short(value)
+
+
+def _explain(detail: Any, in_question: bool) -> str:
+    kind = detail["type"]
+    value = detail.get("input")
+    message = str(detail["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
+    if kind == "extra_forbidden":
+        return "unknown key; known keys are " + (_QUESTION_KEYS if in_question else _DECK_KEYS)
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_type":
+        scalar = isinstance(value, int | float | datetime.date)
+        hint = "; put quotes around it" if scalar else ""
+        return f"{message}, got {_got(value)}{hint}"
+    if kind in ("list_type", "literal_error"):
+        return f"{message}, got {_got(value)}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        what = "a question" if in_question else "it"
+        keys = _QUESTION_KEYS if in_question else _DECK_KEYS
+        return f"{what} must be a mapping of keys ({keys}), got {_got(value)}"
+    if kind == "string_pattern_mismatch":
+        if (detail.get("ctx") or {}).get("pattern") == SLUG_PATTERN:
+            return (
+                f"{_short(value)} is not a slug "
+                "(lowercase letters and digits, joined by single hyphens, like 'late-binding')"
+            )
+        return f"{_short(value)} is not a tag (letters, digits and _ . : - only)"
+    return message
+
+
+def _first_error(root: yaml.Node, error: ValidationError) -> str:
+    details = error.errors(include_url=False)
+    first = details[0]
+    loc = tuple(part for part in first["loc"] if not str(part).startswith("function-"))
+    in_question = len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int)
+    label = "deck"
+    rest: tuple[int | str, ...] = loc
+    if in_question:
+        index = loc[1]
+        assert isinstance(index, int)
+        label = _question_label(root, index)
+        rest = loc[2:]
+    message = _explain(first, in_question)
+    field = next((part for part in rest if isinstance(part, str)), None)
+    item = next((part for part in rest[1:] if isinstance(part, int)), None)
     # Model validators name the field at the start of their message: "answer: ...".
     match = re.match(r"^(\w+): (.*)$", message)
-    if match and (not field or field == "questions"):
+    if match and field is None:
         field, message = match.group(1), match.group(2)
     ctx = first.get("ctx") or {}
     duplicate = ctx.get("error")
     if isinstance(duplicate, _DuplicateId):
-        label = f"question {duplicate.qid!r} (#{duplicate.index})"
+        label = f"question {_short(duplicate.qid)} (#{duplicate.index})"
         field, message = "id", "duplicate id within the deck"
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
+        loc, item = ("questions", duplicate.index - 1, "id"), None
+    elif field is not None and field not in rest:
+        loc = (*loc, field)
+    node = _node_at(root, loc)
     field_part = f"field {field!r}: " if field else ""
-    more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
-    return f"{label}: {field_part}{message}{more}"
+    item_part = f"item #{item + 1}: " if item is not None else ""
+    more = f"; and {len(details) - 1} more problems" if len(details) > 1 else ""
+    return f"{label}: {field_part}{item_part}{message} (line {node.start_mark.line + 1}{more})"
+
+
+def _path_label(path: list[tuple[yaml.Node | None, Any]]) -> str:
+    """`` in question 'id' (#n), field 'f'`` for where composing stopped, or ''."""
+    # path[1] is the root mapping's entry, path[2] a question, path[3] its entry; an
+    # index that is a key node means its value was being composed.
+    field = _key_text(path[1][1]) if len(path) > 1 and isinstance(path[1][1], yaml.Node) else None
+    if field == "questions" and len(path) > 2 and isinstance(path[2][1], int):
+        number = path[2][1] + 1
+        label, field = f"question #{number}", None
+        if len(path) > 3:
+            question, key = path[3]
+            if isinstance(key, yaml.Node):
+                field = _key_text(key)
+            if isinstance(question, yaml.MappingNode):
+                ids = [_key_text(v) for k, v in question.value if _key_text(k) == "id"]
+                if ids and ids[0]:
+                    label = f"question {_short(ids[0])} (#{number})"
+        return f" in {label}" + (f", field {field!r}" if field else "")
+    return f" in field {field!r}" if field else ""
+
+
+def _yaml_error(
+    source: str, exc: yaml.MarkedYAMLError, path: list[tuple[yaml.Node | None, Any]] | None
+) -> DeckFileError:
+    mark = exc.problem_mark or exc.context_mark
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    parts = [part for part in (exc.context, exc.problem) if part]
+    problem = ", ".join(parts) if parts else "invalid YAML"
+    label = _path_label(path) if path else ""
+    return DeckFileError(_one_line(f"{source}: invalid YAML{where}{label}: {problem}"))
 
 
 def parse_deck(text: str, *, source: str) -> Deck:
-    """Validate deck-file ``text``; errors name ``source``, the question and the field."""
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise DeckFileError(f"{source}: invalid YAML{where}: {problem}") from None
-    except (yaml.YAMLError, RecursionError, ValueError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).strip()
-        raise DeckFileError(f"{source}: invalid YAML: {reason}") from None
-    if data is None:
+    """Validate deck-file ``text``; errors name ``source``, the question and the field.
+
+    Every failure is a DeckFileError with a one-line message; anchors and aliases are
+    refused, and nesting depth and the number of values are bounded.
+    """
+    text = text.removeprefix(_BOM)  # a UTF-8 BOM is harmless at the very start
+    stray = text.find(_BOM)
+    if stray >= 0:
         raise DeckFileError(
-            f"{source}: the file is empty; a deck needs 'deck', 'title', 'questions'"
+            f"{source}: a byte-order mark (U+FEFF) at {_line_column(text, stray)}; "
+            "only the very start of a file may have one"
         )
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        raise DeckFileError(
+            f"{source}: character U+{ord(bad.group()):04X} at {_line_column(text, bad.start())} "
+            "is not allowed in a YAML file (control characters and lone surrogates are not text)"
+        )
+    loader = _LOADERS[0](text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            raise _yaml_error(source, exc, loader.error_path) from None
+        except (yaml.YAMLError, RecursionError) as exc:  # unmarked: should not happen
+            raise DeckFileError(_one_line(f"{source}: invalid YAML: {exc}")) from None
+        if root is None:
+            raise DeckFileError(
+                f"{source}: the file is empty; a deck needs 'deck', 'title', 'questions'"
+            )
+        if loader.anchor_mark is not None:
+            raise _located(source, root, loader.anchor_mark, _ANCHORS_REFUSED)
+        try:
+            data = loader.construct_document(root)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if mark is None:
+                raise DeckFileError(_one_line(f"{source}: invalid YAML: {problem}")) from None
+            raise _located(source, root, mark, problem) from None
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+            # A scalar at the top level that PyYAML cannot build (mappings say where).
+            raise DeckFileError(_one_line(f"{source}: invalid YAML: {exc}")) from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise DeckFileError(
             f"{source}: a deck file is a mapping with 'deck', 'title' and 'questions', "
-            f"not a {type(data).__name__}"
+            f"not {_got(data)}"
         )
     try:
         return Deck.model_validate(data)
     except ValidationError as exc:
-        raise DeckFileError(f"{source}: {_first_error(data, exc)}") from None
-    except RecursionError:
-        raise DeckFileError(f"{source}: nested too deeply") from None
+        raise DeckFileError(_one_line(f"{source}: {_first_error(root, exc)}")) from None
+
+
+def _located(source: str, root: yaml.Node, mark: yaml.Mark, problem: str) -> DeckFileError:
+    label, field = _locate(root, mark)
+    field_part = f"field {field!r}: " if field else ""
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    return DeckFileError(_one_line(f"{source}: {label}: {field_part}{problem} ({where})"))
 
 
 def load_deck(path: Path) -> Deck:
-    """Read and validate one deck file."""
+    """Read and validate one deck file (UTF-8, an optional BOM, at most MAX_FILE_BYTES)."""
+    limit = f"deck files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MiB"
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DeckFileError(
-                f"{path}: the file is {size // (1024 * 1024)} MiB; deck files are limited to "
-                f"{MAX_FILE_BYTES // (1024 * 1024)} MiB"
-            )
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise DeckFileError(f"{path}: the file is {size // (1024 * 1024)} MiB; {limit}")
+            # Bounded even when the size lies (a device or a pipe reports 0).
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise DeckFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DeckFileError(f"{path}: the file is too big; {limit}")
+    return parse_deck(_decode(path, raw), source=str(path))
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ):
+        if raw.startswith(bom):
+            raise DeckFileError(f"{path}: the file is {name} text; save it as UTF-8")
     if b"\0" in raw:
-        raise DeckFileError(f"{path}: not a text file (it contains NUL bytes)")
+        raise DeckFileError(
+            f"{path}: not a text file: it contains NUL bytes "
+            "(binary data, or UTF-16 text; deck files are UTF-8)"
+        )
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DeckFileError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    return parse_deck(text, source=str(path))
+        text = raw[: exc.start].decode("utf-8-sig")
+        raise DeckFileError(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02X} at "
+            f"{_line_column(text, len(text))} (save the file as UTF-8)"
+        ) from None
 
 
 def deck_paths(paths: Iterable[Path]) -> Iterator[Path]:
@@ -283,3 +658,21 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _BlockDumper.add_representer(str, _str_presenter)
+
+
+def dump_question(question: Question) -> str:
+    """One question as a YAML mapping in the deck-file style (what ``quizzer edit`` shows)."""
+    data = question.model_dump(exclude_none=True)
+    if not data.get("tags"):
+        data.pop("tags", None)
+    return yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def validate_slug(value: str, *, what: str) -> str:
+    """Return ``value`` if it is a slug ([a-z0-9-]+), else raise DeckFileError naming ``what``."""
+    if not re.fullmatch(SLUG_PATTERN, value) or len(value) > 100:
+        raise DeckFileError(
+            f"{what} {value!r}: not a slug (lower-case letters, digits and single hyphens, "
+            "e.g. my-notes)"
+        )
+    return value

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -98,7 +99,7 @@ class Question(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     deck: Mapped[Deck] = relationship(back_populates="questions")
     state: Mapped[CardState] = relationship(
@@ -125,6 +126,10 @@ class CardState(Base):
     due: Mapped[date] = mapped_column(Date, index=True)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
     last_graded: Mapped[date | None] = mapped_column(Date)
+    #: Failed so often (the leech threshold) that it was set aside; see reviews.LEECH.
+    leech: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Not asked in reviews until unsuspended (``quizzer unsuspend`` or ``edit``).
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     question: Mapped[Question] = relationship(back_populates="state")
 
@@ -161,6 +166,9 @@ class Review(Base):
     due_before: Mapped[date] = mapped_column(Date)
     lapses_before: Mapped[int] = mapped_column(Integer)
     last_graded_before: Mapped[date | None] = mapped_column(Date)
+    #: Leech flags before the answer, so undo restores them (None: logged before 0002).
+    leech_before: Mapped[bool | None] = mapped_column(Boolean)
+    suspended_before: Mapped[bool | None] = mapped_column(Boolean)
 
     ease_after: Mapped[int] = mapped_column(Integer)
     repetitions_after: Mapped[int] = mapped_column(Integer)

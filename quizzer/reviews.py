@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from quizzer import scheduler
+from quizzer import scheduler, services
 from quizzer.errors import QuizzerError
 from quizzer.orm import CardState, Deck, Question, Review, Setting
 
@@ -23,6 +23,11 @@ from quizzer.orm import CardState, Deck, Question, Review, Setting
 DEFAULT_NEW_PER_DAY = 10
 SETTINGS: dict[str, tuple[type, Any, str]] = {
     "new-per-day": (int, DEFAULT_NEW_PER_DAY, "new cards introduced per day by `review`"),
+    "leech-threshold": (
+        int,
+        services.DEFAULT_LEECH_THRESHOLD,
+        "failures after which a card is tagged leech and suspended (0: never)",
+    ),
 }
 
 Phase = Literal["due", "new", "drill"]
@@ -70,6 +75,7 @@ def set_setting(session: Session, key: str, value: str) -> Any:
 
 
 def _scope(stmt: Select[Any], decks: Sequence[str]) -> Select[Any]:
+    """Only active questions (not retired), of the chosen decks."""
     stmt = stmt.where(Question.retired.is_(False))
     if decks:
         stmt = stmt.join(Deck, Deck.id == Question.deck_id).where(Deck.slug.in_(decks))
@@ -92,7 +98,11 @@ def due_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list
     stmt = (
         select(CardState.question_id)
         .join(Question, Question.id == CardState.question_id)
-        .where(CardState.last_graded.is_not(None), CardState.due <= today)
+        .where(
+            CardState.last_graded.is_not(None),
+            CardState.due <= today,
+            CardState.suspended.is_(False),
+        )
         .order_by(CardState.due, Question.deck_id, Question.position)
     )
     return list(session.scalars(_scope(stmt, decks)))
@@ -105,7 +115,7 @@ def new_ids(session: Session, *, limit: int, decks: Sequence[str] = ()) -> list[
     stmt = (
         select(CardState.question_id)
         .join(Question, Question.id == CardState.question_id)
-        .where(CardState.last_graded.is_(None))
+        .where(CardState.last_graded.is_(None), CardState.suspended.is_(False))
         .order_by(Question.deck_id, Question.position)
         .limit(limit)
     )
@@ -124,7 +134,8 @@ def drill_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> li
         select(Review.question_id)
         .join(latest, latest.c.id == Review.id)
         .join(Question, Question.id == Review.question_id)
-        .where(Review.quality < scheduler.DRILL_UNTIL)
+        .join(CardState, CardState.question_id == Review.question_id)
+        .where(Review.quality < scheduler.DRILL_UNTIL, CardState.suspended.is_(False))
         .order_by(Review.id)
     )
     return list(session.scalars(_scope(stmt, decks)))
@@ -188,6 +199,10 @@ def undo_last(session: Session) -> Undone:
     state.due = review.due_before
     state.lapses = review.lapses_before
     state.last_graded = review.last_graded_before
+    if review.leech_before is not None:
+        state.leech = review.leech_before
+    if review.suspended_before is not None:
+        state.suspended = review.suspended_before
     undone = Undone(question.id, question.name, review.quality, review.kind, review.day)
     session.execute(delete(Review).where(Review.id == review.id))
     session.flush()

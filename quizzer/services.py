@@ -97,7 +97,8 @@ class ImportReport:
         return {"dry_run": self.dry_run, "decks": [asdict(d) for d in self.decks]}
 
 
-def _apply_fields(row: Question, question: deckfile.Question) -> None:
+def apply_fields(row: Question, question: deckfile.Question) -> None:
+    """Copy what a learner sees of ``question`` onto the stored ``row``."""
     row.type = question.type
     row.prompt = question.prompt
     row.code = question.code
@@ -106,6 +107,34 @@ def _apply_fields(row: Question, question: deckfile.Question) -> None:
     row.explanation = question.explanation
     row.tags = list(question.tags)
     row.python = question.python
+
+
+def new_question_row(
+    deck: Deck, question: deckfile.Question, *, position: int, now: datetime, today: date
+) -> Question:
+    """A stored question for ``question`` with a new card's state (due ``today``)."""
+    row = Question(
+        deck=deck,
+        qid=question.id,
+        position=position,
+        content_hash=content_hash(question),
+        created_at=now,
+        changed_at=now,
+        retired=False,
+    )
+    apply_fields(row, question)
+    start = scheduler.new_card(today)
+    row.state = CardState(
+        ease=start.ease,
+        repetitions=start.repetitions,
+        interval=start.interval,
+        due=start.due,
+        lapses=start.lapses,
+        last_graded=None,
+        leech=False,
+        suspended=False,
+    )
+    return row
 
 
 def upsert_deck(
@@ -146,25 +175,7 @@ def upsert_deck(
         digest = content_hash(question)
         row = existing.get(question.id)
         if row is None:
-            row = Question(
-                deck=deck,
-                qid=question.id,
-                position=position,
-                content_hash=digest,
-                created_at=now,
-                changed_at=now,
-                retired=False,
-            )
-            _apply_fields(row, question)
-            start = scheduler.new_card(today)
-            row.state = CardState(
-                ease=start.ease,
-                repetitions=start.repetitions,
-                interval=start.interval,
-                due=start.due,
-                lapses=start.lapses,
-                last_graded=None,
-            )
+            row = new_question_row(deck, question, position=position, now=now, today=today)
             session.add(row)
             report.added += 1
             continue
@@ -174,7 +185,7 @@ def upsert_deck(
             row.retired = False
             report.restored += 1
         if row.content_hash != digest:
-            _apply_fields(row, question)
+            apply_fields(row, question)
             row.content_hash = digest
             row.changed_at = now
             report.updated += 1
@@ -279,6 +290,8 @@ class CardRow:
     last_graded: date | None
     new: bool
     retired: bool
+    leech: bool
+    suspended: bool
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -302,6 +315,8 @@ def _card_row(question: Question, state: CardState, deck_slug: str) -> CardRow:
         last_graded=state.last_graded,
         new=state.last_graded is None,
         retired=question.retired,
+        leech=state.leech,
+        suspended=state.suspended,
     )
 
 
@@ -312,6 +327,7 @@ def list_cards(
     decks: Iterable[str] = (),
     due_only: bool = False,
     include_retired: bool = False,
+    leeches_only: bool = False,
 ) -> list[CardRow]:
     """Questions with their schedule, deck by deck in file order."""
     slugs = list(decks)
@@ -328,7 +344,13 @@ def list_cards(
     if not include_retired:
         stmt = stmt.where(Question.retired.is_(False))
     if due_only:
-        stmt = stmt.where(CardState.last_graded.is_not(None), CardState.due <= today)
+        stmt = stmt.where(
+            CardState.last_graded.is_not(None),
+            CardState.due <= today,
+            CardState.suspended.is_(False),
+        )
+    if leeches_only:
+        stmt = stmt.where(CardState.leech.is_(True))
     return [_card_row(q, s, slug) for q, s, slug in session.execute(stmt)]
 
 
@@ -429,12 +451,33 @@ def show_question(session: Session, name: str) -> dict[str, Any]:
         "state": {
             **_state_json(to_state(question.state)),
             "new": question.state.last_graded is None,
+            "leech": question.state.leech,
+            "suspended": question.state.suspended,
         },
         "history": [review_json(r) for r in history(session, question)],
     }
 
 
 # --- answering ----------------------------------------------------------------------
+
+
+#: Failures (lapses) after which a card is a leech: tagged and suspended.
+DEFAULT_LEECH_THRESHOLD = 8
+
+
+def is_leech_lapse(lapses: int, threshold: int) -> bool:
+    """Whether reaching ``lapses`` makes a card a leech: at the threshold, then every half of it."""
+    if threshold <= 0 or lapses < threshold:
+        return False
+    return (lapses - threshold) % max(1, threshold // 2) == 0
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording one answer did."""
+
+    outcome: scheduler.Outcome
+    leeched: bool
 
 
 def record_answer(
@@ -446,13 +489,19 @@ def record_answer(
     now: datetime,
     typed: str | None = None,
     seconds: float | None = None,
-) -> scheduler.Outcome:
-    """Apply one answer through SM-2 and log it. Refused answers change nothing."""
+    leech_threshold: int = DEFAULT_LEECH_THRESHOLD,
+) -> Recorded:
+    """Apply one answer through SM-2 and log it. Refused answers change nothing.
+
+    A graded failure that brings the card's lapses to the leech threshold (and every
+    half-threshold after it) tags it as a leech and suspends it.
+    """
     try:
         outcome = scheduler.answer(to_state(question.state), quality=quality, day=today)
     except QuizzerError as exc:
         raise type(exc)(f"{question.name}: {exc}") from None
     before, after = outcome.before, outcome.after
+    row = question.state
     session.add(
         Review(
             question_id=question.id,
@@ -468,6 +517,8 @@ def record_answer(
             due_before=before.due,
             lapses_before=before.lapses,
             last_graded_before=before.last_graded,
+            leech_before=row.leech,
+            suspended_before=row.suspended,
             ease_after=after.ease,
             repetitions_after=after.repetitions,
             interval_after=after.interval,
@@ -475,16 +526,38 @@ def record_answer(
             lapses_after=after.lapses,
         )
     )
-    _store_state(question.state, after)
+    _store_state(row, after)
+    leeched = after.lapses > before.lapses and is_leech_lapse(after.lapses, leech_threshold)
+    if leeched:
+        row.leech = True
+        row.suspended = True
     session.flush()
-    return outcome
+    return Recorded(outcome, leeched)
 
 
 def grade(
-    session: Session, name: str, quality: int, *, today: date, now: datetime
-) -> scheduler.Outcome:
+    session: Session,
+    name: str,
+    quality: int,
+    *,
+    today: date,
+    now: datetime,
+    leech_threshold: int = DEFAULT_LEECH_THRESHOLD,
+) -> Recorded:
     """Record one answer for the question named ``DECK/ID`` (``quizzer grade``)."""
     question = get_question(session, name)
     if question.retired:
         raise QuizzerError(f"{name}: this question is retired (removed from its deck file)")
-    return record_answer(session, question, quality=quality, today=today, now=now)
+    return record_answer(
+        session, question, quality=quality, today=today, now=now, leech_threshold=leech_threshold
+    )
+
+
+def set_suspended(session: Session, name: str, *, suspended: bool) -> Question:
+    """Suspend or unsuspend a card; unsuspending also clears its leech tag."""
+    question = get_question(session, name)
+    question.state.suspended = suspended
+    if not suspended:
+        question.state.leech = False
+    session.flush()
+    return question

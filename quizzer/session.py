@@ -164,6 +164,7 @@ class ReviewSession:
         decks: Sequence[str] = (),
         new_per_day: int,
         limit: int | None = None,
+        leech_threshold: int = services.DEFAULT_LEECH_THRESHOLD,
         now: Callable[[], datetime],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -174,6 +175,7 @@ class ReviewSession:
         self.decks = tuple(decks)
         self.new_per_day = new_per_day
         self.limit = limit
+        self.leech_threshold = leech_threshold
         self.now = now
         self.clock = clock
         self.summary = Summary()
@@ -358,7 +360,7 @@ class ReviewSession:
     ) -> None:
         with self.database.transaction() as session:
             question = reviews.load_question(session, card.question_id)
-            outcome = services.record_answer(
+            recorded = services.record_answer(
                 session,
                 question,
                 quality=quality,
@@ -366,10 +368,19 @@ class ReviewSession:
                 now=self.now(),
                 typed=typed,
                 seconds=round(seconds, 3),
+                leech_threshold=self.leech_threshold,
             )
+        outcome = recorded.outcome
         self.summary.answers.append((card.question_id, quality, phase))
         self.skipped = [q for q in self.skipped if q != card.question_id]
-        if scheduler.needs_drill(quality):
+        if recorded.leeched:
+            self.out.print(
+                f"[yellow]This card is a leech: failed {outcome.after.lapses} times, so it is "
+                f"suspended.[/] Rewrite it with `quizzer edit {escape(card.name)}`, or bring it "
+                f"back with `quizzer unsuspend {escape(card.name)}`.",
+                highlight=False,
+            )
+        elif scheduler.needs_drill(quality):
             self.out.print("[dim]Back later today for practice.[/]")
         elif outcome.kind == "graded":
             days = (outcome.after.due - self.today).days

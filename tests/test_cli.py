@@ -26,6 +26,7 @@ def test_grade_follows_sm2_and_logs_history(invoke: Invoke, deck_file: Path) -> 
         "interval": 1,
         "due": "2026-01-06",
         "lapses": 0,
+        "leech": False,
     }
     drill = json.loads(invoke("grade", "test-closures/late-binding", "5", "--json").output)
     assert drill["kind"] == "drill" and drill["ease"] == 2.36
@@ -45,6 +46,8 @@ def test_grade_follows_sm2_and_logs_history(invoke: Invoke, deck_file: Path) -> 
         "lapses": 0,
         "last_graded": "2026-01-06",
         "new": False,
+        "leech": False,
+        "suspended": False,
     }
 
 

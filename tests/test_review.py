@@ -123,7 +123,9 @@ def test_quit_keeps_answers_and_the_same_day_resumes(imported: Invoke, db_path: 
     third = imported("review", input=f"{_mc_number(CELL_ANSWER)}\n\n\n\n[2, 2, 2]\n.\n\n")
     assert "3/3  test-closures/late-binding  (drill)" in third.output
     assert [(q, k) for q, _, k, _ in _log(db_path)] == [
-        ("late-binding", "graded"), ("cell", "graded"), ("nonlocal", "graded"),
+        ("late-binding", "graded"),
+        ("cell", "graded"),
+        ("nonlocal", "graded"),
         ("late-binding", "drill"),
     ]
     done = imported("review", input="")
@@ -140,7 +142,12 @@ def test_end_of_input_mid_answer_loses_only_that_answer(imported: Invoke, db_pat
 def _recall_deck(tmp_path: Path, count: int) -> Path:
     lines = ["deck: many", "title: Many", "questions:"]
     for n in range(count):
-        lines += [f"  - id: q{n:02d}", "    type: recall", f"    prompt: Q{n}?", f"    answer: A{n}"]
+        lines += [
+            f"  - id: q{n:02d}",
+            "    type: recall",
+            f"    prompt: Q{n}?",
+            f"    answer: A{n}",
+        ]
     return write(tmp_path / "many.yaml", "\n".join(lines) + "\n")
 
 
@@ -182,11 +189,13 @@ def test_deck_filter(invoke: Invoke, deck_file: Path, tmp_path: Path, db_path: P
 def test_help_and_commands_are_shown(imported: Invoke) -> None:
     result = imported("review", input="?\nq\n")
     assert "s  skip (comes back later)" in result.output
-    assert "a line with just \".\" ends it" in result.output
+    assert 'a line with just "." ends it' in result.output
 
 
 def test_escaped_command_lines_are_answers(invoke: Invoke, tmp_path: Path, db_path: Path) -> None:
-    deck = write(tmp_path / "s.yaml", """\
+    deck = write(
+        tmp_path / "s.yaml",
+        """\
         deck: esc
         title: Escapes
         questions:
@@ -199,7 +208,8 @@ def test_escaped_command_lines_are_answers(invoke: Invoke, tmp_path: Path, db_pa
             answer: |
               s
               .
-        """)
+        """,
+    )
     assert invoke("import", str(deck)).exit_code == 0
     result = invoke("review", input="\\s\n\\.\n.\n\n")
     assert "Correct." in result.output

@@ -58,7 +58,8 @@ def test_answers_survive_a_kill_mid_session(imported_db: Path) -> None:
     child.expect("2/3")
     order = choice_order(
         ["The value at definition time", "The variable (a cell)"],
-        today=date(2026, 1, 5), name="test-closures/cell",
+        today=date(2026, 1, 5),
+        name="test-closures/cell",
     )
     child.expect("Your choice")
     child.sendline(str(order.index("The variable (a cell)") + 1))

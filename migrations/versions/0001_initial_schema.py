@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("changed_at", sa.DateTime(), nullable=False),
-        sa.Column("retired", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("retired", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["deck_id"], ["decks.id"], name=op.f("fk_questions_deck_id_decks"), ondelete="CASCADE"
         ),

@@ -1,0 +1,239 @@
+"""People's own questions: add, edit, delete, and writing decks back out as deck files.
+
+Questions are validated by the same pydantic models as deck files, so a question added
+from the command line obeys exactly the rules of one imported from YAML. Running code to
+compute or verify an answer is the caller's explicit step (quizzer.checking); these
+functions take a Session and never commit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from quizzer import deckfile, services
+from quizzer.errors import QuizzerError
+from quizzer.orm import Deck, Question, Review
+
+QUESTION_KEYS = (
+    "id",
+    "type",
+    "prompt",
+    "code",
+    "answer",
+    "choices",
+    "explanation",
+    "tags",
+    "python",
+)
+
+
+def slugify(text: str, *, max_words: int = 6, max_length: int = 60) -> str:
+    """A question id made from ``text``: lower-case words joined by hyphens."""
+    words = re.findall(r"[a-z0-9]+", text.lower())[:max_words]
+    slug = "-".join(words)[:max_length].strip("-")
+    return slug or "question"
+
+
+def unique_qid(taken: Iterable[str], base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not taken."""
+    used = set(taken)
+    if base not in used:
+        return base
+    n = 2
+    while f"{base}-{n}" in used:
+        n += 1
+    return f"{base}-{n}"
+
+
+def validate_questions(
+    items: Sequence[dict[str, Any]], *, deck: str, source: str
+) -> list[deckfile.Question]:
+    """Validate question mappings with the deck-file rules; errors name source, question, field."""
+    data = {"deck": deck, "title": deck, "questions": list(items)}
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return list(deckfile.parse_deck(text, source=source).questions)
+
+
+def custom_deck(session: Session, slug: str, *, now: datetime, title: str | None = None) -> Deck:
+    """The user's own deck ``slug``, made if it does not exist.
+
+    Decks loaded from a deck file are refused: the next import of that file would retire a
+    question that is not in it, so such questions belong in the file.
+    """
+    deck = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
+    if deck is None:
+        deckfile.validate_slug(slug, what="deck")
+        deck = Deck(slug=slug, title=title or slug, tags=[], created_at=now, changed_at=now)
+        session.add(deck)
+        session.flush()
+        return deck
+    if deck.source is not None:
+        raise QuizzerError(
+            f"{slug}: this deck is loaded from {deck.source}; add the question to that file and "
+            "import it, or add it to a deck of your own (e.g. --deck my-notes)"
+        )
+    return deck
+
+
+def existing_qids(session: Session, deck: Deck) -> set[str]:
+    """The ids already used in ``deck`` (retired ones included)."""
+    return set(session.scalars(select(Question.qid).where(Question.deck_id == deck.id)))
+
+
+def add_questions(
+    session: Session,
+    deck: Deck,
+    questions: Sequence[deckfile.Question],
+    *,
+    now: datetime,
+    today: date,
+) -> list[Question]:
+    """Add validated questions to the custom ``deck`` as new cards; ids must be unused."""
+    taken = existing_qids(session, deck)
+    position = session.scalar(
+        select(func.coalesce(func.max(Question.position), -1)).where(Question.deck_id == deck.id)
+    )
+    added: list[Question] = []
+    for offset, question in enumerate(questions, start=1):
+        if question.id in taken:
+            raise QuizzerError(
+                f"{deck.slug}/{question.id}: a question with this id exists already "
+                "(choose another --id, or `quizzer edit` it)"
+            )
+        taken.add(question.id)
+        row = services.new_question_row(
+            deck, question, position=int(position or 0) + offset, now=now, today=today
+        )
+        session.add(row)
+        added.append(row)
+    session.flush()
+    return added
+
+
+def question_file(question: Question) -> deckfile.Question:
+    """A stored question in deck-file form."""
+    return deckfile.Question(
+        id=question.qid,
+        type=question.type,  # type: ignore[arg-type]
+        prompt=question.prompt,
+        code=question.code,
+        answer=question.answer,
+        choices=list(question.choices) if question.choices is not None else None,
+        explanation=question.explanation,
+        tags=list(question.tags or []),
+        python=question.python,
+    )
+
+
+def question_yaml(question: Question) -> str:
+    """The YAML a user edits for ``question`` (deck-file question form)."""
+    return deckfile.dump_question(question_file(question))
+
+
+def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Question:
+    """Validate the edited YAML of ``original``; its id cannot change."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise QuizzerError(f"{name}: the edited text is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise QuizzerError(f"{name}: the edited text must be one question (a YAML mapping)")
+    if data.get("id", original.qid) != original.qid:
+        raise QuizzerError(
+            f"{name}: field 'id': the id cannot change (it identifies the card and its history)"
+        )
+    data["id"] = original.qid
+    (edited,) = validate_questions([data], deck=original.deck.slug, source=name)
+    return edited
+
+
+def apply_edit(
+    session: Session, question: Question, edited: deckfile.Question, *, now: datetime
+) -> bool:
+    """Store ``edited`` over ``question``, keeping schedule and history; True if it changed.
+
+    An edited card is unsuspended: rewriting a leech is the cure for it.
+    """
+    digest = services.content_hash(edited)
+    question.state.suspended = False
+    question.state.leech = False
+    if digest == question.content_hash:
+        return False
+    services.apply_fields(question, edited)
+    question.content_hash = digest
+    question.changed_at = now
+    session.flush()
+    return True
+
+
+def retire(session: Session, question: Question) -> None:
+    """Retire ``question``: kept with its history, never asked."""
+    question.retired = True
+    session.flush()
+
+
+def purge(session: Session, question: Question) -> int:
+    """Delete ``question`` with its state and whole review history; returns the reviews removed."""
+    count = session.scalar(
+        select(func.count()).select_from(Review).where(Review.question_id == question.id)
+    )
+    session.execute(delete(Review).where(Review.question_id == question.id))
+    session.delete(question)
+    session.flush()
+    return int(count or 0)
+
+
+def deck_file_of(session: Session, deck: Deck) -> deckfile.Deck:
+    """A deck and its active questions in deck-file form, in file order."""
+    rows = session.scalars(
+        select(Question)
+        .where(Question.deck_id == deck.id, Question.retired.is_(False))
+        .order_by(Question.position, Question.id)
+    )
+    return deckfile.Deck(
+        deck=deck.slug,
+        title=deck.title,
+        description=deck.description,
+        tags=list(deck.tags or []),
+        questions=[question_file(q) for q in rows],
+    )
+
+
+def export_yaml(session: Session, out_dir: Path, *, decks: Sequence[str] = ()) -> list[Path]:
+    """Write each deck (custom ones too) as ``OUT_DIR/<slug>.yaml``; returns the files."""
+    chosen = [services.get_deck(session, slug) for slug in decks] or list(
+        session.scalars(select(Deck).order_by(Deck.slug))
+    )
+    if not chosen:
+        raise QuizzerError("no decks to export")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for deck in chosen:
+        path = out_dir / f"{deck.slug}.yaml"
+        write_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)))
+        written.append(path)
+    return written
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
