@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -56,12 +56,35 @@ def unique_qid(taken: Iterable[str], base: str) -> str:
 
 
 def validate_questions(
-    items: Sequence[dict[str, Any]], *, deck: str, source: str
+    items: Sequence[Any], *, deck: str, source: str, single: bool = False
 ) -> list[deckfile.Question]:
-    """Validate question mappings with the deck-file rules; errors name source, question, field."""
-    data = {"deck": deck, "title": deck, "questions": list(items)}
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    return list(deckfile.parse_deck(text, source=source).questions)
+    """Validate question mappings with the deck-file models.
+
+    Errors name ``source``, the question (unless ``single``) and the field, in one line.
+    """
+    questions: list[deckfile.Question] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items, start=1):
+        qid = item.get("id") if isinstance(item, dict) else None
+        where = source if single else f"{source}: question {qid or ''!r} (#{index})"
+        if not isinstance(item, dict):
+            raise QuizzerError(f"{where}: a question is a mapping of fields")
+        try:
+            question = deckfile.Question.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = ".".join(str(part) for part in first["loc"])
+            message = str(first["msg"]).removeprefix("Value error, ")
+            if not field and ": " in message:
+                field, message = message.split(": ", 1)
+            if first["type"] == "extra_forbidden":
+                message = "unknown field"
+            raise QuizzerError(f"{where}: field {field!r}: {message}") from None
+        if question.id in seen:
+            raise QuizzerError(f"{where}: field 'id': duplicate id")
+        seen.add(question.id)
+        questions.append(question)
+    return questions
 
 
 def custom_deck(session: Session, slug: str, *, now: datetime, title: str | None = None) -> Deck:
@@ -142,6 +165,8 @@ def question_yaml(question: Question) -> str:
 
 def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Question:
     """Validate the edited YAML of ``original``; its id cannot change."""
+    import yaml
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -153,7 +178,7 @@ def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Questi
             f"{name}: field 'id': the id cannot change (it identifies the card and its history)"
         )
     data["id"] = original.qid
-    (edited,) = validate_questions([data], deck=original.deck.slug, source=name)
+    (edited,) = validate_questions([data], deck=original.deck.slug, source=name, single=True)
     return edited
 
 

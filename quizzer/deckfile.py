@@ -597,9 +597,9 @@ def _decode(path: Path, raw: bytes) -> str:
             "(binary data, or UTF-16 text; deck files are UTF-8)"
         )
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")  # parse_deck drops one leading BOM, and only one
     except UnicodeDecodeError as exc:
-        text = raw[: exc.start].decode("utf-8-sig")
+        text = raw[: exc.start].decode("utf-8").removeprefix(_BOM)
         raise DeckFileError(
             f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02X} at "
             f"{_line_column(text, len(text))} (save the file as UTF-8)"
@@ -676,3 +676,11 @@ def validate_slug(value: str, *, what: str) -> str:
             "e.g. my-notes)"
         )
     return value
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of deck files, made from the same models that validate them."""
+    schema = Deck.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "quizzer deck file"
+    return schema

@@ -1,0 +1,137 @@
+"""`quizzer check` and `quizzer export` through the command line: real subprocesses, real Anki."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
+from conftest import SMALL_DECK, Invoke, write
+
+from quizzer.db import resource_dir
+
+COMMENTED = """\
+# My closures notes: keep this comment.
+deck: notes
+title: Notes
+questions:
+  - id: late   # the classic
+    type: predict_output
+    prompt: What prints?
+    code: |
+      fs = [lambda: i for i in range(3)]
+
+      print([f() for f in fs])
+    answer: |
+      [0, 1, 2]
+  - id: ok
+    type: predict_output
+    prompt: And this?
+    code: print(1 / 0)
+    answer: "ZeroDivisionError: division by zero"
+"""
+
+
+def test_every_bundled_answer_is_what_cpython_prints(invoke: Invoke) -> None:
+    result = invoke("check", str(resource_dir("decks")))
+    assert result.exit_code == 0, result.output
+    summary = result.output.strip().splitlines()[-1]
+    passed = int(summary.split(" passed")[0])
+    assert passed >= 100 and " 0 failed" in summary
+
+
+def test_check_shows_a_diff_and_update_keeps_the_file(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(tmp_path / "notes.yaml", COMMENTED)
+    result = invoke("check", str(path))
+    assert result.exit_code == 1
+    assert f"FAIL {path}: late" in result.output
+    assert "-[0, 1, 2]\n+[2, 2, 2]" in result.output
+    assert result.output.strip().endswith("1 passed, 1 failed")
+    updated = invoke("check", str(path), "--update")
+    assert updated.exit_code == 0, updated.output
+    assert path.read_text() == COMMENTED.replace("[0, 1, 2]", "[2, 2, 2]")
+    assert invoke("check", str(path)).exit_code == 0
+
+
+def test_check_skips_answers_for_other_versions(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "v.yaml", COMMENTED.replace("  - id: ok\n", '  - id: ok\n    python: ">=99"\n')
+    )
+    result = invoke("check", str(path))
+    assert "1 skipped (needs python>=99)" in result.output
+
+
+def test_check_stored_questions_of_a_deck(invoke: Invoke, tmp_path: Path) -> None:
+    assert invoke("import", str(write(tmp_path / "n.yaml", COMMENTED))).exit_code == 0
+    result = invoke("check", "--deck", "notes")
+    assert result.exit_code == 1 and "FAIL notes/late" in result.output
+    assert invoke("check").exit_code == 2
+
+
+def test_check_reports_a_limit(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "slow.yaml",
+        COMMENTED.replace("code: print(1 / 0)", "code: import time; time.sleep(5)"),
+    )
+    result = invoke("check", str(path), "--timeout", "0.5")
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "ok" in result.output and "wall" in result.output.lower()
+
+
+def _anki_import(package: Path, collection: Path) -> tuple[int, int]:
+    col = Collection(str(collection))
+    try:
+        options = ImportAnkiPackageOptions(
+            merge_notetypes=False,
+            update_notes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+            update_notetypes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+            with_scheduling=False,
+            with_deck_configs=False,
+        )
+        log = col.import_anki_package(
+            ImportAnkiPackageRequest(package_path=str(package), options=options)
+        ).log
+        return len(log.new), len(log.updated)
+    finally:
+        col.close()
+
+
+def test_export_from_the_database_updates_rather_than_duplicates(
+    invoke: Invoke, deck_file: Path, tmp_path: Path
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    package = tmp_path / "out" / "closures.apkg"
+    package.parent.mkdir()
+    result = invoke("export", "-o", str(package), "--deck", "test-closures")
+    assert result.exit_code == 0, result.output
+    assert "3 notes, 3 cards, 1 deck" in result.output
+    collection = tmp_path / "anki.anki2"
+    assert _anki_import(package, collection) == (3, 0)
+    same = package.read_bytes()
+    assert invoke("export", "-o", str(package), "--deck", "test-closures").exit_code == 0
+    assert package.read_bytes() == same
+    assert _anki_import(package, collection) == (0, 0)
+    # An edit and one new question. Anki takes a note only when its time is newer to the
+    # second, and the import stamps the real clock: make sure a second has passed.
+    time.sleep(1.1)
+    deck_file.write_text(
+        SMALL_DECK.replace("What prints?", "What does this print?")
+        + "  - id: extra\n    type: recall\n    prompt: Extra?\n    answer: Yes.\n"
+    )
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert invoke("export", "-o", str(package)).exit_code == 0
+    assert _anki_import(package, collection) == (1, 1)
+    with sqlite3.connect(collection) as connection:
+        assert connection.execute("SELECT count(*) FROM notes").fetchone() == (4,)
+    assert not list(package.parent.glob("*.tmp")) and not list(package.parent.glob(".*"))
+
+
+def test_export_errors(invoke: Invoke, tmp_path: Path) -> None:
+    empty = invoke("export", "-o", str(tmp_path / "x.apkg"))
+    assert empty.exit_code == 1 and "nothing to export" in empty.output
+    wrong = invoke("export", "-o", str(tmp_path / "x.zip"))
+    assert wrong.exit_code == 2 and ".apkg" in wrong.output
+    json.loads(invoke("decks", "--json").output)
