@@ -45,6 +45,8 @@ class QuizzerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QuizzerError as exc:
+            if exc.exit_code == 2:
+                raise click.UsageError(str(exc), ctx=click.get_current_context()) from None
             raise click.ClickException(str(exc)) from None
 
 
@@ -256,7 +258,7 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
 
     from quizzer import services
 
-    with _database(ctx) as database, database.transaction() as session:
+    with _database(ctx) as database, database.reading() as session:
         summaries = services.deck_summaries(session, today=_settings(ctx).day())
     if as_json:
         _echo_json([asdict(s) for s in summaries])
@@ -308,7 +310,7 @@ def cards_command(
     """List questions with their schedule: ease, repetitions, interval, due, lapses."""
     from quizzer import services
 
-    with _database(ctx) as database, database.transaction() as session:
+    with _database(ctx) as database, database.reading() as session:
         rows = services.list_cards(
             session,
             today=_settings(ctx).day(),
@@ -362,7 +364,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     """Show one question, its schedule and its review history."""
     from quizzer import services
 
-    with _database(ctx) as database, database.transaction() as session:
+    with _database(ctx) as database, database.reading() as session:
         data = services.show_question(session, name)
     if as_json:
         _echo_json(data)
@@ -397,7 +399,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
 # --- grade ----------------------------------------------------------------------------
 
 
-@command("grade")
+@command("grade", context_settings={"ignore_unknown_options": True})
 @click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
 @click.argument("quality", type=click.IntRange(0, 5), metavar="QUALITY")
 @click.option("--json", "as_json", is_flag=True, help="Print the review and new state as JSON.")
@@ -698,7 +700,7 @@ def check_command(
     if decks:
         from quizzer import authoring, services
 
-        with _database(ctx) as database, database.transaction() as session:
+        with _database(ctx) as database, database.reading() as session:
             for slug in decks:
                 deck_row = services.get_deck(session, slug)
                 for row in deck_row.questions:
@@ -805,14 +807,14 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
     if fmt == "yaml":
         from quizzer import authoring
 
-        with _database(ctx) as database, database.transaction() as session:
+        with _database(ctx) as database, database.reading() as session:
             written = authoring.export_yaml(session, output, decks=decks)
         for path in written:
             click.echo(f"wrote {path}")
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
-    with _database(ctx) as database, database.transaction() as session:
+    with _database(ctx) as database, database.reading() as session:
         questions = services.export_questions(session, decks=decks)
     from quizzer import anki
 
@@ -1126,3 +1128,41 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
             raise QuizzerError("nothing deleted")
         removed = authoring.purge(session, question)
     click.echo(f"{name}: deleted with {removed} reviews.")
+
+
+# --- stats ----------------------------------------------------------------------------
+
+
+@command("stats")
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    metavar="SLUG",
+    shell_complete=_complete_decks,
+    help="Only this deck (repeatable).",
+)
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 104),
+    default=12,
+    show_default=True,
+    help="Weeks of history in the heatmap.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the same numbers as JSON.")
+@click.pass_context
+def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_json: bool) -> None:
+    """Reviews per day (heatmap), retention, streak, 14-day forecast, per-deck table."""
+    from quizzer import services, stats
+
+    with _database(ctx) as database, database.reading() as session:
+        for slug in decks:
+            services.get_deck(session, slug)
+        numbers = stats.compute_stats(session, today=_settings(ctx).day(), weeks=weeks, decks=decks)
+    if as_json:
+        _echo_json(numbers.to_json())
+        return
+    from rich.console import Console
+
+    _reconfigure_output()
+    stats.render_stats(numbers, Console(highlight=False))

@@ -28,6 +28,9 @@ SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 30_000
 
+#: PostgreSQL advisory lock key held while migrating ("quizzer" as a 64-bit number).
+_MIGRATION_LOCK = int.from_bytes(b"quizzer\0", "big") >> 1
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -90,13 +93,32 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _on_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
-    # timeout instead of failing with "database is locked".
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # timeout instead of failing with "database is locked". Read-only work (WAL lets it
+    # run beside a writer) begins deferred and never takes the lock.
+    if connection.get_execution_options().get("quizzer_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with quizzer's connection settings (SQLite: foreign keys, busy timeout)."""
-    engine = create_engine(url)
+    """An engine with quizzer's connection settings (SQLite: foreign keys, busy timeout).
+
+    A ``postgresql://`` URL without a driver uses psycopg 3, the driver ``quizzer[postgres]``
+    installs (SQLAlchemy's own default would be psycopg2).
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(parsed)
+    except ImportError as exc:
+        hint = (
+            " (install it with: pip install 'quizzer[postgres]')" if "psycopg" in str(exc) else ""
+        )
+        raise DatabaseError(f"{_describe(url)}: cannot use this database: {exc}{hint}") from None
+    except sa_exc.ArgumentError as exc:
+        raise DatabaseError(f"{_describe(url)}: cannot use this database: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
@@ -160,6 +182,13 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
         # The write lock is taken before looking again, so two processes starting on
         # the same new database do not both migrate it.
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                # PostgreSQL has no database-wide write lock: a transaction-scoped advisory
+                # lock queues the others until this migration has committed (DDL is
+                # transactional there, so they then see the new schema).
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
             current = _current_revision(connection)
             if current != SCHEMA_HEAD:
                 _upgrade(connection, current)
@@ -183,13 +212,27 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        ensure_schema(self.engine, url=url)
+        try:
+            ensure_schema(self.engine, url=url)
+        except BaseException:
+            # A refused database keeps no connection open (and so no -wal/-shm files).
+            self.engine.dispose()
+            raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(quizzer_read_only=True), expire_on_commit=False
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
+        """A session in one write transaction: committed on success, rolled back on any error."""
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reading only: it never waits for, or blocks, a writer."""
+        with self._readers.begin() as session:
             yield session
 
     def session(self) -> Session:

@@ -10,6 +10,12 @@ class QuizzerError(Exception):
     exit_code = 1
 
 
+class UsageError(QuizzerError):
+    """A command-line value of the wrong form (exit 2, like click's own usage errors)."""
+
+    exit_code = 2
+
+
 class DeckFileError(QuizzerError):
     """A deck file that cannot be read or does not follow the deck format."""
 

@@ -233,7 +233,7 @@ def outlook(session: Session, *, today: date, decks: Sequence[str] = ()) -> Outl
         select(func.count())
         .select_from(CardState)
         .join(Question, Question.id == CardState.question_id)
-        .where(learned)
+        .where(learned, CardState.suspended.is_(False))
     )
     tomorrow = count(base.where(CardState.due <= today + timedelta(days=1)))
     week = count(base.where(CardState.due <= today + timedelta(days=7)))

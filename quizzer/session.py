@@ -192,7 +192,7 @@ class ReviewSession:
                 if not queue:
                     break
                 item, total = queue[0], len(queue)
-                with self.database.transaction() as session:
+                with self.database.reading() as session:
                     card = _card(reviews.load_question(session, item.question_id))
                 try:
                     self._ask(card, item.phase, total)
@@ -216,7 +216,7 @@ class ReviewSession:
 
     def _queue(self) -> list[reviews.QueueItem]:
         left = None if self.limit is None else self.limit - self.summary.fresh_answered
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             queue = reviews.build_queue(
                 session,
                 today=self.today,
@@ -403,7 +403,7 @@ class ReviewSession:
 
     def _finish(self) -> None:
         summary = self.summary
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             ahead = reviews.outlook(session, today=self.today, decks=self.decks)
             new_today = reviews.new_started_on(session, self.today, self.decks)
         self.out.rule(style="dim")

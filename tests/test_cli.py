@@ -72,7 +72,7 @@ def test_bad_values_are_usage_errors(invoke: Invoke, deck_file: Path) -> None:
     no_deck = invoke("show", "nope/x")
     assert no_deck.exit_code == 1 and "nope: no such deck" in no_deck.output
     not_a_name = invoke("show", "late-binding")
-    assert not_a_name.exit_code == 1 and "DECK/ID" in not_a_name.output
+    assert not_a_name.exit_code == 2 and "DECK/ID" in not_a_name.output
 
 
 def test_decks_counts_new_due_learned(invoke: Invoke, deck_file: Path) -> None:
