@@ -170,18 +170,19 @@ def _line_column(text: str, index: int) -> str:
 class _StrictComposer(yaml.composer.Composer):
     """PyYAML's composer, bounded in depth and size, noting the first anchor or alias."""
 
-    _depth = 0
-    _nodes = 0
-    #: Where the first anchor or alias is; the caller refuses the file once it has the
-    #: whole node tree, so the message can name the question. Aliased nodes are shared,
-    #: never copied, so composing such a file stays as cheap as its text.
-    anchor_mark: yaml.Mark | None = None
-    #: The (parent, index) pairs down to where composing failed, to name the question.
-    error_path: list[tuple[yaml.Node | None, Any]] | None = None
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+        self._nodes = 0
+        self._path: list[tuple[yaml.Node | None, Any]] = []
+        #: Where the first anchor or alias is. The file is refused once the node tree
+        #: is whole, so the message can name the question; until then aliased nodes are
+        #: shared, never copied, so composing stays as cheap as the text.
+        self.anchor_mark: yaml.Mark | None = None
+        #: The (parent, index) pairs down to where composing failed, to name the question.
+        self.error_path: list[tuple[yaml.Node | None, Any]] | None = None
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if not hasattr(self, "_path"):
-            self._path: list[tuple[yaml.Node | None, Any]] = []
         self._path.append((parent, index))
         try:
             return self._compose_bounded(parent, index)

@@ -193,12 +193,7 @@ def undo_last(session: Session) -> Undone:
         raise QuizzerError("nothing to undo: no answers have been given")
     question = load_question(session, review.question_id)
     state = question.state
-    state.ease = review.ease_before
-    state.repetitions = review.repetitions_before
-    state.interval = review.interval_before
-    state.due = review.due_before
-    state.lapses = review.lapses_before
-    state.last_graded = review.last_graded_before
+    services.store_state(state, services.state_before(review))
     if review.leech_before is not None:
         state.leech = review.leech_before
     if review.suspended_before is not None:

@@ -495,7 +495,8 @@ def to_state(row: CardState) -> scheduler.CardState:
     )
 
 
-def _store_state(row: CardState, state: scheduler.CardState) -> None:
+def store_state(row: CardState, state: scheduler.CardState) -> None:
+    """Write the scheduler's ``state`` onto the stored card state ``row``."""
     row.ease = state.ease
     row.repetitions = state.repetitions
     row.interval = state.interval
@@ -524,12 +525,13 @@ def review_json(review: Review) -> dict[str, Any]:
         "kind": review.kind,
         "typed": review.typed,
         "seconds": review.seconds,
-        "before": _state_json(_before(review)),
+        "before": _state_json(state_before(review)),
         "after": _state_json(_after(review)),
     }
 
 
-def _before(review: Review) -> scheduler.CardState:
+def state_before(review: Review) -> scheduler.CardState:
+    """The card's state just before ``review`` was answered."""
     return scheduler.CardState(
         ease=review.ease_before,
         repetitions=review.repetitions_before,
@@ -667,7 +669,7 @@ def record_answer(
             lapses_after=after.lapses,
         )
     )
-    _store_state(row, after)
+    store_state(row, after)
     leeched = after.lapses > before.lapses and is_leech_lapse(after.lapses, leech_threshold)
     if leeched:
         row.leech = True

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from pygments.lexers.python import PythonLexer
 
 from quizzer import anki as export
+from quizzer import highlight
 from quizzer.anki import ExportQuestion, export_apkg
 from quizzer.errors import QuizzerError
 
@@ -530,18 +531,18 @@ def _reference_tokens(code: str) -> list[tuple[object, str]]:
 
 @pytest.mark.parametrize("code", TRICKY)
 def test_fast_lexer_gives_pygments_tokens(code: str) -> None:
-    assert list(export._LEXER.get_tokens(code)) == _reference_tokens(code)
+    assert list(highlight._LEXER.get_tokens(code)) == _reference_tokens(code)
 
 
 @settings(max_examples=300, deadline=None)
 @given(PYTHONISH)
 def test_fast_lexer_gives_pygments_tokens_for_any_text(code: str) -> None:
-    assert list(export._LEXER.get_tokens(code)) == _reference_tokens(code)
+    assert list(highlight._LEXER.get_tokens(code)) == _reference_tokens(code)
 
 
 @settings(max_examples=200, deadline=None)
 @given(PYTHONISH)
 def test_highlighted_code_reads_as_the_code(code: str) -> None:
-    rendered = export._highlight(code)
+    rendered = highlight.highlight_html(code)
     assert "<" not in re.sub(r'</?span( class="[a-zA-Z0-9-]+")?>', "", rendered)
     assert _text(rendered) == code.replace("\r\n", "\n").replace("\r", "\n")

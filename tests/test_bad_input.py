@@ -1,0 +1,263 @@
+"""Bad databases and bad command-line values: one clear line, the right exit code.
+
+Exit codes (see the CLI spec): 2 when a value's *form* is wrong, so the command line
+itself is the mistake (not a date, a quality that is not 0-5, a name that is not
+DECK/ID); 1 when a well-formed value names something that is missing or unusable (a
+deck or question that does not exist, a missing path, a database quizzer must not use).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import SMALL_DECK, Invoke, dump_db, write
+
+from quizzer.cli import main
+
+# --- databases quizzer must refuse, untouched ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A quizzer database with SMALL_DECK imported, closed and checkpointed."""
+    folder = tmp_path_factory.mktemp("real")
+    path = folder / "quizzer.db"
+    deck = write(folder / "closures.yaml", SMALL_DECK)
+    result = CliRunner().invoke(main, ["--db", str(path), "import", str(deck)])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert not Path(f"{path}-wal").exists()
+    yield path
+
+
+def _not_sqlite(path: Path, real: Path) -> None:
+    path.write_text("These are my notes, not a database.\n" * 200, encoding="utf-8")
+
+
+def _another_program(path: Path, real: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO photos (name) VALUES ('cat.jpg')")
+    connection.close()
+
+
+def _truncated(path: Path, real: Path) -> None:
+    data = real.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _newer(path: Path, real: Path) -> None:
+    shutil.copyfile(real, path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'ffff9999'")
+    connection.close()
+
+
+def _garbage_after_header(path: Path, real: Path) -> None:
+    path.write_bytes(b"SQLite format 3\0" + bytes(range(256)) * 16)
+
+
+BAD_DATABASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "not-sqlite": (_not_sqlite, "not a quizzer database (not an SQLite file)"),
+    "another-program": (_another_program, "not a quizzer database (it has other tables"),
+    "truncated": (_truncated, "cannot use this database: database disk image is malformed"),
+    "newer-quizzer": (_newer, "written by a newer quizzer (schema ffff9999); upgrade quizzer"),
+    "garbage-after-header": (_garbage_after_header, "cannot use this database"),
+}
+
+
+def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:
+    siblings = sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
+    return path.read_bytes(), path.stat().st_mtime_ns, siblings
+
+
+@pytest.mark.parametrize("command", [["decks"], ["import", "DECK"], ["grade", "x/y", "4"]])
+@pytest.mark.parametrize("kind", list(BAD_DATABASES))
+def test_bad_database_is_refused_in_one_line_and_left_untouched(
+    kind: str, command: list[str], real_db: Path, tmp_path: Path
+) -> None:
+    make, message = BAD_DATABASES[kind]
+    path = tmp_path / "db" / "quizzer.db"
+    path.parent.mkdir()
+    make(path, real_db)
+    deck = write(tmp_path / "closures.yaml", SMALL_DECK)
+    before = _snapshot(path)
+    argv = [str(deck) if part == "DECK" else part for part in command]
+    result = CliRunner().invoke(main, ["--db", str(path), *argv], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert result.output.startswith(f"Error: {path}: {message}"), result.output
+    assert "Traceback" not in result.output
+    assert path.read_bytes() == before[0]
+    assert path.stat().st_mtime_ns == before[1]
+
+
+def test_bad_databases_leave_no_files_behind_in_a_real_process(
+    real_db: Path, tmp_path: Path
+) -> None:
+    # One real `quizzer` process per kind, run side by side to keep the suite quick.
+    runs = []
+    for kind, (make, message) in BAD_DATABASES.items():
+        path = tmp_path / kind / "quizzer.db"
+        path.parent.mkdir()
+        make(path, real_db)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "quizzer", "--db", str(path), "decks"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        runs.append((path, message, _snapshot(path), process))
+    for path, message, before, process in runs:
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 1, stderr
+        assert stderr.strip().startswith(f"Error: {path}: {message}"), stderr
+        assert "Traceback" not in stderr
+        assert _snapshot(path) == before  # bytes, mtime, and no -wal/-shm/-journal beside it
+
+
+@pytest.mark.parametrize("kind", ["newer-quizzer", "truncated"])
+def test_refused_database_leaves_no_files_behind_in_process(
+    kind: str, real_db: Path, tmp_path: Path
+) -> None:
+    # These two are WAL-mode files: opening one makes -wal/-shm, which only closing the
+    # connection removes, so a refusal must close it even while the process lives on.
+    make, _ = BAD_DATABASES[kind]
+    path = tmp_path / "db" / "quizzer.db"
+    path.parent.mkdir()
+    make(path, real_db)
+    result = CliRunner().invoke(main, ["--db", str(path), "decks"])
+    assert result.exit_code == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == ["quizzer.db"]
+
+
+def test_an_empty_file_is_a_new_database(invoke: Invoke, db_path: Path, deck_file: Path) -> None:
+    # SQLite treats a 0-byte file as an empty database; so does quizzer (`touch` works).
+    db_path.touch()
+    result = invoke("import", str(deck_file))
+    assert result.exit_code == 0, result.output
+    assert "test-closures: 3 added" in result.output
+
+
+# --- command-line values ------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded(real_db: Path, db_path: Path, deck_file: Path) -> Iterator[list[str]]:
+    """The test database with SMALL_DECK imported; yields its dump to compare against."""
+    shutil.copyfile(real_db, db_path)
+    before = dump_db(db_path)
+    yield before
+    assert dump_db(db_path) == before, "a refused command changed the database"
+
+
+def _check(result: Result, code: int, fragment: str) -> None:
+    assert result.exit_code == code, result.output
+    assert fragment in result.output, result.output
+    assert "Traceback" not in result.output
+    if code:
+        errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+        assert len(errors) == 1, result.output
+
+
+@pytest.mark.parametrize(
+    "today", ["2026-02-30", "tomorrow", "", "2026-13-01", "05/01/2026", "2026-01-05T10:00"]
+)
+def test_bad_today_is_a_usage_error(invoke: Invoke, loaded: list[str], today: str) -> None:
+    _check(invoke("decks", today=today), 2, f"'{today}' is not a date; use YYYY-MM-DD")
+    _check(invoke("cards", "--today", today, today=None), 2, "is not a date")
+
+
+def test_bad_today_from_the_environment_is_a_usage_error(
+    invoke: Invoke, loaded: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIZZER_TODAY", "tomorrow")
+    _check(invoke("decks", today=None), 2, "QUIZZER_TODAY: 'tomorrow' is not a date")
+
+
+@pytest.mark.parametrize(
+    ("quality", "fragment"),
+    [
+        ("9", "9 is not in the range 0<=x<=5"),
+        ("6", "6 is not in the range 0<=x<=5"),
+        ("four", "'four' is not a valid integer"),
+        ("3.5", "'3.5' is not a valid integer"),
+        ("", "'' is not a valid integer"),
+        ("-1", "-1 is not in the range 0<=x<=5"),  # not "No such option '-1'"
+    ],
+)
+def test_bad_quality_is_a_usage_error(
+    invoke: Invoke, loaded: list[str], quality: str, fragment: str
+) -> None:
+    _check(invoke("grade", "test-closures/cell", quality), 2, fragment)
+
+
+NAME_FORM = "name a question as DECK/ID, e.g. python-closures/late-binding"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        # Well-formed names of things that do not exist: exit 1.
+        (["show", "nope/x"], 1, "nope: no such deck (see `quizzer decks`)"),
+        (["show", "test-closures/nope"], 1, "no such question in deck test-closures"),
+        (["grade", "nope/x", "4"], 1, "nope: no such deck"),
+        (["grade", "test-closures/nope", "4"], 1, "no such question in deck test-closures"),
+        (["cards", "--deck", "NOPE"], 1, "NOPE: no such deck"),
+        (["cards", "--deck", "nope"], 1, "nope: no such deck"),
+        # Names that are not DECK/ID at all: a usage error, whatever the database holds.
+        (["show", "nodeck"], 2, f"'nodeck': {NAME_FORM}"),
+        (["show", "a/b/c"], 2, f"'a/b/c': {NAME_FORM}"),
+        (["show", ""], 2, f"'': {NAME_FORM}"),
+        (["show", "/late-binding"], 2, NAME_FORM),
+        (["grade", "test-closures/", "4"], 2, NAME_FORM),
+    ],
+)
+def test_bad_names(
+    invoke: Invoke, loaded: list[str], args: list[str], code: int, fragment: str
+) -> None:
+    _check(invoke(*args), code, fragment)
+
+
+def test_missing_import_paths_are_not_found(
+    invoke: Invoke, loaded: list[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nonexistent"
+    _check(invoke("import", str(missing)), 1, f"{missing}: no such file or folder")
+    _check(invoke("import", str(missing / "deck.yaml")), 1, "no such file or folder")
+    empty = tmp_path / "empty-folder"
+    empty.mkdir()
+    _check(invoke("import", str(empty)), 1, f"{empty}: no deck files (*.yaml) in this folder")
+
+
+def test_import_without_paths_is_a_usage_error(invoke: Invoke) -> None:
+    _check(invoke("import"), 2, "Missing argument 'PATHS...'")
+
+
+def _run(db: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
+
+
+def test_db_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "deeper" / "quizzer.db"
+    _check(_run(str(target), "decks"), 1, f"the folder {target.parent} does not exist")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_db_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    before = sorted(tmp_path.iterdir())
+    _check(_run(str(tmp_path), "decks"), 1, f"{tmp_path}: is a folder, not a database file")
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_db_url_of_an_unknown_kind_is_refused_in_one_line(tmp_path: Path) -> None:
+    _check(_run("nosuchdialect://somewhere/x", "decks"), 1, "nosuchdialect://somewhere/x")
