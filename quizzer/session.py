@@ -310,10 +310,16 @@ class ReviewSession:
         else:
             self.out.print("[red]Not quite.[/]")
             diff = output_diff(card.answer, typed, expected_label="expected", actual_label="typed")
-            self.out.print(escape(diff.rstrip("\n")), highlight=False)
+            self._print_diff(diff)
         self._explain(card)
         self._pause()
         return (0 if not typed.strip() else 1), typed
+
+    def _print_diff(self, diff: str) -> None:
+        styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "red", "+": "green"}
+        for line in diff.rstrip("\n").split("\n"):
+            style = next((v for k, v in styles.items() if line.startswith(k)), "")
+            self.out.print(escape(line), style=style, highlight=False)
 
     def _multiple_choice(self, card: Card) -> tuple[int, str]:
         order = choice_order(card.choices, today=self.today, name=card.name)

@@ -105,3 +105,33 @@ def test_no_color_and_narrow_terminal(imported_db: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_non_utf8_locale_shows_cards_without_crashing(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    deck = tmp_path / "u.yaml"
+    deck.write_text(
+        "deck: unicode\ntitle: Ünïcode → ≥\nquestions:\n"
+        "  - id: arrow\n    type: predict_output\n    prompt: What prints → here?\n"
+        "    code: |\n      print('→ ≥ ü')\n    answer: |\n      → ≥ ü\n",
+        encoding="utf-8",
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    db = tmp_path / "quizzer.db"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    # An ASCII terminal: no UTF-8 coercion of the C locale, no UTF-8 mode.
+    environment.update(LC_ALL="C", LANG="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0")
+    result = subprocess.run(
+        [QUIZZER, "--db", str(db), "--today", "2026-01-05", "review"],
+        input=b"? ? ?\n.\n\nq\n",
+        capture_output=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    assert b"What prints" in result.stdout and b"1/1" in result.stdout
+    # The expected output could not be encoded: it is shown with replacement characters.
+    assert b"-? ? ?" in result.stdout
