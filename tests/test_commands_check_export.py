@@ -135,3 +135,47 @@ def test_export_errors(invoke: Invoke, tmp_path: Path) -> None:
     wrong = invoke("export", "-o", str(tmp_path / "x.zip"))
     assert wrong.exit_code == 2 and ".apkg" in wrong.output
     json.loads(invoke("decks", "--json").output)
+
+
+def test_bundled_snippets_are_deterministic_and_self_contained() -> None:
+    from quizzer import deckfile, sandbox
+
+    questions = [
+        q
+        for _, deck in deckfile.load_decks([resource_dir("decks")])
+        for q in deck.questions
+        if q.type == "predict_output" and q.code
+    ]
+    forbidden = ("input(", "urllib", "socket", "requests", "http", "open('/", 'open("/')
+    for question in questions:
+        assert question.code is not None
+        assert not [word for word in forbidden if word in question.code], question.id
+    # Two more runs, each with its own hash seed (python -I): the outputs must not move.
+    codes = [q.code or "" for q in questions]
+    first = sandbox.run_many(codes)
+    second = sandbox.run_many(codes)
+    moved = [q.id for q, a, b in zip(questions, first, second, strict=True) if a.output != b.output]
+    assert moved == []
+
+
+def test_importing_a_deck_never_runs_its_code(invoke: Invoke, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    deck = write(
+        tmp_path / "d.yaml",
+        f"""\
+        deck: sneaky
+        title: Sneaky
+        questions:
+          - id: writes
+            type: predict_output
+            prompt: What prints?
+            code: |
+              open({str(marker)!r}, "w").write("x")
+              print("hi")
+            answer: |
+              hi
+        """,
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    assert invoke("review", input="hi\n.\n\n").exit_code == 0
+    assert not marker.exists()

@@ -135,3 +135,37 @@ def test_non_utf8_locale_shows_cards_without_crashing(invoke, tmp_path: Path) ->
     assert b"What prints" in result.stdout and b"1/1" in result.stdout
     # The expected output could not be encoded: it is shown with replacement characters.
     assert b"-? ? ?" in result.stdout
+
+
+def test_add_on_a_terminal_asks_for_each_field(tmp_path: Path) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys\nopen(sys.argv[1], 'w').write('print(sorted({3, 1, 2}))\\n')\n",
+        encoding="utf-8",
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "QUIZZER_DB"}
+    environment.update(TERM="xterm", EDITOR=f"{sys.executable} {editor}", NO_COLOR="1")
+    db = tmp_path / "quizzer.db"
+    child = pexpect.spawn(
+        QUIZZER, ["--db", str(db), "add"], env=environment, encoding="utf-8", timeout=30
+    )
+    child.expect("Deck")
+    child.sendline("my-notes")
+    child.expect("Type")
+    child.sendline("")  # predict_output, the default
+    child.expect("Prompt")
+    child.sendline("")  # "What does this print?"
+    child.expect("Explanation")
+    child.sendline("Sets of small ints sort fine.")
+    child.expect("CPython prints:")
+    child.expect("Store this as the answer")
+    assert "[1, 2, 3]" in child.before
+    child.sendline("")
+    child.expect("Added my-notes/what-does-this-print")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT answer, explanation FROM questions").fetchall() == [
+            ("[1, 2, 3]\n", "Sets of small ints sort fine.")
+        ]
