@@ -85,11 +85,25 @@ def test_older_database_is_upgraded_on_first_use(db_path: Path) -> None:
         else:
             command.upgrade(config, base)
     engine.dispose()
+    if base == "0001":
+        # A collection written by the first schema: its data must survive the upgrade.
+        with sqlite3.connect(db_path) as connection:
+            connection.executescript(
+                "INSERT INTO decks VALUES (1, 'd', 'D', NULL, '[]', NULL, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00');"
+                "INSERT INTO questions VALUES (1, 1, 'q', 0, 'recall', 'P?', NULL, 'A', NULL,"
+                " NULL, '[]', NULL, 'h', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0);"
+                "INSERT INTO card_states VALUES (1, 250, 1, 1, '2026-01-02', 0, '2026-01-01');"
+            )
     db.open_database(str(db_path)).dispose()
     with sqlite3.connect(db_path) as connection:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
             (db.SCHEMA_HEAD,)
         ]
+        if base == "0001":
+            assert connection.execute(
+                "SELECT ease, due, leech, suspended FROM card_states"
+            ).fetchall() == [(250, "2026-01-02", 0, 0)]
 
 
 def test_database_from_a_newer_quizzer_is_refused_untouched(db_path: Path) -> None:
