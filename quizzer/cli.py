@@ -6,11 +6,9 @@ top. Commands import sqlalchemy, genanki, alembic, pygments and rich when they r
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,12 +24,14 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class Settings:
     """What the global options chose, shared by the group and every subcommand."""
 
-    db: str | None = None
-    today: date | None = None
+    # A plain class, not a dataclass: importing dataclasses (and json) cost `--help` a
+    # fifth of its start-up; click builds this with no arguments.
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.today: date | None = None
 
     def day(self) -> date:
         """The calendar day the command acts on (``--today``, else the local date)."""
@@ -180,6 +180,8 @@ def _database(ctx: click.Context) -> Iterator[Database]:
 
 
 def _echo_json(data: Any) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -1166,3 +1168,41 @@ def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_jso
 
     _reconfigure_output()
     stats.render_stats(numbers, Console(highlight=False))
+
+
+# --- db -------------------------------------------------------------------------------
+
+
+@main.group("db", context_settings={"help_option_names": ["-h", "--help"]})
+@common_options(envvar=False)
+def db_group() -> None:
+    """Work on the database as a whole (e.g. move a collection to a PostgreSQL server)."""
+
+
+@db_group.command("copy")
+@common_options(envvar=False)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="TARGET",
+    help="Where to copy to: a database file path or SQLAlchemy URL (any backend).",
+)
+@click.option("--replace", is_flag=True, help="Empty a target that already holds a collection.")
+@click.pass_context
+def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
+    """Copy the whole collection (--db) to another database, e.g. SQLite to PostgreSQL.
+
+    Decks, questions, schedules, settings and the full review log are copied with their
+    ids; the target gets the current schema first. A target that already holds a
+    collection is refused unless --replace. The rows are written in one transaction: on any
+    error, including row counts that differ afterwards, none is (a new target keeps just
+    its empty schema).
+
+        quizzer db copy --to postgresql+psycopg://me@dbhost/quizzer
+    """
+    from quizzer import dbcopy
+
+    report = dbcopy.copy_database(_settings(ctx).db, target, replace=replace)
+    verb = "Replaced the collection in" if report.replaced else "Copied to"
+    click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")

@@ -203,6 +203,7 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
         raise DatabaseError(f"{where}: {exc}") from None
     except sa_exc.DatabaseError as exc:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
+        reason = " ".join(reason.split())  # a server's message may span lines: keep one
         raise DatabaseError(f"{where}: cannot use this database: {reason}") from None
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,108 @@ def dump_db(path: Path) -> list[str]:
     """The whole database as SQL, to compare before and after."""
     with sqlite3.connect(path) as connection:
         return list(connection.iterdump())
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+NO_POSTGRES = "no PostgreSQL server: set QUIZZER_TEST_POSTGRES or --postgres"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("QUIZZER_TEST_POSTGRES") or None,
+        help=(
+            "PostgreSQL server for the tests marked postgres, as an SQLAlchemy URL of a "
+            "database to connect to for CREATE DATABASE (e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres) "
+            "[env QUIZZER_TEST_POSTGRES; default: those tests are skipped]"
+        ),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres: needs a PostgreSQL server (--postgres URL or QUIZZER_TEST_POSTGRES)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--postgres"):
+        return
+    skip = pytest.mark.skip(reason=NO_POSTGRES)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty database on the --postgres server for this test only, dropped after."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    server = request.config.getoption("--postgres")
+    if not server:
+        pytest.skip(NO_POSTGRES)
+    base = make_url(server)
+    if base.drivername in ("postgresql", "postgres"):
+        base = base.set(drivername="postgresql+psycopg")
+    maintenance = base.set(database=base.database or "postgres")
+    name = f"quizzer_test_{secrets.token_hex(6)}"
+    admin = create_engine(maintenance, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            # FORCE: a server process a failed test left behind must not keep it alive.
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def cli_for(target: str) -> Invoke:
+    """Run the real CLI against ``target`` (a path or URL); ``--today`` defaults to 2026-01-05."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, today: str | None = "2026-01-05") -> Result:
+        argv = ["--db", target]
+        if today is not None:
+            argv += ["--today", today]
+        return runner.invoke(main, [*argv, *args], input=input, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def pg_invoke(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Like ``invoke``, against this test's PostgreSQL database."""
+    monkeypatch.delenv("QUIZZER_DB", raising=False)
+    monkeypatch.delenv("QUIZZER_TODAY", raising=False)
+    return cli_for(pg_url)
+
+
+def table_rows(target: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every quizzer table (not alembic_version) at ``target``, by primary key."""
+    from sqlalchemy import select
+
+    from quizzer.db import make_engine, resolve_url
+    from quizzer.dbcopy import tables
+
+    engine = make_engine(resolve_url(target))
+    try:
+        with engine.connect() as connection:
+            return {
+                table.name: [
+                    tuple(row)
+                    for row in connection.execute(
+                        select(table).order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in tables()
+            }
+    finally:
+        engine.dispose()
