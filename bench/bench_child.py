@@ -1,0 +1,160 @@
+"""Child processes for bench/run.py's export figure; each is timed as a whole process.
+
+    python bench/bench_child.py export-ours DB OUT.apkg
+    python bench/bench_child.py export-bare DB OUT.apkg MODELS.json
+
+Both read the same notes from a quizzer database with the standard library's sqlite3.
+``export-ours`` writes them with ``quizzer.anki.export_apkg``; ``export-bare`` with plain
+genanki and nothing else (no pygments, no quizzer import): the note types (ids, fields,
+templates, CSS) come from MODELS.json, which run.py writes from ``quizzer.anki``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+_QUERY = """
+SELECT d.slug, d.title, q.qid, q.type, q.prompt, q.code, q.answer, q.choices,
+       q.explanation, q.tags, q.changed_at, q.python
+FROM questions q JOIN decks d ON d.id = q.deck_id
+WHERE NOT q.retired
+ORDER BY d.slug, q.position, q.id
+"""
+
+
+def read_notes(db: str) -> list[tuple[Any, ...]]:
+    """Every active question of the database, deck by deck in file order."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        rows = connection.execute(_QUERY).fetchall()
+    connection.close()
+    return rows
+
+
+def export_ours(db: str, out: str) -> None:
+    from datetime import UTC, datetime
+
+    from quizzer import anki
+
+    questions = []
+    for row in read_notes(db):
+        slug, title, qid, kind, prompt, code, answer, choices, explanation, tags, changed, py = row
+        listed = json.loads(choices or "null")
+        questions.append(
+            anki.ExportQuestion(
+                deck_slug=slug,
+                deck_title=title,
+                qid=qid,
+                type=kind,
+                prompt=prompt,
+                code=code,
+                answer=answer,
+                choices=tuple(listed) if listed is not None else None,
+                explanation=explanation,
+                tags=tuple(json.loads(tags or "null") or ()),
+                changed_at=datetime.fromisoformat(changed).replace(tzinfo=UTC),
+                python=py,
+            )
+        )
+    anki.export_apkg(questions, Path(out))
+
+
+def export_bare(db: str, out: str, models_path: str) -> None:
+    import html
+
+    import genanki
+
+    spec = json.loads(Path(models_path).read_text(encoding="utf-8"))
+    models = {
+        kind: genanki.Model(
+            m["id"],
+            m["name"],
+            fields=[{"name": name} for name in spec["fields"]],
+            templates=[{"name": m["template"], "qfmt": m["front"], "afmt": m["back"]}],
+            css=spec["css"],
+            sort_field_index=spec["sort_field"],
+        )
+        for kind, m in spec["models"].items()
+    }
+    decks: dict[str, genanki.Deck] = {}
+    esc = html.escape
+    for (
+        slug,
+        title,
+        qid,
+        kind,
+        prompt,
+        code,
+        answer,
+        choices,
+        explanation,
+        tags,
+        _,
+        _,
+    ) in read_notes(db):
+        deck = decks.get(slug)
+        if deck is None:
+            deck = decks[slug] = genanki.Deck(spec["deck_ids"][slug], f"quizzer::{title}")
+        items = "".join(f"<li>{esc(c)}</li>" for c in json.loads(choices or "null") or ())
+        fields = [
+            esc(f"{slug}/{qid}"),
+            esc(prompt),
+            f'<pre class="quizzer-code"><code>{esc(code)}</code></pre>' if code else "",
+            f"<pre>{esc(answer)}</pre>",
+            esc(answer.strip()) if kind == "predict_output" else "",
+            f"<ol>{items}</ol>" if items else "",
+            f"<ol>{items}</ol>" if items else "",
+            esc(explanation or ""),
+            "",
+        ][: len(spec["fields"])]
+        fields += [""] * (len(spec["fields"]) - len(fields))
+        note_tags = [f"quizzer::{slug}"] + [
+            f"quizzer::{slug}::{t}" for t in json.loads(tags or "null") or ()
+        ]
+        deck.add_note(
+            genanki.Note(
+                model=models[kind], fields=fields, tags=note_tags, guid=genanki.guid_for(slug, qid)
+            )
+        )
+    genanki.Package(list(decks.values())).write_to_file(out, timestamp=1_767_225_600)
+
+
+def write_models(path: Path, slugs: list[str]) -> Path:
+    """MODELS.json for ``export-bare``: quizzer's note types and deck ids, as plain data."""
+    from quizzer import anki
+
+    spec = {
+        "fields": list(anki.FIELDS),
+        "css": anki.CSS,
+        "sort_field": anki.SORT_FIELD,
+        "models": {
+            kind: {
+                "id": anki.MODEL_IDS[kind],
+                "name": anki.MODEL_NAMES[kind],
+                "template": name,
+                "front": front,
+                "back": back,
+            }
+            for kind, (name, front, back) in anki.TEMPLATES.items()
+        },
+        "deck_ids": {slug: anki.deck_id(slug) for slug in slugs},
+    }
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    mode, *args = sys.argv[1:]
+    if mode == "export-ours":
+        export_ours(*args)
+    elif mode == "export-bare":
+        export_bare(*args)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main()

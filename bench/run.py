@@ -1,0 +1,532 @@
+"""quizzer's benchmark suite: one table of figures, each against a floor measured in the same run.
+
+    python bench/run.py            # full: 1k/10k/100k questions, 10k/100k/1M review rows (~10 min)
+    python bench/run.py --quick    # small sizes, one repetition (a smoke test; well under a minute)
+    python bench/run.py --out DIR  # where latest.json goes (default bench/results/, gitignored)
+
+Collections are built through quizzer itself: deck files written by bench_data.py and
+loaded with ``quizzer import``. Only the review log is bulk-inserted (SQLAlchemy Core
+``insert(Review)`` in chunks, before/after states chained through quizzer's own SM-2, card
+states set to each history's last state; see bench_data.py). The review-log series keeps
+the questions and the share of due cards fixed (the large collection, its first 10% of
+questions learned) and varies only the number of log rows.
+
+Commands are timed as whole processes of the installed ``quizzer`` script, so start-up
+counts. Every figure is the median of several runs (one with --quick); ratios divide by a
+floor timed in the same run, interleaved with it so machine load hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+
+import bench_data as data  # noqa: E402
+
+QUIZZER = data.QUIZZER
+PYTHON = sys.executable
+
+SIZES: dict[str, dict[str, Any]] = {
+    "full": {
+        "questions": {"small": 1_000, "medium": 10_000, "large": 100_000},
+        "learned": 10_000,
+        "reviews": (10_000, 100_000, 1_000_000),
+        "snippets": 100,
+        "repeat": 5,
+    },
+    "quick": {
+        "questions": {"small": 100, "medium": 500, "large": 2_000},
+        "learned": 200,
+        "reviews": (200, 1_000, 5_000),
+        "snippets": 20,
+        "repeat": 1,
+    },
+}
+
+#: Every figure's name, what it measures, its floor, and its target (kind, limit).
+FIGURES: dict[str, tuple[str, str, str, float]] = {
+    "help": ("`quizzer --help` wall time", 'python -c "import click"', "ratio", 1.5),
+    "review_first_card": (
+        "start → first card on screen, `review` in a pty (large collection, max log)",
+        'python -c "import sqlalchemy.orm, click"',
+        "ratio",
+        1.3,
+    ),
+    "due_query": (
+        "due-card query (`reviews.build_queue`) at the max review log",
+        "the same query at the min review log",
+        "ratio",
+        1.2,
+    ),
+    "decks": ("`quizzer decks`, large collection, max review log", "(absolute)", "seconds", 1.0),
+    "stats": ("`quizzer stats`, large collection, max review log", "(absolute)", "seconds", 1.0),
+    "import": ("`quizzer import` of the medium collection", "(absolute)", "seconds", 2.0),
+    "reimport": ("the same import again, nothing changed", "(absolute)", "seconds", 1.0),
+    "export": (
+        "Anki export of the medium collection",
+        "a bare genanki script writing the same notes",
+        "ratio",
+        1.3,
+    ),
+    "verify": (
+        "running the small snippets through the sandbox",
+        "as many bare `python -I -c pass`, same parallelism",
+        "ratio",
+        1.5,
+    ),
+    "review_rss": (
+        "peak RSS of `review`, large collection",
+        "bare import of its dependencies",
+        "ratio",
+        1.2,
+    ),
+}
+
+#: The dependencies `review` needs, imported bare: the RSS floor.
+DEPS_CODE = (
+    "import io, sqlalchemy.orm, click, pydantic, yaml\n"
+    "from rich.console import Console\n"
+    "from rich.syntax import Syntax\n"
+    "Console(file=io.StringIO()).print(Syntax('print(1)', 'python'))\n"
+)
+#: Runs argv (stdin "q"), prints the peak RSS (KiB) of that one child.
+RSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], input=b'q\\n', stdout=subprocess.DEVNULL, check=True)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def run_timed(argv: list[str], *, stdin: bytes | None = None) -> float:
+    """Wall seconds of one whole process (which must succeed)."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        argv,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=data.environment(),
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{argv[:6]} failed: {result.stderr.decode(errors='replace')[-500:]}")
+    return elapsed
+
+
+def interleaved(
+    repeat: int, ours: Callable[[], float], floor: Callable[[], float], *, warm: bool = True
+) -> tuple[float, float, list[float], list[float]]:
+    """Medians of ``repeat`` alternating runs of ``ours`` and ``floor`` (after one warm-up)."""
+    if warm:
+        ours()
+        floor()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeat):
+        a.append(ours())
+        b.append(floor())
+    return median(a), median(b), a, b
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | str
+    measured: float | None = None
+    floor: float | None = None
+    unit: str = "s"
+    runs: list[float] | None = None
+    floor_runs: list[float] | None = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        label, floor_label, kind, limit = FIGURES[self.name]
+        ok = None if isinstance(self.value, str) else self.value <= limit
+        return {
+            "label": label,
+            "floor_label": floor_label,
+            "kind": kind,
+            "target": limit,
+            "value": self.value,
+            "ok": ok,
+            "measured": self.measured,
+            "floor": self.floor,
+            "unit": self.unit,
+            "runs": self.runs,
+            "floor_runs": self.floor_runs,
+            "note": self.note,
+        }
+
+
+def command_exists(*args: str) -> bool:
+    result = subprocess.run(
+        [QUIZZER, *args, "--help"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=data.environment(),
+    )
+    return result.returncode == 0
+
+
+# --- the figures ---------------------------------------------------------------------
+
+
+def fig_help(repeat: int) -> Figure:
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: run_timed([QUIZZER, "--help"]),
+        lambda: run_timed([PYTHON, "-c", "import click"]),
+    )
+    return Figure("help", ours / floor, ours, floor, runs=a, floor_runs=b)
+
+
+def _pty_seconds(argv: list[str], *, until: str | None) -> float:
+    import pexpect
+
+    env = data.environment()
+    env.pop("NO_COLOR", None)
+    env.update({"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"})
+    started = time.perf_counter()
+    child = pexpect.spawn(
+        argv[0], argv[1:], env=env, encoding="utf-8", timeout=300, dimensions=(40, 100)
+    )
+    try:
+        if until is None:
+            child.expect(pexpect.EOF)
+            return time.perf_counter() - started
+        child.expect(until)
+        elapsed = time.perf_counter() - started
+        child.sendline("q")
+        child.expect(pexpect.EOF)
+        return elapsed
+    finally:
+        child.close(force=True)
+
+
+#: What `review` shows once a card is on screen and it waits for the answer.
+FIRST_CARD = r"\| |Your choice \(|Recall the answer"
+
+
+def fig_review_first_card(repeat: int, db: Path) -> Figure:
+    argv = [QUIZZER, "--db", str(db), "--today", data.TODAY.isoformat(), "review"]
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: _pty_seconds(argv, until=FIRST_CARD),
+        lambda: _pty_seconds([PYTHON, "-c", "import sqlalchemy.orm, click"], until=None),
+    )
+    return Figure("review_first_card", ours / floor, ours, floor, runs=a, floor_runs=b)
+
+
+def fig_due_query(repeat: int, small_log: Path, big_log: Path) -> Figure:
+    """``reviews.build_queue`` on both databases, alternately (so load hits both alike)."""
+    from quizzer import reviews
+    from quizzer.db import open_database
+
+    databases = [open_database(str(big_log)), open_database(str(small_log))]
+    times: list[list[float]] = [[], []]
+    sizes = [0, 0]
+    try:
+        for n in range(max(5, repeat * 3) + 1):
+            for which, database in enumerate(databases):
+                with database.transaction() as session:
+                    started = time.perf_counter()
+                    queue = reviews.build_queue(session, today=data.TODAY, new_per_day=10)
+                    elapsed = time.perf_counter() - started
+                sizes[which] = len(queue)
+                if n:  # the first round warms the caches
+                    times[which].append(elapsed)
+    finally:
+        for database in databases:
+            database.dispose()
+    ours, floor = median(times[0]), median(times[1])
+    note = f"queue sizes {sizes[1]} and {sizes[0]}; in-process, {len(times[0])} runs each"
+    return Figure(
+        "due_query", ours / floor, ours, floor, runs=times[0], floor_runs=times[1], note=note
+    )
+
+
+def fig_command(name: str, repeat: int, db: Path, *args: str) -> Figure:
+    if not command_exists(*args):
+        return Figure(name, "n/a", note="n/a (command not built yet)")
+    argv = [QUIZZER, "--db", str(db), "--today", data.TODAY.isoformat(), *args]
+    run_timed(argv)
+    runs = [run_timed(argv) for _ in range(repeat)]
+    return Figure(name, median(runs), median(runs), runs=runs)
+
+
+def fig_import(repeat: int, empty: Path, decks: Path, work: Path) -> tuple[Figure, Figure, Path]:
+    """Import into a copy of an empty database (schema made already), then re-import."""
+    argv = ["--today", data.IMPORT_DAY.isoformat(), "import", str(decks)]
+    runs: list[float] = []
+    db = work / "medium.db"
+    for n in range(repeat):
+        db = data.copy_db(empty, work / f"medium-{n}.db")
+        runs.append(run_timed([QUIZZER, "--db", str(db), *argv]))
+    re_runs = [run_timed([QUIZZER, "--db", str(db), *argv]) for _ in range(repeat)]
+    data.checkpoint(db)
+    return (
+        Figure("import", median(runs), median(runs), runs=runs),
+        Figure("reimport", median(re_runs), median(re_runs), runs=re_runs),
+        db,
+    )
+
+
+def fig_export(repeat: int, db: Path, work: Path) -> Figure:
+    import sqlite3
+
+    from bench_child import write_models
+
+    with sqlite3.connect(db) as connection:
+        slugs = [row[0] for row in connection.execute("SELECT slug FROM decks")]
+    connection.close()
+    models = write_models(work / "models.json", slugs)
+    child = str(BENCH / "bench_child.py")
+    out_ours, out_bare = work / "ours.apkg", work / "bare.apkg"
+    if command_exists("export"):
+        ours_argv = [QUIZZER, "--db", str(db), "export", "-o", str(out_ours)]
+        how = "`quizzer export` process"
+    else:
+        ours_argv = [PYTHON, child, "export-ours", str(db), str(out_ours)]
+        how = "no `quizzer export` yet: a process calling quizzer.anki.export_apkg"
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: run_timed(ours_argv),
+        lambda: run_timed([PYTHON, child, "export-bare", str(db), str(out_bare), str(models)]),
+        warm=False,
+    )
+    return Figure("export", ours / floor, ours, floor, runs=a, floor_runs=b, note=how)
+
+
+def fig_verify(repeat: int, snippets: int) -> Figure:
+    import sandbox_bench
+
+    jobs = os.cpu_count() or 1
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: sandbox_bench.sandboxed(snippets, jobs),
+        lambda: sandbox_bench.bare(snippets, jobs),
+        warm=False,
+    )
+    note = f"{snippets} snippets, {jobs} at a time, quizzer.sandbox.run_many"
+    return Figure("verify", ours / floor, ours, floor, runs=a, floor_runs=b, note=note)
+
+
+def _peak_rss_kib(argv: list[str]) -> float:
+    result = subprocess.run(
+        [PYTHON, "-c", RSS_WRAPPER, *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=data.environment(),
+        check=True,
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def fig_review_rss(repeat: int, db: Path) -> Figure:
+    argv = [QUIZZER, "--db", str(db), "--today", data.TODAY.isoformat(), "review"]
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: _peak_rss_kib(argv),
+        lambda: _peak_rss_kib([PYTHON, "-c", DEPS_CODE]),
+        warm=False,
+    )
+    note = f"{ours / 1024:.1f} MiB vs {floor / 1024:.1f} MiB (line protocol: first card, then q)"
+    return Figure(
+        "review_rss", ours / floor, ours, floor, unit="KiB", runs=a, floor_runs=b, note=note
+    )
+
+
+# --- output --------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit == "KiB":
+        return f"{value / 1024:.1f} MiB"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def table(figures: dict[str, Figure]) -> str:
+    lines = [
+        "| figure | measured | floor | result | target | ok |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, (label, floor_label, kind, limit) in FIGURES.items():
+        fig = figures[name]
+        if isinstance(fig.value, str):
+            result, ok = fig.value, "–"
+        elif kind == "ratio":
+            result, ok = f"{fig.value:.2f}×", "yes" if fig.value <= limit else "**no**"
+        else:
+            result, ok = _fmt(fig.value, "s"), "yes" if fig.value <= limit else "**no**"
+        target = f"≤ {limit}×" if kind == "ratio" else f"≤ {limit:g} s"
+        floor_text = floor_label + (f" ({_fmt(fig.floor, fig.unit)})" if fig.floor else "")
+        lines.append(
+            f"| {label} | {_fmt(fig.measured, fig.unit)} | {floor_text} | {result} | {target} "
+            f"| {ok} |"
+        )
+    return "\n".join(lines)
+
+
+#: Imports every module the measured processes use, so their bytecode is cached first.
+WARM_CODE = """
+import importlib, pkgutil, quizzer
+for module in pkgutil.iter_modules(quizzer.__path__):
+    if module.name != "__main__":
+        importlib.import_module("quizzer." + module.name)
+import alembic.command, alembic.config, genanki, pexpect, rich.syntax, rich.table, sqlalchemy.orm
+"""
+
+
+def warm_bytecode() -> None:
+    subprocess.run(
+        [PYTHON, "-c", WARM_CODE],
+        env=data.environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    parser.add_argument("--out", type=Path, default=BENCH / "results", help="folder for JSON")
+    parser.add_argument("--repeat", type=int, help="runs per figure (default 5; --quick 1)")
+    parser.add_argument("--keep", type=Path, help="build the collections here and keep them")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(FIGURES), help="measure only these (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    sizes = SIZES[mode]
+    repeat = args.repeat or sizes["repeat"]
+    wanted = set(args.only or FIGURES)
+    started = time.perf_counter()
+    build: dict[str, float] = {}
+
+    def step(name: str, function: Callable[[], Any]) -> Any:
+        log(f"[{time.perf_counter() - started:6.1f}s] {name} ...")
+        t0 = time.perf_counter()
+        value = function()
+        build[name] = round(time.perf_counter() - t0, 3)
+        return value
+
+    with tempfile.TemporaryDirectory(prefix="quizzer-bench-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        q = sizes["questions"]
+        data.use_pycache(work / "pycache")
+        step("compile bytecode", warm_bytecode)
+        empty = step("empty database", lambda: data.create_empty(work / "empty.db"))
+        folders = {
+            size: step(
+                f"deck files: {count} questions",
+                lambda size=size, count=count: data.write_decks(work / f"decks-{size}", count),
+            )
+            for size, count in q.items()
+        }
+        figures: dict[str, Figure] = {}
+        # The medium collection is made by the timed import itself.
+        if wanted & {"import", "reimport", "export"}:
+            imp, reimp, medium = step(
+                "import figures (medium)",
+                lambda: fig_import(repeat, empty, folders["medium"], work),
+            )
+            figures["import"], figures["reimport"] = imp, reimp
+        else:
+            medium = data.copy_db(empty, work / "medium.db")
+            step("import medium", lambda: data.import_collection(medium, [folders["medium"]]))
+        small = data.copy_db(empty, work / "small.db")
+        step("import small", lambda: data.import_collection(small, [folders["small"]]))
+        large = data.copy_db(empty, work / "large.db")
+        step("import large", lambda: data.import_collection(large, [folders["large"]]))
+        logs = {
+            rows: data.copy_db(large, work / f"large-log{rows}.db") for rows in sizes["reviews"]
+        }
+        step(
+            f"review logs: {'/'.join(map(str, logs))} rows",
+            lambda: data.add_review_histories(logs, learned=sizes["learned"]),
+        )
+        least, most = logs[min(logs)], logs[max(logs)]
+
+        measures: dict[str, Callable[[], Figure]] = {
+            "help": lambda: fig_help(max(repeat, 3) if mode == "full" else repeat),
+            "review_first_card": lambda: fig_review_first_card(repeat, most),
+            "due_query": lambda: fig_due_query(repeat, least, most),
+            "decks": lambda: fig_command("decks", repeat, most, "decks"),
+            "stats": lambda: fig_command("stats", repeat, most, "stats"),
+            "export": lambda: fig_export(min(repeat, 3), medium, work),
+            "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
+            "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
+        }
+        for name, measure in measures.items():
+            if name in wanted:
+                figures[name] = step(f"measure {name}", measure)
+        for name in FIGURES:
+            figures.setdefault(name, Figure(name, "n/a", note="n/a (not measured: --only)"))
+
+    report = {
+        "mode": mode,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "repeat": repeat,
+        "sizes": {
+            "questions": q,
+            "learned": sizes["learned"],
+            "reviews": list(sizes["reviews"]),
+            "snippets": sizes["snippets"],
+        },
+        "build_seconds": build,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "figures": {name: figures[name].to_json() for name in FIGURES},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / "latest.json"
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"quizzer benchmarks ({mode}; median of {repeat}; questions "
+        f"{'/'.join(str(v) for v in q.values())}, review rows "
+        f"{'/'.join(str(v) for v in sizes['reviews'])}; {report['total_seconds']} s)\n"
+    )
+    print(table(figures))
+    for name in FIGURES:
+        if figures[name].note:
+            print(f"- {name}: {figures[name].note}")
+    print(f"\nwritten: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

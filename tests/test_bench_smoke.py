@@ -1,0 +1,64 @@
+"""The benchmark suite runs end to end (`bench/run.py --quick`) and reports every figure.
+
+No timing is asserted here: the numbers depend on the machine. What is checked is that the
+suite builds its collections through quizzer, measures everything, and writes a JSON
+report in which every figure is a number, or "n/a" with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "bench" / "run.py"
+
+#: The figures the README's Performance table lists.
+FIGURES = {
+    "help",
+    "review_first_card",
+    "due_query",
+    "decks",
+    "stats",
+    "import",
+    "reimport",
+    "export",
+    "verify",
+    "review_rss",
+}
+
+
+def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--out", str(out)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    assert report["mode"] == "quick"
+    figures = report["figures"]
+    assert set(figures) == FIGURES
+    for name, figure in figures.items():
+        value = figure["value"]
+        if isinstance(value, str):
+            assert value == "n/a", (name, value)
+            assert figure["note"].startswith("n/a ("), (name, figure["note"])
+            continue
+        assert isinstance(value, int | float) and math.isfinite(value) and value > 0, name
+        assert isinstance(figure["ok"], bool), name
+        assert figure["kind"] in ("ratio", "seconds"), name
+        if figure["kind"] == "ratio":
+            # A ratio is measured over its floor, both recorded.
+            assert figure["measured"] > 0 and figure["floor"] > 0, name
+            assert math.isclose(value, figure["measured"] / figure["floor"]), name
+    # The table printed on stdout names every figure's label.
+    for figure in figures.values():
+        assert figure["label"] in result.stdout
