@@ -581,13 +581,14 @@ def export_apkg(
         raise QuizzerError("nothing to export: no questions")
     path = Path(path)
     try:
-        with _atomic_file(path) as file:
-            data, cards, decks = _collection_bytes(questions, progress)
-            with zipfile.ZipFile(file, "w") as package:
-                # Level 1: a tenth of the size (highlighted HTML repeats a lot) at a third of
-                # level 6's time.
-                package.writestr(_zip_entry("collection.anki2"), data, compresslevel=1)
-                package.writestr(_zip_entry("media"), "{}", compresslevel=1)
+        # Built before the temporary file exists: a kill during the long build then leaves
+        # nothing behind, only one during the short write can (tests/test_crash.py).
+        data, cards, decks = _collection_bytes(questions, progress)
+        with _atomic_file(path) as file, zipfile.ZipFile(file, "w") as package:
+            # Level 1: a tenth of the size (highlighted HTML repeats a lot) at a third of
+            # level 6's time.
+            package.writestr(_zip_entry("collection.anki2"), data, compresslevel=1)
+            package.writestr(_zip_entry("media"), "{}", compresslevel=1)
     except OSError as exc:
         raise QuizzerError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return ExportSummary(path=path, notes=len(questions), cards=cards, decks=decks)

@@ -190,6 +190,7 @@ def apply_edit(
     An edited card is unsuspended: rewriting a leech is the cure for it.
     """
     digest = services.content_hash(edited)
+    services.forget_source_digest(question.deck)
     question.state.suspended = False
     question.state.leech = False
     if digest == question.content_hash:
@@ -203,6 +204,7 @@ def apply_edit(
 
 def retire(session: Session, question: Question) -> None:
     """Retire ``question``: kept with its history, never asked."""
+    services.forget_source_digest(question.deck)
     question.retired = True
     session.flush()
 
@@ -213,6 +215,7 @@ def purge(session: Session, question: Question) -> int:
         select(func.count()).select_from(Review).where(Review.question_id == question.id)
     )
     session.execute(delete(Review).where(Review.question_id == question.id))
+    services.forget_source_digest(question.deck)
     session.delete(question)
     session.flush()
     return int(count or 0)

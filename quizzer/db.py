@@ -22,7 +22,7 @@ from quizzer.errors import DatabaseError
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002")
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: How long a writer waits for another process's transaction before giving up (ms).

@@ -130,10 +130,10 @@ class _DuplicateId(ValueError):
 #: Deepest nesting of values accepted; a deck needs five (deck, questions, question,
 #: choices, choice).
 MAX_DEPTH = 32
-#: Most YAML values (scalars, lists and mappings) in one file. A question is about a
-#: dozen, so this allows some 7000 questions, and bounds the work a hostile file of
-#: tiny values can cause (about a second and 50 MB at this limit).
-MAX_NODES = 100_000
+#: Most YAML values (scalars, lists and mappings) in one file. A question is about
+#: fourteen, so this allows some 17,000 questions, and bounds the work a hostile file
+#: of tiny values can cause (a few seconds and some 250 MB at this limit).
+MAX_NODES = 250_000
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"

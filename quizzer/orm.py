@@ -72,6 +72,9 @@ class Deck(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: The deck file it was last imported from; None for decks made with ``add``.
     source: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of that file's bytes, so an unchanged file is not parsed again; cleared
+    #: when the deck's questions are changed outside an import.
+    source_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -82,10 +85,14 @@ class Deck(Base):
 
 class Question(Base):
     __tablename__ = "questions"
-    __table_args__ = (UniqueConstraint("deck_id", "qid", name="uq_questions_deck_id_qid"),)
+    __table_args__ = (
+        UniqueConstraint("deck_id", "qid", name="uq_questions_deck_id_qid"),
+        # New cards are asked deck by deck in file order.
+        Index("ix_questions_deck_id_position", "deck_id", "position"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    deck_id: Mapped[int] = mapped_column(ForeignKey("decks.id", ondelete="CASCADE"), index=True)
+    deck_id: Mapped[int] = mapped_column(ForeignKey("decks.id", ondelete="CASCADE"))
     qid: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer, default=0)
     type: Mapped[str] = mapped_column(String(20))
@@ -123,7 +130,7 @@ class CardState(Base):
     ease: Mapped[int] = mapped_column(Integer)
     repetitions: Mapped[int] = mapped_column(Integer)
     interval: Mapped[int] = mapped_column(Integer)
-    due: Mapped[date] = mapped_column(Date, index=True)
+    due: Mapped[date] = mapped_column(Date)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
     last_graded: Mapped[date | None] = mapped_column(Date)
     #: Failed so often (the leech threshold) that it was set aside; see reviews.LEECH.
@@ -133,6 +140,16 @@ class CardState(Base):
 
     question: Mapped[Question] = relationship(back_populates="state")
 
+    __table_args__ = (
+        # Due cards are learned ones; a new card's due date is only the day it was added.
+        Index(
+            "ix_card_states_due_learned",
+            "due",
+            sqlite_where=text("last_graded IS NOT NULL"),
+            postgresql_where=text("last_graded IS NOT NULL"),
+        ),
+    )
+
 
 class Review(Base):
     """One answer as it was given: enough to recompute every state, and to fit FSRS later."""
@@ -140,6 +157,8 @@ class Review(Base):
     __tablename__ = "reviews"
     __table_args__ = (
         Index("ix_reviews_question_id_id", "question_id", "id"),
+        # Today's answers (the drill) and answers per day (stats).
+        Index("ix_reviews_day_question_id", "day", "question_id"),
         # One graded answer per card per day, enforced by the database itself.
         Index(
             "uq_reviews_graded_per_day",
@@ -154,7 +173,7 @@ class Review(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    day: Mapped[date] = mapped_column(Date, index=True)
+    day: Mapped[date] = mapped_column(Date)
     quality: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10))
     typed: Mapped[str | None] = mapped_column(Text)

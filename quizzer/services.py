@@ -14,7 +14,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from quizzer import scheduler
-from quizzer.errors import NotFoundError, QuizzerError, UsageError
+from quizzer.errors import DeckFileError, NotFoundError, QuizzerError, UsageError
 from quizzer.orm import CardState, Deck, Question, Review
 
 if TYPE_CHECKING:
@@ -296,15 +296,69 @@ def import_decks(
     """Validate every deck file first, then load them all (the caller's one transaction)."""
     from quizzer import deckfile
 
-    loaded = deckfile.load_decks(paths)
     report = ImportReport(dry_run=dry_run)
-    for path, deck_file in loaded:
-        if dry_run:
+    if dry_run:
+        for path, deck_file in deckfile.load_decks(paths):
             report.decks.append(DeckImport(deck=deck_file.deck, path=str(path)))
-            continue
-        report.decks.append(upsert_deck(session, deck_file, source=str(path), now=now, today=today))
+        return report
+    files = list(deckfile.deck_paths(paths))
+    digests = {path: file_digest(path) for path in files}
+    # A file whose bytes are those of its last import has nothing new: not parsed again.
+    known = {
+        digest: deck
+        for deck in session.scalars(
+            select(Deck).where(Deck.source_digest.in_([d for d in digests.values() if d]))
+        )
+        if (digest := deck.source_digest)
+    }
+    skipped = {path: known[digest] for path, digest in digests.items() if digest in known}
+    loaded = deckfile.load_decks([path for path in files if path not in skipped])
+    owners = {deck.slug: path for path, deck in skipped.items()}
+    for path, deck_file in loaded:
+        if deck_file.deck in owners:
+            raise DeckFileError(
+                f"{path}: field 'deck': slug {deck_file.deck!r} is already used by "
+                f"{owners[deck_file.deck]}"
+            )
+    for path in files:
+        if path in skipped:
+            deck = skipped[path]
+            deck.source = str(path)
+            active = session.scalar(
+                select(func.count())
+                .select_from(Question)
+                .where(Question.deck_id == deck.id, Question.retired.is_(False))
+            )
+            report.decks.append(
+                DeckImport(deck=deck.slug, path=str(path), unchanged=int(active or 0))
+            )
+    for path, deck_file in loaded:
+        item = upsert_deck(session, deck_file, source=str(path), now=now, today=today)
+        session.scalars(
+            select(Deck).where(Deck.slug == deck_file.deck)
+        ).one().source_digest = digests[path]
+        report.decks.append(item)
     session.flush()
     return report
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 of a deck file's bytes; None when it cannot be read or is over the size limit."""
+    from quizzer.deckfile import MAX_FILE_BYTES
+
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+def forget_source_digest(deck: Deck) -> None:
+    """The deck's questions changed outside an import: its file must be read again next time."""
+    deck.source_digest = None
 
 
 def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,23 @@ def test_bundled_decks_import(invoke: Invoke) -> None:
     assert result.exit_code == 0, result.output
     decks = json.loads(invoke("decks", "--json").output)
     assert sum(d["new"] for d in decks) == sum(d["total"] for d in decks) > 0
+
+
+def test_unchanged_file_after_a_delete_or_edit_is_read_again(
+    invoke: Invoke, deck_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert "3 unchanged" in invoke("import", str(deck_file)).output
+    assert invoke("delete", "test-closures/cell").exit_code == 0
+    # The file did not change, but the deck did: importing it brings the question back.
+    assert "1 restored" in invoke("import", str(deck_file)).output
+    editor = write(
+        tmp_path / "editor.py",
+        "import sys\nfrom pathlib import Path\np = Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('Which statement', 'What statement'))\n",
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    assert invoke("edit", "test-closures/nonlocal").exit_code == 0
+    assert "1 updated" in invoke("import", str(deck_file)).output
+    shown = json.loads(invoke("show", "test-closures/nonlocal", "--json").output)
+    assert shown["prompt"].startswith("Which statement")
