@@ -437,7 +437,6 @@ def test_failure_mid_export_keeps_the_old_file(tmp_path: Path) -> None:
     many = [replace(RECALL, qid=f"q{i}") for i in range(250)]
 
     def interrupt(done: int) -> None:
-        assert len(list(tmp_path.iterdir())) == 2  # the temp file exists by now
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
