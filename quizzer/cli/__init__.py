@@ -1,0 +1,237 @@
+"""The ``quizzer`` command line: parse, open the database, call one service, render.
+
+Start-up is a feature: this module imports only click and the standard library at the
+top. Commands import sqlalchemy, genanki, alembic, pygments and rich when they run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from quizzer import __version__
+from quizzer.errors import QuizzerError
+
+if TYPE_CHECKING:
+    from quizzer.db import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Settings:
+    """What the global options chose, shared by the group and every subcommand."""
+
+    # A plain class, not a dataclass: importing dataclasses (and json) cost `--help` a
+    # fifth of its start-up; click builds this with no arguments.
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.today: date | None = None
+
+    def day(self) -> date:
+        """The calendar day the command acts on (``--today``, else the local date)."""
+        return self.today or date.today()
+
+
+class QuizzerGroup(click.Group):
+    """Turns QuizzerError into a one-line message and exit 1, once, at the edge."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QuizzerError as exc:
+            if exc.exit_code == 2:
+                raise click.UsageError(str(exc), ctx=click.get_current_context()) from None
+            raise click.ClickException(str(exc)) from None
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_object(Settings)
+    if settings is None:
+        settings = ctx.ensure_object(Settings)
+    return settings
+
+
+def _parse_day(value: str | None, param_hint: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2026-01-05", param_hint=param_hint
+        ) from None
+
+
+def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        _settings(ctx).db = value
+
+
+def _set_today(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    day = _parse_day(value, "'--today' / QUIZZER_TODAY")
+    if day is not None:
+        _settings(ctx).today = day
+
+
+def common_options(*, envvar: bool) -> Callable[[F], F]:
+    """``--db`` and ``--today``, accepted before or after the subcommand's name."""
+
+    def decorate(function: F) -> F:
+        function = click.option(
+            "--db",
+            metavar="TARGET",
+            envvar="QUIZZER_DB" if envvar else None,
+            expose_value=False,
+            callback=_set_db,
+            help="Database file path or SQLAlchemy URL [env QUIZZER_DB; default: user data dir].",
+        )(function)
+        function = click.option(
+            "--today",
+            metavar="YYYY-MM-DD",
+            envvar="QUIZZER_TODAY" if envvar else None,
+            expose_value=False,
+            callback=_set_today,
+            help="The calendar day to act on [env QUIZZER_TODAY; default: the local date].",
+        )(function)
+        return function
+
+    return decorate
+
+
+def command(*args: Any, **kwargs: Any) -> Callable[[F], click.Command]:
+    """A subcommand of ``quizzer`` that also takes the global options."""
+
+    def decorate(function: F) -> click.Command:
+        made: click.Command = main.command(*args, **kwargs)(common_options(envvar=False)(function))
+        return made
+
+    return decorate
+
+
+@click.group(cls=QuizzerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="quizzer")
+@common_options(envvar=True)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Spaced-repetition quizzes for the parts of Python people get wrong.
+
+    Start with `quizzer review`: the bundled decks are loaded on first use.
+    """
+    _settings(ctx)
+
+
+def _complete(ctx: click.Context, incomplete: str, *, names: bool) -> list[Any]:
+    """Deck slugs or question names from the database, for shell completion."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from sqlalchemy import select
+
+        from quizzer.db import open_database
+        from quizzer.orm import Deck, Question
+
+        database = open_database(_settings(ctx).db)
+        try:
+            with database.transaction() as session:
+                if names:
+                    rows = session.execute(
+                        select(Deck.slug, Question.qid)
+                        .join(Question, Question.deck_id == Deck.id)
+                        .where(Question.retired.is_(False))
+                        .order_by(Deck.slug, Question.position)
+                    )
+                    found = [f"{d}/{q}" for d, q in rows]
+                else:
+                    found = list(session.scalars(select(Deck.slug).order_by(Deck.slug)))
+        finally:
+            database.dispose()
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [CompletionItem(item) for item in found if item.startswith(incomplete)]
+
+
+def _complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _complete(ctx, incomplete, names=True)
+
+
+def _complete_decks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _complete(ctx, incomplete, names=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _database(ctx: click.Context) -> Iterator[Database]:
+    from quizzer.db import open_database
+
+    database = open_database(_settings(ctx).db)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _echo_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, box=None, pad_edge=False, header_style="bold")
+    for name, justify in columns:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+
+
+def _leech_message(name: str, lapses: int) -> str:
+    return (
+        f"{name} is a leech (failed {lapses} times) and is suspended. Rewrite it with "
+        f"`quizzer edit {name}`, or bring it back with `quizzer unsuspend {name}`."
+    )
+
+
+def _reconfigure_output() -> None:
+    # A terminal whose encoding cannot show a character gets a replacement, not a crash.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
+# --- check ----------------------------------------------------------------------------
+
+
+def _progress_bar(total_hint: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn(total_hint),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=_stderr_console(),
+    )
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+# The commands register themselves on ``main`` when their modules load (click only:
+# each command imports what it needs when it runs).
+from quizzer.cli import collection, content, practice  # noqa: E402, F401

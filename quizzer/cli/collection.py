@@ -1,0 +1,370 @@
+"""Commands on the collection: import, decks, cards, show, grade, undo, config, db."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from quizzer.cli import (
+    _complete_decks,
+    _complete_names,
+    _database,
+    _echo_json,
+    _leech_message,
+    _now,
+    _settings,
+    _table,
+    command,
+    common_options,
+    main,
+)
+from quizzer.errors import QuizzerError
+
+# --- import ---------------------------------------------------------------------------
+
+
+@command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate the files only; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.pass_context
+def import_command(
+    ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, as_json: bool
+) -> None:
+    """Load deck files (or folders of them) into the database.
+
+    Importing is idempotent: unchanged questions stay as they are, edited ones keep
+    their schedule and history, and questions removed from a file are retired. The
+    whole import is one transaction: a bad file changes nothing. Code is never run.
+    """
+    from quizzer import deckfile, services
+
+    if dry_run:
+        decks = deckfile.load_decks(paths)
+        count = sum(len(deck.questions) for _, deck in decks)
+        if as_json:
+            _echo_json(
+                {
+                    "dry_run": True,
+                    "decks": [
+                        {"deck": d.deck, "path": str(p), "questions": len(d.questions)}
+                        for p, d in decks
+                    ],
+                }
+            )
+        else:
+            click.echo(
+                f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)"
+            )
+        return
+    with _database(ctx) as database, database.transaction() as session:
+        report = services.import_decks(session, paths, now=_now(), today=_settings(ctx).day())
+    if as_json:
+        _echo_json(report.to_json())
+        return
+    for item in report.decks:
+        parts = [f"{item.added} added", f"{item.updated} updated", f"{item.unchanged} unchanged"]
+        if item.retired:
+            parts.append(f"{item.retired} retired")
+        if item.restored:
+            parts.append(f"{item.restored} restored")
+        click.echo(f"{item.deck}: {', '.join(parts)}  ({item.path})")
+
+
+# --- decks, cards, show ---------------------------------------------------------------
+
+
+@command("decks")
+@click.option("--json", "as_json", is_flag=True, help="Print the decks as JSON.")
+@click.pass_context
+def decks_command(ctx: click.Context, as_json: bool) -> None:
+    """List decks with counts: new, due today, learned, retired."""
+    from dataclasses import asdict
+
+    from quizzer import services
+
+    with _database(ctx) as database, database.reading() as session:
+        summaries = services.deck_summaries(session, today=_settings(ctx).day())
+    if as_json:
+        _echo_json([asdict(s) for s in summaries])
+        return
+    if not summaries:
+        click.echo(
+            "No decks yet. Load some with `quizzer import PATH` (or just run `quizzer review`)."
+        )
+        return
+    _table(
+        None,
+        [
+            ("deck", "left"),
+            ("new", "right"),
+            ("due", "right"),
+            ("learned", "right"),
+            ("retired", "right"),
+            ("title", "left"),
+        ],
+        [
+            [s.deck, str(s.new), str(s.due), str(s.learned), str(s.retired), s.title]
+            for s in summaries
+        ],
+    )
+
+
+@command("cards")
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    shell_complete=_complete_decks,
+    metavar="SLUG",
+    help="Only this deck (repeatable).",
+)
+@click.option("--due", "due_only", is_flag=True, help="Only cards due today or earlier.")
+@click.option("--retired", "include_retired", is_flag=True, help="Include retired questions.")
+@click.option("--leeches", "leeches_only", is_flag=True, help="Only leeches (failed too often).")
+@click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
+@click.pass_context
+def cards_command(
+    ctx: click.Context,
+    decks: tuple[str, ...],
+    due_only: bool,
+    include_retired: bool,
+    leeches_only: bool,
+    as_json: bool,
+) -> None:
+    """List questions with their schedule: ease, repetitions, interval, due, lapses."""
+    from quizzer import services
+
+    with _database(ctx) as database, database.reading() as session:
+        rows = services.list_cards(
+            session,
+            today=_settings(ctx).day(),
+            decks=decks,
+            due_only=due_only,
+            include_retired=include_retired,
+            leeches_only=leeches_only,
+        )
+    if as_json:
+        _echo_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        click.echo("No cards match.")
+        return
+    _table(
+        None,
+        [
+            ("question", "left"),
+            ("type", "left"),
+            ("ease", "right"),
+            ("reps", "right"),
+            ("interval", "right"),
+            ("due", "left"),
+            ("lapses", "right"),
+        ],
+        [
+            [
+                row.name
+                + (" (retired)" if row.retired else "")
+                + (" (leech)" if row.leech else "")
+                + (" (suspended)" if row.suspended and not row.leech else ""),
+                row.type,
+                f"{row.ease:.2f}",
+                str(row.repetitions),
+                str(row.interval),
+                "new" if row.new else row.due.isoformat(),
+                str(row.lapses),
+            ]
+            for row in rows
+        ],
+    )
+
+
+@command("show")
+@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the question, state and history as JSON."
+)
+@click.pass_context
+def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Show one question, its schedule and its review history."""
+    from quizzer import services
+
+    with _database(ctx) as database, database.reading() as session:
+        data = services.show_question(session, name)
+    if as_json:
+        _echo_json(data)
+        return
+    state = data["state"]
+    click.echo(f"{data['name']}  [{data['type']}]" + ("  (retired)" if data["retired"] else ""))
+    click.echo(data["prompt"])
+    if data["code"]:
+        click.echo("")
+        click.echo(data["code"].rstrip("\n"))
+    if data["choices"]:
+        for choice in data["choices"]:
+            click.echo(f"  - {choice}")
+    click.echo("")
+    click.echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
+    if data["explanation"]:
+        click.echo("why:    " + data["explanation"].strip())
+    click.echo("")
+    due = "new" if state["new"] else f"due {state['due']}"
+    click.echo(
+        f"ease {state['ease']:.2f}, repetitions {state['repetitions']}, interval "
+        f"{state['interval']} d, {due}, lapses {state['lapses']}"
+    )
+    for entry in data["history"]:
+        after = entry["after"]
+        click.echo(
+            f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
+            f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}"
+        )
+
+
+# --- grade ----------------------------------------------------------------------------
+
+
+@command("grade", context_settings={"ignore_unknown_options": True})
+@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.argument("quality", type=click.IntRange(0, 5), metavar="QUALITY")
+@click.option("--json", "as_json", is_flag=True, help="Print the review and new state as JSON.")
+@click.pass_context
+def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) -> None:
+    """Record one answer (QUALITY 0-5, SM-2) without the interactive session.
+
+    An answer on the day of the card's last graded review is a drill: logged, schedule
+    unchanged. A card that is not due yet is refused and nothing changes.
+    """
+    from quizzer import reviews, services
+
+    with _database(ctx) as database, database.transaction() as session:
+        threshold = reviews.get_setting(session, "leech-threshold")
+        recorded = services.grade(
+            session,
+            name,
+            quality,
+            today=_settings(ctx).day(),
+            now=_now(),
+            leech_threshold=threshold,
+        )
+    outcome, after = recorded.outcome, recorded.outcome.after
+    if as_json:
+        _echo_json(
+            {
+                "name": name,
+                "quality": quality,
+                "kind": outcome.kind,
+                "ease": after.ease / 100,
+                "repetitions": after.repetitions,
+                "interval": after.interval,
+                "due": after.due.isoformat(),
+                "lapses": after.lapses,
+                "leech": recorded.leeched,
+            }
+        )
+        return
+    if outcome.kind == "drill":
+        click.echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
+    else:
+        click.echo(
+            f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "
+            f"interval {after.interval} d, next due {after.due}"
+        )
+    if recorded.leeched:
+        click.echo(_leech_message(name, after.lapses))
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+@command("config")
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@click.pass_context
+def config_command(ctx: click.Context, key: str | None, value: str | None) -> None:
+    """Show or change persisted settings.
+
+    `quizzer config` lists them; `quizzer config new-per-day 20` changes one.
+    """
+    from quizzer import reviews
+
+    with _database(ctx) as database, database.transaction() as session:
+        if key is None:
+            for name, (_, _, about) in sorted(reviews.SETTINGS.items()):
+                click.echo(f"{name} = {reviews.get_setting(session, name)}    # {about}")
+            return
+        if value is None:
+            if key not in reviews.SETTINGS:
+                raise QuizzerError(f"{key}: no such setting")
+            click.echo(str(reviews.get_setting(session, key)))
+            return
+        stored = reviews.set_setting(session, key, value)
+    click.echo(f"{key} = {stored}")
+
+
+# --- undo, unsuspend ------------------------------------------------------------------
+
+
+@command("undo")
+@click.pass_context
+def undo_command(ctx: click.Context) -> None:
+    """Take back the last answer, restoring the card's state exactly as before it.
+
+    Works across sessions; a second undo takes back the answer before that.
+    """
+    from quizzer import reviews
+
+    with _database(ctx) as database, database.transaction() as session:
+        undone = reviews.undo_last(session)
+    click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
+
+
+@command("unsuspend")
+@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.pass_context
+def unsuspend_command(ctx: click.Context, name: str) -> None:
+    """Bring a suspended card (a leech) back into reviews; its leech tag is cleared."""
+    from quizzer import services
+
+    with _database(ctx) as database, database.transaction() as session:
+        services.set_suspended(session, name, suspended=False)
+    click.echo(f"{name}: back in reviews.")
+
+
+# --- db -------------------------------------------------------------------------------
+
+
+@main.group("db", context_settings={"help_option_names": ["-h", "--help"]})
+@common_options(envvar=False)
+def db_group() -> None:
+    """Work on the database as a whole (e.g. move a collection to a PostgreSQL server)."""
+
+
+@db_group.command("copy")
+@common_options(envvar=False)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="TARGET",
+    help="Where to copy to: a database file path or SQLAlchemy URL (any backend).",
+)
+@click.option("--replace", is_flag=True, help="Empty a target that already holds a collection.")
+@click.pass_context
+def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
+    """Copy the whole collection (--db) to another database, e.g. SQLite to PostgreSQL.
+
+    Decks, questions, schedules, settings and the full review log are copied with their
+    ids; the target gets the current schema first. A target that already holds a
+    collection is refused unless --replace. The rows are written in one transaction: on any
+    error, including row counts that differ afterwards, none is (a new target keeps just
+    its empty schema).
+
+        quizzer db copy --to postgresql+psycopg://me@dbhost/quizzer
+    """
+    from quizzer import dbcopy
+
+    report = dbcopy.copy_database(_settings(ctx).db, target, replace=replace)
+    verb = "Replaced the collection in" if report.replaced else "Copied to"
+    click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")

@@ -1,0 +1,530 @@
+"""Commands on questions' content: check, export, schema, add, edit, delete."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from quizzer.cli import (
+    _complete_decks,
+    _complete_names,
+    _database,
+    _echo_json,
+    _now,
+    _progress_bar,
+    _settings,
+    command,
+)
+from quizzer.errors import QuizzerError
+
+
+@command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    shell_complete=_complete_decks,
+    metavar="SLUG",
+    help="Check stored questions of a deck.",
+)
+@click.option("--update", is_flag=True, help="Write what CPython prints back as the answers.")
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Interpreter to run snippets with (default: this one).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), metavar="N", help="Snippets at a time (default: CPUs)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    metavar="S",
+    help="Wall-clock seconds per snippet (default 10).",
+)
+@click.option(
+    "--cpu", type=click.IntRange(min=1), metavar="S", help="CPU seconds per snippet (default 5)."
+)
+@click.option(
+    "--memory",
+    type=click.IntRange(min=16),
+    metavar="MIB",
+    help="Memory per snippet in MiB (default 512).",
+)
+@click.pass_context
+def check_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    decks: tuple[str, ...],
+    update: bool,
+    python: str | None,
+    jobs: int | None,
+    timeout: float | None,
+    cpu: int | None,
+    memory: int | None,
+) -> None:
+    """Run predict_output code in the sandbox and compare with the stored answers.
+
+    PATHS are deck files or folders; --deck checks questions in the database. Each
+    failure is shown with a diff; the exit status is 1 if anything failed. With
+    --update the actual outputs are written back (deck files keep their comments and
+    layout; stored questions of your own decks are updated).
+    """
+    from dataclasses import replace
+
+    from quizzer import checking, sandbox
+
+    if not paths and not decks:
+        raise click.UsageError("name deck files or folders, or --deck SLUG")
+    limits = sandbox.DEFAULT_LIMITS
+    if timeout is not None:
+        limits = replace(limits, wall_seconds=timeout)
+    if cpu is not None:
+        limits = replace(limits, cpu_seconds=cpu)
+    if memory is not None:
+        limits = replace(limits, memory_bytes=memory * sandbox.MiB)
+    items: list[tuple[str, Any]] = []
+    sources: list[tuple[Path | None, str]] = []
+    if paths:
+        from quizzer import deckfile
+
+        for path, deck in deckfile.load_decks(paths):
+            for question in deck.questions:
+                items.append((f"{path}: {question.id}", question))
+                sources.append((path, question.id))
+    if decks:
+        from quizzer import authoring, services
+
+        with _database(ctx) as database, database.reading() as session:
+            for slug in decks:
+                deck_row = services.get_deck(session, slug)
+                for row in deck_row.questions:
+                    if not row.retired:
+                        items.append((row.name, authoring.question_file(row)))
+                        sources.append((None, row.name))
+    runnable = sum(1 for _, q in items if q.type == "predict_output")
+    with _progress_bar("checking") as bar:
+        task = bar.add_task("check", total=runnable, visible=runnable >= 20)
+        report = checking.check_questions(
+            items,
+            python=python,
+            limits=limits,
+            jobs=jobs,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    by_label = dict(zip((label for label, _ in items), sources, strict=True))
+    for result in report.failed:
+        click.echo(
+            f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
+        )
+        if result.diff:
+            click.echo(result.diff.rstrip("\n"))
+    click.echo(report.summary())
+    left = _write_back(ctx, report, by_label) if update else len(report.failed)
+    if left:
+        ctx.exit(1)
+
+
+def _write_back(
+    ctx: click.Context, report: Any, by_label: dict[str, tuple[Path | None, str]]
+) -> int:
+    """Store the actual outputs of failed questions; returns how many could not be."""
+    from quizzer import checking, yamledit
+
+    files: dict[Path, dict[str, str]] = {}
+    stored: dict[str, str] = {}
+    left = 0
+    for result in report.failed:
+        run = result.run
+        if run is None or run.stopped or run.limit is not None:
+            click.echo(f"not updated: {result.label}: {result.reason}")
+            left += 1
+            continue
+        path, key = by_label[result.label]
+        if path is not None:
+            files.setdefault(path, {})[key] = checking.answer_from_run(run)
+        else:
+            stored[key] = checking.answer_from_run(run)
+    for path, answers in files.items():
+        changed = yamledit.update_answers(path, answers)
+        click.echo(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    if stored:
+        from quizzer import authoring, services
+
+        with _database(ctx) as database, database.transaction() as session:
+            for name, answer in stored.items():
+                question = services.get_question(session, name)
+                edited = authoring.question_file(question).model_copy(update={"answer": answer})
+                authoring.custom_deck(session, question.deck.slug, now=_now())
+                authoring.apply_edit(session, question, edited, now=_now())
+                click.echo(f"{name}: answer updated")
+    return left
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+@command("export")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="PATH",
+    help="The .apkg file to write (a folder with --format yaml).",
+)
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    shell_complete=_complete_decks,
+    metavar="SLUG",
+    help="Only this deck (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["apkg", "yaml"]),
+    default="apkg",
+    show_default=True,
+    help="An Anki package, or deck files.",
+)
+@click.pass_context
+def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt: str) -> None:
+    """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
+
+    Exporting again after edits updates the notes in Anki rather than duplicating them;
+    the file is written atomically. With --format yaml each deck (your own ones too)
+    becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back.
+    """
+    from quizzer import services
+
+    if fmt == "yaml":
+        from quizzer import authoring
+
+        with _database(ctx) as database, database.reading() as session:
+            written = authoring.export_yaml(session, output, decks=decks)
+        for path in written:
+            click.echo(f"wrote {path}")
+        return
+    if output.suffix != ".apkg":
+        raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
+    with _database(ctx) as database, database.reading() as session:
+        questions = services.export_questions(session, decks=decks)
+    from quizzer import anki
+
+    with _progress_bar("exporting") as bar:
+        task = bar.add_task("export", total=len(questions), visible=len(questions) >= 1000)
+        summary = anki.export_apkg(
+            questions, output, progress=lambda done: bar.update(task, completed=done)
+        )
+    click.echo(
+        f"wrote {summary.path}: {summary.notes} notes, {summary.cards} cards, "
+        f"{len(summary.decks)} deck{'s' if len(summary.decks) != 1 else ''}"
+    )
+
+
+# --- schema ---------------------------------------------------------------------------
+
+
+@command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of deck files, for editors (e.g. yaml-language-server)."""
+    from quizzer import deckfile
+
+    _echo_json(deckfile.json_schema())
+
+
+# --- add, edit, delete ----------------------------------------------------------------
+
+
+def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label: str) -> None:
+    """Run predict_output code and refuse answers CPython does not print (unless forced)."""
+    from quizzer import checking
+
+    report = checking.check_questions(
+        [(f"{label}/{q.id}", q) for q in questions], python=interpreter
+    )
+    for result in report.failed:
+        run = result.run
+        if run is not None and (run.stopped or run.limit is not None):
+            raise QuizzerError(
+                f"{result.label}: the code was stopped by the sandbox: {result.reason}"
+            )
+        if force:
+            click.echo(
+                f"warning: {result.label}: storing an answer CPython does not print (--force)",
+                err=True,
+            )
+            continue
+        click.echo(result.diff.rstrip("\n"), err=True)
+        raise QuizzerError(
+            f"{result.label}: field 'answer': not what CPython prints (diff above); fix it, "
+            "leave --answer out to store the real output, or --force"
+        )
+
+
+def _computed_answer(code: str, *, interpreter: str | None, label: str) -> str:
+    from quizzer import checking, sandbox
+
+    run = sandbox.run_snippet(code, python=interpreter)
+    if run.stopped or run.limit is not None:
+        raise QuizzerError(f"{label}: the code was stopped by the sandbox: {run.reason}")
+    return checking.answer_from_run(run)
+
+
+@command("add")
+@click.option(
+    "--deck",
+    metavar="SLUG",
+    shell_complete=_complete_decks,
+    help="Your deck to add to (made if it does not exist).",
+)
+@click.option("--type", "qtype", type=click.Choice(["predict_output", "multiple_choice", "recall"]))
+@click.option("--prompt", help="The question.")
+@click.option("--code", help="Code shown with the question (predict_output: the code to run).")
+@click.option(
+    "--code-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the code from a file ('-': stdin).",
+)
+@click.option(
+    "--answer", help="The answer (predict_output: computed by running the code if left out)."
+)
+@click.option("--choice", "choices", multiple=True, help="A choice (multiple_choice; repeat).")
+@click.option("--explanation", help="Why the answer is what it is.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option(
+    "--python",
+    "python_range",
+    metavar="RANGE",
+    help="Versions the answer holds for, e.g. '>=3.12'.",
+)
+@click.option("--id", "qid", help="The question id (default: made from the prompt).")
+@click.option("--title", help="Title of a new deck (default: its slug).")
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Add the questions of a YAML file: a deck file, or a list of questions.",
+)
+@click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
+@click.option("--force", is_flag=True, help="Store a predict_output answer CPython does not print.")
+@click.option("-y", "--yes", is_flag=True, help="Store the computed output without asking.")
+@click.pass_context
+def add_command(ctx: click.Context, /, **options: Any) -> None:
+    """Add your own question, from flags, a YAML file, or prompts (on a terminal).
+
+    A predict_output question without --answer runs its code in the sandbox and stores
+    what CPython prints, after you confirm it; with --answer the answer is verified and
+    a mismatch is refused (shown as a diff) unless --force.
+    """
+    from quizzer import authoring
+
+    if options["from_file"] is not None:
+        _add_from_file(ctx, options)
+        return
+    if options["qtype"] is None and options["prompt"] is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "give --type and --prompt (or --from FILE); prompts need a terminal"
+            )
+        _ask_fields(options)
+    for required in ("deck", "qtype", "prompt"):
+        if not options[required]:
+            flag = "--type" if required == "qtype" else f"--{required}"
+            raise click.UsageError(f"{flag} is needed")
+    code = options["code"]
+    if options["code_file"] is not None:
+        if code is not None:
+            raise click.UsageError("give --code or --code-file, not both")
+        code = options["code_file"].read()
+    slug = options["deck"]
+    with _database(ctx) as database:
+        with database.transaction() as session:
+            deck = authoring.custom_deck(session, slug, now=_now(), title=options["title"])
+            taken = authoring.existing_qids(session, deck)
+            session.rollback()
+        qid = options["qid"] or authoring.unique_qid(taken, authoring.slugify(options["prompt"]))
+        answer = options["answer"]
+        if options["qtype"] == "predict_output" and answer is None and code and code.strip():
+            answer = _computed_answer(
+                code, interpreter=options["interpreter"], label=f"{slug}/{qid}"
+            )
+            click.echo("CPython prints:")
+            click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
+            if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
+                raise QuizzerError("not added")
+            verify = False
+        else:
+            verify = options["qtype"] == "predict_output"
+        item = {
+            "id": qid,
+            "type": options["qtype"],
+            "prompt": options["prompt"],
+            "code": code,
+            "answer": answer if answer is not None else "",
+            "choices": list(options["choices"]) or None,
+            "explanation": options["explanation"],
+            "tags": list(options["tags"]),
+            "python": options["python_range"],
+        }
+        (question,) = authoring.validate_questions(
+            [{k: v for k, v in item.items() if v is not None}],
+            deck=slug,
+            source=f"{slug}/{qid}",
+            single=True,
+        )
+        if verify:
+            _verify(
+                [question], force=options["force"], interpreter=options["interpreter"], label=slug
+            )
+        with database.transaction() as session:
+            deck = authoring.custom_deck(session, slug, now=_now(), title=options["title"])
+            authoring.add_questions(
+                session, deck, [question], now=_now(), today=_settings(ctx).day()
+            )
+    click.echo(f"Added {slug}/{question.id}.")
+
+
+def _ask_fields(options: dict[str, Any]) -> None:
+    options["deck"] = options["deck"] or click.prompt("Deck (your own, e.g. my-notes)")
+    options["qtype"] = click.prompt(
+        "Type",
+        type=click.Choice(["predict_output", "multiple_choice", "recall"]),
+        default="predict_output",
+    )
+    options["prompt"] = click.prompt("Prompt", default="What does this print?")
+    if options["qtype"] == "predict_output" or click.confirm("Show code with it?", default=False):
+        code = click.edit("\n", extension=".py")
+        options["code"] = code.strip("\n") + "\n" if code and code.strip() else None
+    if options["qtype"] == "multiple_choice":
+        choices: list[str] = []
+        while True:
+            choice = click.prompt(
+                f"Choice {len(choices) + 1} (empty to finish)", default="", show_default=False
+            )
+            if not choice:
+                break
+            choices.append(choice)
+        options["choices"] = tuple(choices)
+        options["answer"] = click.prompt("The correct choice, exactly")
+    elif options["qtype"] == "recall":
+        options["answer"] = click.prompt("Answer")
+    explanation = click.prompt("Explanation (why)", default="", show_default=False)
+    options["explanation"] = explanation or None
+
+
+def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
+    import yaml
+
+    from quizzer import authoring, deckfile
+
+    path: Path = options["from_file"]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeError, yaml.YAMLError):
+        data = None  # load_deck below reports the problem precisely
+    if isinstance(data, list):
+        if not options["deck"]:
+            raise click.UsageError("a list of questions needs --deck SLUG")
+        slug, title = options["deck"], options["title"]
+        questions = authoring.validate_questions(data, deck=slug, source=str(path))
+    else:
+        parsed = deckfile.load_deck(path)
+        slug = options["deck"] or parsed.deck
+        title = options["title"] or parsed.title
+        questions = list(parsed.questions)
+    _verify(
+        [q for q in questions if q.type == "predict_output"],
+        force=options["force"],
+        interpreter=options["interpreter"],
+        label=slug,
+    )
+    with _database(ctx) as database, database.transaction() as session:
+        deck = authoring.custom_deck(session, slug, now=_now(), title=title)
+        authoring.add_questions(session, deck, questions, now=_now(), today=_settings(ctx).day())
+    click.echo(f"Added {len(questions)} question{'s' if len(questions) != 1 else ''} to {slug}.")
+
+
+@command("edit")
+@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.option(
+    "--interpreter", metavar="PATH", help="Python to verify code with (default: this one)."
+)
+@click.option("--force", is_flag=True, help="Keep a predict_output answer CPython does not print.")
+@click.pass_context
+def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: bool) -> None:
+    """Edit a question as YAML in $EDITOR; its schedule and history are kept.
+
+    A predict_output question whose code or answer changed is verified again. Editing
+    a card also unsuspends it (rewriting a leech is the cure).
+    """
+    from quizzer import authoring, services
+
+    with _database(ctx) as database:
+        with database.transaction() as session:
+            question = services.get_question(session, name)
+            text = authoring.question_yaml(question)
+            before = authoring.question_file(question)
+            source = question.deck.source
+        header = f"# {name}: save and close to apply; the id cannot change.\n"
+        edited_text = click.edit(header + text, extension=".yaml", require_save=True)
+        if edited_text is None or edited_text == header + text:
+            click.echo("No change.")
+            return
+        with database.transaction() as session:
+            edited = authoring.parse_edited(
+                edited_text, name=name, original=services.get_question(session, name)
+            )
+        rerun = (edited.code, edited.answer, edited.python) != (
+            before.code,
+            before.answer,
+            before.python,
+        )
+        if edited.type == "predict_output" and rerun:
+            _verify([edited], force=force, interpreter=interpreter, label=name.split("/")[0])
+        with database.transaction() as session:
+            changed = authoring.apply_edit(
+                session, services.get_question(session, name), edited, now=_now()
+            )
+    click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
+    if changed and source:
+        click.echo(
+            f"note: this deck comes from {source}; importing that file again undoes this edit."
+        )
+
+
+@command("delete")
+@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.option("--purge", is_flag=True, help="Remove it and its review history for good.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before --purge.")
+@click.pass_context
+def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> None:
+    """Retire a question (kept with its history, never asked); --purge removes it."""
+    from quizzer import authoring, services
+
+    with _database(ctx) as database, database.transaction() as session:
+        question = services.get_question(session, name)
+        if not purge:
+            authoring.retire(session, question)
+            click.echo(f"{name}: retired (its history is kept).")
+            if question.deck.source:
+                click.echo(
+                    f"note: importing {question.deck.source} again brings it back "
+                    "while the file has it."
+                )
+            return
+        reviews_count = len(services.history(session, question))
+        if not yes and not click.confirm(
+            f"Delete {name} and its {reviews_count} reviews for good?", default=False
+        ):
+            raise QuizzerError("nothing deleted")
+        removed = authoring.purge(session, question)
+    click.echo(f"{name}: deleted with {removed} reviews.")

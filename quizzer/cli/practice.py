@@ -1,0 +1,133 @@
+"""The daily practice: review and stats."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from quizzer.cli import (
+    _complete_decks,
+    _database,
+    _echo_json,
+    _now,
+    _reconfigure_output,
+    _settings,
+    command,
+)
+
+# --- review ---------------------------------------------------------------------------
+
+
+@command("review")
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    shell_complete=_complete_decks,
+    metavar="SLUG",
+    help="Only this deck (repeatable).",
+)
+@click.option(
+    "--new",
+    "new_per_day",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="New cards allowed today (default: the `new-per-day` setting, 10).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="At most N due and new cards this session (drill not counted).",
+)
+@click.pass_context
+def review_command(
+    ctx: click.Context, decks: tuple[str, ...], new_per_day: int | None, limit: int | None
+) -> None:
+    """The daily session: due cards, then new ones, then the same-day drill.
+
+    Each answer is saved the moment it is given; run it again the same day to go on
+    where you stopped. A new database is filled with the bundled decks first.
+
+    When stdin is not a terminal, answers are read one per line (see the README's
+    "Scripting a review"); `?` shows the keys.
+    """
+    from rich.console import Console
+
+    from quizzer import reviews, services
+    from quizzer.session import ReviewSession, Terminal
+
+    settings = _settings(ctx)
+    today = settings.day()
+    with _database(ctx) as database:
+        with database.transaction() as session:
+            if not services.has_decks(session):
+                report = services.import_decks(
+                    session, [services.bundled_decks_dir()], now=_now(), today=today
+                )
+                added = sum(d.added for d in report.decks)
+                click.echo(
+                    f"Loaded the bundled decks: {len(report.decks)} decks, {added} questions."
+                )
+            for slug in decks:
+                services.get_deck(session, slug)
+            leech_threshold = reviews.get_setting(session, "leech-threshold")
+            per_day = (
+                new_per_day
+                if new_per_day is not None
+                else reviews.get_setting(session, "new-per-day")
+            )
+        _reconfigure_output()
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if interactive:
+            import readline  # noqa: F401  (line editing for input())
+        terminal = Terminal(Console(highlight=False), interactive=interactive)
+        ReviewSession(
+            database,
+            terminal,
+            today=today,
+            decks=decks,
+            new_per_day=per_day,
+            limit=limit,
+            leech_threshold=leech_threshold,
+            now=_now,
+        ).run()
+
+
+# --- stats ----------------------------------------------------------------------------
+
+
+@command("stats")
+@click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    metavar="SLUG",
+    shell_complete=_complete_decks,
+    help="Only this deck (repeatable).",
+)
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 104),
+    default=12,
+    show_default=True,
+    help="Weeks of history in the heatmap.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the same numbers as JSON.")
+@click.pass_context
+def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_json: bool) -> None:
+    """Reviews per day (heatmap), retention, streak, 14-day forecast, per-deck table."""
+    from quizzer import services, stats
+
+    with _database(ctx) as database, database.reading() as session:
+        for slug in decks:
+            services.get_deck(session, slug)
+        numbers = stats.compute_stats(session, today=_settings(ctx).day(), weeks=weeks, decks=decks)
+    if as_json:
+        _echo_json(numbers.to_json())
+        return
+    from rich.console import Console
+
+    _reconfigure_output()
+    stats.render_stats(numbers, Console(highlight=False))
