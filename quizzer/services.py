@@ -285,61 +285,90 @@ def upsert_deck(
     return report
 
 
-def import_decks(
-    session: Session,
-    paths: Sequence[Path],
-    *,
-    now: datetime,
-    today: date,
-    dry_run: bool = False,
-) -> ImportReport:
-    """Validate every deck file first, then load them all (the caller's one transaction)."""
+@dataclass
+class ImportPlan:
+    """Deck files read and validated, ready to be applied in one short write transaction."""
+
+    files: list[Path]
+    digests: dict[Path, str | None]
+    loaded: list[tuple[Path, Any]]
+    #: Files whose bytes are those of a deck's last import: not parsed again.
+    unchanged: list[Path]
+
+
+def known_digests(session: Session) -> set[str]:
+    """The digests of the deck files as they were last imported."""
+    return set(session.scalars(select(Deck.source_digest).where(Deck.source_digest.is_not(None))))
+
+
+def plan_import(paths: Sequence[Path], *, known: set[str]) -> ImportPlan:
+    """Read and validate the deck files named by ``paths``; no database, no lock held.
+
+    A file whose digest is in ``known`` has nothing new and is not parsed.
+    """
     from quizzer import deckfile
 
-    report = ImportReport(dry_run=dry_run)
-    if dry_run:
-        for path, deck_file in deckfile.load_decks(paths):
-            report.decks.append(DeckImport(deck=deck_file.deck, path=str(path)))
-        return report
     files = list(deckfile.deck_paths(paths))
     digests = {path: file_digest(path) for path in files}
-    # A file whose bytes are those of its last import has nothing new: not parsed again.
-    known = {
-        digest: deck
+    unchanged = [path for path in files if digests[path] in known]
+    loaded = deckfile.load_decks([path for path in files if path not in unchanged])
+    return ImportPlan(files, digests, loaded, unchanged)
+
+
+def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: date) -> ImportReport:
+    """Bring the database in line with a planned import (the caller's one transaction)."""
+    from quizzer import deckfile
+
+    report = ImportReport()
+    by_digest = {
+        deck.source_digest: deck
         for deck in session.scalars(
-            select(Deck).where(Deck.source_digest.in_([d for d in digests.values() if d]))
+            select(Deck).where(Deck.source_digest.in_([plan.digests[p] for p in plan.unchanged]))
         )
-        if (digest := deck.source_digest)
     }
-    skipped = {path: known[digest] for path, digest in digests.items() if digest in known}
-    loaded = deckfile.load_decks([path for path in files if path not in skipped])
-    owners = {deck.slug: path for path, deck in skipped.items()}
+    loaded = list(plan.loaded)
+    # Another process may have changed such a deck since the plan was made: read it then.
+    reread = [path for path in plan.unchanged if plan.digests[path] not in by_digest]
+    loaded += deckfile.load_decks(reread) if reread else []
+    owners = {
+        by_digest[plan.digests[path]].slug: path for path in plan.unchanged if path not in reread
+    }
     for path, deck_file in loaded:
         if deck_file.deck in owners:
             raise DeckFileError(
                 f"{path}: field 'deck': slug {deck_file.deck!r} is already used by "
                 f"{owners[deck_file.deck]}"
             )
-    for path in files:
-        if path in skipped:
-            deck = skipped[path]
-            deck.source = str(path)
-            active = session.scalar(
-                select(func.count())
-                .select_from(Question)
-                .where(Question.deck_id == deck.id, Question.retired.is_(False))
-            )
-            report.decks.append(
-                DeckImport(deck=deck.slug, path=str(path), unchanged=int(active or 0))
-            )
+    for path in plan.unchanged:
+        if path in reread:
+            continue
+        deck = by_digest[plan.digests[path]]
+        deck.source = str(path)
+        active = session.scalar(
+            select(func.count())
+            .select_from(Question)
+            .where(Question.deck_id == deck.id, Question.retired.is_(False))
+        )
+        report.decks.append(DeckImport(deck=deck.slug, path=str(path), unchanged=int(active or 0)))
     for path, deck_file in loaded:
-        item = upsert_deck(session, deck_file, source=str(path), now=now, today=today)
+        report.decks.append(upsert_deck(session, deck_file, source=str(path), now=now, today=today))
         session.scalars(
             select(Deck).where(Deck.slug == deck_file.deck)
-        ).one().source_digest = digests[path]
-        report.decks.append(item)
+        ).one().source_digest = plan.digests[path]
     session.flush()
     return report
+
+
+def import_decks(
+    session: Session,
+    paths: Sequence[Path],
+    *,
+    now: datetime,
+    today: date,
+) -> ImportReport:
+    """Read deck files and load them, all in the caller's transaction (see plan_import)."""
+    plan = plan_import(paths, known=known_digests(session))
+    return apply_import(session, plan, now=now, today=today)
 
 
 def file_digest(path: Path) -> str | None:

@@ -83,6 +83,8 @@ class Summary:
     started: float = 0.0
     ended: float = 0.0
     interrupted: bool = False
+    #: Cards still waiting when the session ended (0: all done for today).
+    left: int = 0
 
     @property
     def cards(self) -> int:
@@ -189,6 +191,7 @@ class ReviewSession:
         try:
             while True:
                 queue = self._queue()
+                self.summary.left = len(queue)
                 if not queue:
                     break
                 item, total = queue[0], len(queue)
@@ -418,10 +421,19 @@ class ReviewSession:
         if not summary.answers:
             if summary.interrupted:
                 return
+            if summary.left:
+                self.out.print(
+                    f"No answers this time; {summary.left} card"
+                    f"{'s wait' if summary.left != 1 else ' waits'} for today."
+                )
+                return
             self.out.print("Nothing due today.", end=" ")
             if ahead.next_due is not None:
                 days = (ahead.next_due - self.today).days
-                self.out.print(f"The next card is due on {ahead.next_due} (in {days} days).")
+                self.out.print(
+                    f"The next card is due on {ahead.next_due} "
+                    f"(in {days} day{'s' if days != 1 else ''})."
+                )
             else:
                 self.out.print("No cards are scheduled yet.")
             if ahead.new_waiting and new_today >= self.new_per_day:
@@ -438,4 +450,9 @@ class ReviewSession:
             f"{share:.0%} correct), "
             f"{summary.new_learned} new, in {seconds // 60}m {seconds % 60:02d}s."
         )
+        if summary.left:
+            self.out.print(
+                f"{summary.left} card{'s' if summary.left != 1 else ''} still to do today: "
+                "`quizzer review` goes on where you stopped."
+            )
         self.out.print(f"Due tomorrow: {ahead.tomorrow}. Due in the next 7 days: {ahead.week}.")

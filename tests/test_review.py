@@ -116,8 +116,10 @@ def test_quit_keeps_answers_and_the_same_day_resumes(imported: Invoke, db_path: 
     first = imported("review", input="[0]\n.\nq\n")
     assert first.exit_code == 0
     assert "Reviewed 1 card (1 answer, 0% correct)" in first.output
+    assert "3 cards still to do today" in first.output
     assert _log(db_path) == [("late-binding", 1, "graded", "[0]")]
     second = imported("review", input="q\n")
+    assert "No answers this time; 3 cards wait for today." in second.output
     # Resumed: two new cards left, then the drill of the missed one.
     assert "1/3  test-closures/cell  (new)" in second.output
     third = imported("review", input=f"{_mc_number(CELL_ANSWER)}\n\n\n\n[2, 2, 2]\n.\n\n")
@@ -129,7 +131,7 @@ def test_quit_keeps_answers_and_the_same_day_resumes(imported: Invoke, db_path: 
         ("late-binding", "drill"),
     ]
     done = imported("review", input="")
-    assert "Nothing due today. The next card is due on 2026-01-06 (in 1 days)." in done.output
+    assert "Nothing due today. The next card is due on 2026-01-06 (in 1 day)." in done.output
 
 
 def test_end_of_input_mid_answer_loses_only_that_answer(imported: Invoke, db_path: Path) -> None:

@@ -58,8 +58,13 @@ def import_command(
                 f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)"
             )
         return
-    with _database(ctx) as database, database.transaction() as session:
-        report = services.import_decks(session, paths, now=_now(), today=_settings(ctx).day())
+    with _database(ctx) as database:
+        with database.reading() as session:
+            known = services.known_digests(session)
+        # Parsed before the write transaction: other processes are not kept waiting.
+        plan = services.plan_import(paths, known=known)
+        with database.transaction() as session:
+            report = services.apply_import(session, plan, now=_now(), today=_settings(ctx).day())
     if as_json:
         _echo_json(report.to_json())
         return
