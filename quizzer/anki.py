@@ -17,15 +17,12 @@ Only ``quizzer export`` imports this module (genanki and pygments load at import
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import itertools
 import json
-import os
 import random
 import re
-import secrets
 import sqlite3
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +34,7 @@ from typing import Any, Final
 import genanki
 
 from quizzer.errors import QuizzerError
+from quizzer.files import atomic_write
 from quizzer.highlight import highlight_html
 from quizzer.sandbox import normalize_output
 
@@ -543,27 +541,6 @@ def _collection_bytes(
     return data, int(cards), tuple(deck.name for deck in decks.values())
 
 
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[Any]:
-    """A new file next to ``path`` that replaces it only if the block completes."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # O_EXCL: never clobber someone else's file; 0o666 lets the umask decide, as for open().
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise QuizzerError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
 def export_apkg(
     questions: Sequence[ExportQuestion],
     path: Path,
@@ -584,7 +561,7 @@ def export_apkg(
         # Built before the temporary file exists: a kill during the long build then leaves
         # nothing behind, only one during the short write can (tests/test_crash.py).
         data, cards, decks = _collection_bytes(questions, progress)
-        with _atomic_file(path) as file, zipfile.ZipFile(file, "w") as package:
+        with atomic_write(path) as file, zipfile.ZipFile(file, "w") as package:
             # Level 1: a tenth of the size (highlighted HTML repeats a lot) at a third of
             # level 6's time.
             package.writestr(_zip_entry("collection.anki2"), data, compresslevel=1)

@@ -8,9 +8,7 @@ functions take a Session and never commit.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from quizzer import deckfile, services
 from quizzer.errors import QuizzerError
+from quizzer.files import write_bytes_atomically
 from quizzer.orm import Deck, Question, Review
 
 QUESTION_KEYS = (
@@ -248,20 +247,6 @@ def export_yaml(session: Session, out_dir: Path, *, decks: Sequence[str] = ()) -
     written = []
     for deck in chosen:
         path = out_dir / f"{deck.slug}.yaml"
-        write_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)))
+        write_bytes_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)).encode())
         written.append(path)
     return written
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

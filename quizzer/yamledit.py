@@ -12,12 +12,8 @@ replaced atomically.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import io
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +21,7 @@ from typing import Any
 
 from quizzer.deckfile import MAX_FILE_BYTES, Deck, parse_deck
 from quizzer.errors import DeckFileError
+from quizzer.files import write_bytes_atomically
 
 __all__ = ["update_answers"]
 
@@ -94,7 +91,7 @@ def update_answers(path: Path, answers: Mapping[str, str]) -> int:
     _verify(path, deck, new_text, changed)
     data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
     try:
-        _write_atomically(target, data)
+        write_bytes_atomically(target, data)
     except OSError as exc:
         raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return len(changed)
@@ -292,19 +289,3 @@ def _verify(path: Path, deck: Deck, new_text: str, changed: Mapping[str, str]) -
         raise DeckFileError(f"{path}: cannot rewrite the answers safely ({exc})") from None
     if edited != expected:
         raise DeckFileError(f"{path}: cannot rewrite the answers safely; edit them by hand")
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

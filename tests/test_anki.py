@@ -12,6 +12,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -545,3 +546,15 @@ def test_highlighted_code_reads_as_the_code(code: str) -> None:
     rendered = highlight.highlight_html(code)
     assert "<" not in re.sub(r'</?span( class="[a-zA-Z0-9-]+")?>', "", rendered)
     assert _text(rendered) == code.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def test_temporary_files_of_a_killed_export_are_cleared_later(tmp_path: Path) -> None:
+    target = tmp_path / "deck.apkg"
+    stale = tmp_path / ".deck.apkg.0badc0de.tmp"
+    fresh = tmp_path / ".deck.apkg.1badc0de.tmp"
+    stale.write_bytes(b"half a package")
+    fresh.write_bytes(b"another export, still running")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    export_apkg([RECALL], target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, target.name]

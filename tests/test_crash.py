@@ -699,7 +699,7 @@ def _apkg_notes(path: Path) -> int:
 
 
 def _temporary_files(folder: Path, target: Path) -> set[str]:
-    """The export's temporary files next to ``target`` (anki._atomic_file names them so)."""
+    """The temporary files beside ``target`` (as quizzer.files.atomic_write names them)."""
     pattern = re.compile(rf"\.{re.escape(target.name)}\.[0-9a-f]+\.tmp")
     return {p.name for p in folder.iterdir() if pattern.fullmatch(p.name)}
 

@@ -1,0 +1,61 @@
+"""Writing files so that a reader sees the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from quizzer.errors import QuizzerError
+
+#: A temporary file older than this was left by a writer that was killed.
+STALE_SECONDS = 3600
+
+
+def _temporary_files(path: Path) -> Iterator[Path]:
+    return path.parent.glob(f".{path.name}.*.tmp")
+
+
+def _remove_stale(path: Path, *, now: float) -> None:
+    for leftover in _temporary_files(path):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path) -> Iterator[BinaryIO]:
+    """A new file beside ``path`` that replaces it, flushed to disk, only if the block ends well.
+
+    The new file keeps the permissions of the one it replaces. Temporary files an earlier,
+    killed writer left beside ``path`` are removed once they are an hour old.
+    """
+    _remove_stale(path, now=time.time())
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+    try:
+        # O_EXCL: never clobber someone else's file; 0o666 lets the umask decide, as open() does.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise QuizzerError(f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (see atomic_write)."""
+    with atomic_write(path) as handle:
+        handle.write(data)
