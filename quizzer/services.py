@@ -125,17 +125,8 @@ def new_question_row(
         retired=False,
     )
     apply_fields(row, question)
-    start = scheduler.new_card(today)
-    row.state = CardState(
-        ease=start.ease,
-        repetitions=start.repetitions,
-        interval=start.interval,
-        due=start.due,
-        lapses=start.lapses,
-        last_graded=None,
-        leech=False,
-        suspended=False,
-    )
+    row.state = CardState(leech=False, suspended=False)
+    store_state(row.state, scheduler.new_card(today))
     return row
 
 

@@ -163,6 +163,17 @@ def _complete_decks(ctx: click.Context, param: click.Parameter, incomplete: str)
     return _complete(ctx, incomplete, names=False)
 
 
+#: ``--deck SLUG``, repeatable, completed from the database; the value is ``decks``.
+deck_option = click.option(
+    "--deck",
+    "decks",
+    multiple=True,
+    shell_complete=_complete_decks,
+    metavar="SLUG",
+    help="Only this deck (repeatable).",
+)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from quizzer.cli import (
-    _complete_decks,
     _complete_names,
     _database,
     _echo_json,
@@ -17,6 +16,7 @@ from quizzer.cli import (
     _table,
     command,
     common_options,
+    deck_option,
     main,
 )
 from quizzer.errors import QuizzerError
@@ -117,14 +117,7 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
 
 
 @command("cards")
-@click.option(
-    "--deck",
-    "decks",
-    multiple=True,
-    shell_complete=_complete_decks,
-    metavar="SLUG",
-    help="Only this deck (repeatable).",
-)
+@deck_option
 @click.option("--due", "due_only", is_flag=True, help="Only cards due today or earlier.")
 @click.option("--retired", "include_retired", is_flag=True, help="Include retired questions.")
 @click.option("--leeches", "leeches_only", is_flag=True, help="Only leeches (failed too often).")

@@ -17,6 +17,7 @@ from quizzer.cli import (
     _progress_bar,
     _settings,
     command,
+    deck_option,
 )
 from quizzer.errors import QuizzerError
 
@@ -178,14 +179,7 @@ def _write_back(
     metavar="PATH",
     help="The .apkg file to write (a folder with --format yaml).",
 )
-@click.option(
-    "--deck",
-    "decks",
-    multiple=True,
-    shell_complete=_complete_decks,
-    metavar="SLUG",
-    help="Only this deck (repeatable).",
-)
+@deck_option
 @click.option(
     "--format",
     "fmt",

@@ -7,27 +7,20 @@ import sys
 import click
 
 from quizzer.cli import (
-    _complete_decks,
     _database,
     _echo_json,
     _now,
     _reconfigure_output,
     _settings,
     command,
+    deck_option,
 )
 
 # --- review ---------------------------------------------------------------------------
 
 
 @command("review")
-@click.option(
-    "--deck",
-    "decks",
-    multiple=True,
-    shell_complete=_complete_decks,
-    metavar="SLUG",
-    help="Only this deck (repeatable).",
-)
+@deck_option
 @click.option(
     "--new",
     "new_per_day",
@@ -99,14 +92,7 @@ def review_command(
 
 
 @command("stats")
-@click.option(
-    "--deck",
-    "decks",
-    multiple=True,
-    metavar="SLUG",
-    shell_complete=_complete_decks,
-    help="Only this deck (repeatable).",
-)
+@deck_option
 @click.option(
     "--weeks",
     type=click.IntRange(1, 104),
