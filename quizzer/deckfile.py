@@ -174,48 +174,42 @@ class _StrictComposer(yaml.composer.Composer):
         super().__init__()
         self._depth = 0
         self._nodes = 0
-        self._path: list[tuple[yaml.Node | None, Any]] = []
         #: Where the first anchor or alias is. The file is refused once the node tree
         #: is whole, so the message can name the question; until then aliased nodes are
         #: shared, never copied, so composing stays as cheap as the text.
         self.anchor_mark: yaml.Mark | None = None
-        #: The (parent, index) pairs down to where composing failed, to name the question.
+        #: The (parent, index) pairs down to where composing failed, to name the question;
+        #: built while the error unwinds, so composing a good file pays nothing for it.
         self.error_path: list[tuple[yaml.Node | None, Any]] | None = None
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        self._path.append((parent, index))
         try:
-            return self._compose_bounded(parent, index)
+            event = cast(Any, self).peek_event()  # a mixin: the parser supplies the events
+            if self.anchor_mark is None and (
+                type(event) is yaml.AliasEvent or getattr(event, "anchor", None) is not None
+            ):
+                self.anchor_mark = event.start_mark
+            self._nodes += 1
+            if self._nodes > MAX_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"more than {MAX_NODES} values; split the deck into smaller files",
+                    event.start_mark,
+                )
+            if self._depth >= MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                )
+            self._depth += 1
+            node = super().compose_node(parent, index)
         except yaml.MarkedYAMLError:
             if self.error_path is None:
-                self.error_path = list(self._path)
+                self.error_path = []
+            self.error_path.insert(0, (parent, index))
             raise
-        finally:
-            self._path.pop()
-
-    def _compose_bounded(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = cast(Any, self).peek_event()  # a mixin: the parser supplies the events
-        if self.anchor_mark is None and (
-            isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None
-        ):
-            self.anchor_mark = event.start_mark
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                f"more than {MAX_NODES} values; split the deck into smaller files",
-                event.start_mark,
-            )
-        if self._depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark
-            )
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        self._depth -= 1
+        return node
 
 
 class _ValueError(yaml.constructor.ConstructorError):
