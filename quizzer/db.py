@@ -158,6 +158,20 @@ def _upgrade(connection: Any, current: str | None) -> None:
     command.upgrade(config, "head")
 
 
+def _refuse_newer(current: str | None, where: str) -> None:
+    if current is not None and current not in SCHEMA_REVISIONS:
+        raise DatabaseError(
+            f"{where}: written by a newer quizzer (schema {current}); upgrade quizzer to use it"
+        )
+
+
+def database_exists(target: str | None) -> bool:
+    """Whether the database ``target`` names is there already (a server's always counts)."""
+    url = resolve_url(target if target is not None else os.environ.get("QUIZZER_DB"))
+    path = _sqlite_path(url)
+    return path is None or path.exists()
+
+
 def ensure_schema(engine: Engine, *, url: str) -> None:
     """Check the database is quizzer's and bring it to the current schema.
 
@@ -175,10 +189,7 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
             connection.rollback()
         if current == SCHEMA_HEAD:
             return
-        if current is not None and current not in SCHEMA_REVISIONS:
-            raise DatabaseError(
-                f"{where}: written by a newer quizzer (schema {current}); upgrade quizzer to use it"
-            )
+        _refuse_newer(current, where)
         # The write lock is taken before looking again, so two processes starting on
         # the same new database do not both migrate it.
         with engine.begin() as connection:
@@ -190,6 +201,8 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                 )
             current = _current_revision(connection)
+            # Another process may have moved it on while this one waited.
+            _refuse_newer(current, where)
             if current != SCHEMA_HEAD:
                 _upgrade(connection, current)
         if engine.dialect.name == "sqlite":

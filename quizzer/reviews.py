@@ -188,7 +188,10 @@ class Undone:
 
 def undo_last(session: Session) -> Undone:
     """Take back the most recent answer: its log entry goes, the card's state is restored."""
-    review = session.scalars(select(Review).order_by(Review.id.desc()).limit(1)).one_or_none()
+    # Locked (on a server) so two machines undoing at once take back two answers, not one twice.
+    review = session.scalars(
+        select(Review).order_by(Review.id.desc()).limit(1).with_for_update()
+    ).one_or_none()
     if review is None:
         raise QuizzerError("nothing to undo: no answers have been given")
     question = load_question(session, review.question_id)

@@ -187,3 +187,14 @@ def test_unchanged_file_after_a_delete_or_edit_is_read_again(
     assert "1 updated" in invoke("import", str(deck_file)).output
     shown = json.loads(invoke("show", "test-closures/nonlocal", "--json").output)
     assert shown["prompt"].startswith("Which statement")
+
+
+def test_a_bad_file_does_not_create_a_new_database(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    deck_file.write_text(SMALL_DECK.replace("type: recall", "type: essay"))
+    assert invoke("import", str(deck_file)).exit_code == 1
+    assert not db_path.exists()
+    deck_file.write_text(SMALL_DECK)
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert db_path.exists()

@@ -58,11 +58,16 @@ def import_command(
                 f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)"
             )
         return
+    from quizzer.db import database_exists
+
+    # A new database is made only once the files have proved valid.
+    plan = None if database_exists(_settings(ctx).db) else services.plan_import(paths, known=set())
     with _database(ctx) as database:
-        with database.reading() as session:
-            known = services.known_digests(session)
-        # Parsed before the write transaction: other processes are not kept waiting.
-        plan = services.plan_import(paths, known=known)
+        if plan is None:
+            with database.reading() as session:
+                known = services.known_digests(session)
+            # Parsed before the write transaction: other processes are not kept waiting.
+            plan = services.plan_import(paths, known=known)
         with database.transaction() as session:
             report = services.apply_import(session, plan, now=_now(), today=_settings(ctx).day())
     if as_json:
