@@ -113,10 +113,13 @@ class Terminal:
         self.interactive = interactive
 
     def read(self, prompt: str) -> str:
-        """One line without its newline; raises _EndOfInput when input has ended."""
+        """One line without its newline; raises _EndOfInput when input has ended.
+
+        NUL characters are dropped: no output contains one, and PostgreSQL text cannot.
+        """
         if self.interactive:
             try:
-                return input(prompt)
+                return input(prompt).replace("\0", "")
             except EOFError:
                 raise _EndOfInput from None
         self.console.print(prompt, end="", markup=False, highlight=False)
@@ -124,7 +127,7 @@ class Terminal:
         if not line:
             self.console.print()
             raise _EndOfInput
-        line = line.rstrip("\n").rstrip("\r")
+        line = line.rstrip("\n").rstrip("\r").replace("\0", "")
         # Scripts get their answers echoed, so a transcript reads like a session.
         self.console.print(line, markup=False, highlight=False)
         return line
