@@ -261,3 +261,23 @@ def test_db_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 
 def test_db_url_of_an_unknown_kind_is_refused_in_one_line(tmp_path: Path) -> None:
     _check(_run("nosuchdialect://somewhere/x", "decks"), 1, "nosuchdialect://somewhere/x")
+
+
+def test_a_database_failing_mid_command_is_one_line(tmp_path: Path) -> None:
+    import sqlite3 as sqlite
+
+    from click.testing import CliRunner
+
+    from quizzer.cli import main
+
+    db = tmp_path / "q.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", str(db), "config"]).exit_code == 0
+    # Another program breaks the schema under quizzer: the next write fails in the database.
+    with sqlite.connect(db) as connection:
+        connection.execute("DROP TABLE settings")
+    result = runner.invoke(main, ["--db", str(db), "config", "new-per-day", "5"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: database error, nothing was changed:")
+    assert "no such table: settings" in result.output
+    assert len(result.output.strip().splitlines()) == 1

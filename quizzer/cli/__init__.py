@@ -47,6 +47,17 @@ class QuizzerGroup(click.Group):
             if exc.exit_code == 2:
                 raise click.UsageError(str(exc), ctx=click.get_current_context()) from None
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            # A database that fails mid-command (a server gone, a value it cannot store):
+            # one line, exit 1; the transaction was rolled back. sqlalchemy is looked up,
+            # not imported, so start-up stays light.
+            db_errors = sys.modules.get("sqlalchemy.exc")
+            if db_errors is not None and isinstance(exc, db_errors.DBAPIError):
+                reason = " ".join(str(exc.orig or exc).split())
+                raise click.ClickException(
+                    f"database error, nothing was changed: {reason}"
+                ) from None
+            raise
 
 
 def _settings(ctx: click.Context) -> Settings:
