@@ -1,12 +1,10 @@
-"""Child processes for bench/run.py's export figure; each is timed as a whole process.
+"""The export figure's floor, timed as a whole process against ``quizzer export``.
 
-    python bench/bench_child.py export-ours DB OUT.apkg
     python bench/bench_child.py export-bare DB OUT.apkg MODELS.json
 
-Both read the same notes from a quizzer database with the standard library's sqlite3.
-``export-ours`` writes them with ``quizzer.anki.export_apkg``; ``export-bare`` with plain
-genanki and nothing else (no pygments, no quizzer import): the note types (ids, fields,
-templates, CSS) come from MODELS.json, which run.py writes from ``quizzer.anki``.
+It reads the notes from a quizzer database with the standard library's sqlite3 and writes
+them with plain genanki and nothing else (no pygments, no quizzer import): the note types
+(ids, fields, templates, CSS) come from MODELS.json, which run.py writes from ``quizzer.anki``.
 """
 
 from __future__ import annotations
@@ -32,34 +30,6 @@ def read_notes(db: str) -> list[tuple[Any, ...]]:
         rows = connection.execute(_QUERY).fetchall()
     connection.close()
     return rows
-
-
-def export_ours(db: str, out: str) -> None:
-    from datetime import UTC, datetime
-
-    from quizzer import anki
-
-    questions = []
-    for row in read_notes(db):
-        slug, title, qid, kind, prompt, code, answer, choices, explanation, tags, changed, py = row
-        listed = json.loads(choices or "null")
-        questions.append(
-            anki.ExportQuestion(
-                deck_slug=slug,
-                deck_title=title,
-                qid=qid,
-                type=kind,
-                prompt=prompt,
-                code=code,
-                answer=answer,
-                choices=tuple(listed) if listed is not None else None,
-                explanation=explanation,
-                tags=tuple(json.loads(tags or "null") or ()),
-                changed_at=datetime.fromisoformat(changed).replace(tzinfo=UTC),
-                python=py,
-            )
-        )
-    anki.export_apkg(questions, Path(out))
 
 
 def export_bare(db: str, out: str, models_path: str) -> None:
@@ -148,9 +118,7 @@ def write_models(path: Path, slugs: list[str]) -> Path:
 
 def main() -> None:
     mode, *args = sys.argv[1:]
-    if mode == "export-ours":
-        export_ours(*args)
-    elif mode == "export-bare":
+    if mode == "export-bare":
         export_bare(*args)
     else:
         raise SystemExit(f"unknown mode {mode!r}")

@@ -183,19 +183,6 @@ class Figure:
         }
 
 
-def command_exists(*args: str) -> bool:
-    result = subprocess.run(
-        [QUIZZER, *args, "--help"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=data.environment(),
-    )
-    return result.returncode == 0
-
-
-# --- the figures ---------------------------------------------------------------------
-
-
 def fig_help(repeat: int) -> Figure:
     ours, floor, a, b = interleaved(
         repeat,
@@ -271,8 +258,6 @@ def fig_due_query(repeat: int, small_log: Path, big_log: Path) -> Figure:
 
 
 def fig_command(name: str, repeat: int, db: Path, *args: str) -> Figure:
-    if not command_exists(*args):
-        return Figure(name, "n/a", note="n/a (command not built yet)")
     argv = [QUIZZER, "--db", str(db), "--today", data.TODAY.isoformat(), *args]
     run_timed(argv)
     runs = [run_timed(argv) for _ in range(repeat)]
@@ -307,12 +292,8 @@ def fig_export(repeat: int, db: Path, work: Path) -> Figure:
     models = write_models(work / "models.json", slugs)
     child = str(BENCH / "bench_child.py")
     out_ours, out_bare = work / "ours.apkg", work / "bare.apkg"
-    if command_exists("export"):
-        ours_argv = [QUIZZER, "--db", str(db), "export", "-o", str(out_ours)]
-        how = "`quizzer export` process"
-    else:
-        ours_argv = [PYTHON, child, "export-ours", str(db), str(out_ours)]
-        how = "no `quizzer export` yet: a process calling quizzer.anki.export_apkg"
+    ours_argv = [QUIZZER, "--db", str(db), "export", "-o", str(out_ours)]
+    how = "`quizzer export` process"
     ours, floor, a, b = interleaved(
         repeat,
         lambda: run_timed(ours_argv),
