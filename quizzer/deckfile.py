@@ -28,6 +28,7 @@ from pydantic import (
 )
 from yaml.constructor import SafeConstructor
 
+from quizzer.bulk import gc_paused
 from quizzer.errors import DeckFileError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -301,6 +302,111 @@ def _loader_classes() -> list[type[Any]]:
 _LOADERS = _loader_classes()
 
 
+# --- the fast path: a well-formed file read straight from libyaml's events ----------
+#
+# Composing a node tree in Python and constructing values from it was 80% of importing a
+# 10k-question file. Most files are plain: no anchors, no tags, no duplicate keys. For
+# those, _plain_data builds the same dicts, lists and scalars straight from the events;
+# anything else (including every error) gives None, and the full loader above does the
+# work and names the question and field. It never accepts what the full loader refuses:
+# tests/test_deckfile.py checks both agree.
+
+#: The implicit scalar types the fast path builds itself; any other (a timestamp, a merge
+#: key) goes to the full loader.
+_PLAIN_SCALARS: dict[str, Any] = {
+    tag: SafeConstructor.yaml_constructors[tag]
+    for tag in (
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+    )
+}
+
+
+class _NotPlain(Exception):
+    """The file needs the full loader."""
+
+
+def _plain_data(text: str) -> Any | None:
+    """The data of a plain one-document YAML ``text``, or None if the full loader must read it."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return None
+    from yaml._yaml import CParser
+
+    parser = CParser(text)
+    try:
+        return _data_from_events(parser)
+    except (_NotPlain, yaml.YAMLError, ValueError, OverflowError):
+        return None
+    finally:
+        parser.dispose()
+
+
+def _data_from_events(parser: Any) -> Any:
+    resolver: Any = yaml.resolver.Resolver()
+    constructor = SafeConstructor()
+    scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+    mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    collection_end = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    document_start, stream_end = yaml.DocumentStartEvent, yaml.StreamEndEvent
+    # The open collections, and for each mapping the key waiting for its value.
+    stack: list[Any] = []
+    keys: list[Any] = []
+    documents = 0
+    values = 0
+    root: Any = None
+    get_event = parser.get_event
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is scalar_event or kind is mapping_start or kind is sequence_start:
+            values += 1
+            if event.anchor is not None or event.tag is not None:
+                raise _NotPlain
+            if len(stack) >= MAX_DEPTH or values > MAX_NODES:
+                raise _NotPlain
+            if kind is not scalar_event:
+                stack.append({} if kind is mapping_start else [])
+                keys.append(None)
+                continue
+            value = event.value
+            if event.implicit[0]:  # plain: its type depends on how it looks
+                tag = resolver.resolve(yaml.ScalarNode, value, event.implicit)
+                if tag != _STR_TAG:
+                    construct = _PLAIN_SCALARS.get(tag)
+                    if construct is None:
+                        raise _NotPlain
+                    value = construct(constructor, yaml.ScalarNode(tag, value))
+        elif kind in collection_end:
+            value = stack.pop()
+            keys.pop()
+        elif kind is alias_event:
+            raise _NotPlain
+        elif kind is document_start:
+            documents += 1
+            if documents > 1:
+                raise _NotPlain
+            continue
+        elif kind is stream_end:
+            return root
+        else:  # the stream's start, a document's end
+            continue
+        if not stack:
+            root = value
+            continue
+        top = stack[-1]
+        if type(top) is list:
+            top.append(value)
+        elif keys[-1] is None:
+            if type(value) is not str or value in top:
+                raise _NotPlain
+            keys[-1] = value
+        else:
+            top[keys[-1]] = value
+            keys[-1] = None
+
+
 # --- locating a problem: which question, which field --------------------------------
 
 
@@ -515,6 +621,26 @@ def parse_deck(text: str, *, source: str) -> Deck:
             f"{source}: character U+{ord(bad.group()):04X} at {_line_column(text, bad.start())} "
             "is not allowed in a YAML file (control characters and lone surrogates are not text)"
         )
+    data = _plain_data(text)
+    if isinstance(data, dict):
+        try:
+            return Deck.model_validate(data)
+        except ValidationError:
+            pass  # the full loader below says which question and field
+    root, data = _load_fully(text, source=source)
+    if not isinstance(data, dict):
+        raise DeckFileError(
+            f"{source}: a deck file is a mapping with 'deck', 'title' and 'questions', "
+            f"not {_got(data)}"
+        )
+    try:
+        return Deck.model_validate(data)
+    except ValidationError as exc:
+        raise DeckFileError(_one_line(f"{source}: {_first_error(root, exc)}")) from None
+
+
+def _load_fully(text: str, *, source: str) -> tuple[yaml.Node, Any]:
+    """The node tree of ``text`` and the data built from it, or a located DeckFileError."""
     loader = _LOADERS[0](text)
     try:
         try:
@@ -530,7 +656,7 @@ def parse_deck(text: str, *, source: str) -> Deck:
         if loader.anchor_mark is not None:
             raise _located(source, root, loader.anchor_mark, _ANCHORS_REFUSED)
         try:
-            data = loader.construct_document(root)
+            return root, loader.construct_document(root)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
@@ -542,15 +668,6 @@ def parse_deck(text: str, *, source: str) -> Deck:
             raise DeckFileError(_one_line(f"{source}: invalid YAML: {exc}")) from None
     finally:
         loader.dispose()
-    if not isinstance(data, dict):
-        raise DeckFileError(
-            f"{source}: a deck file is a mapping with 'deck', 'title' and 'questions', "
-            f"not {_got(data)}"
-        )
-    try:
-        return Deck.model_validate(data)
-    except ValidationError as exc:
-        raise DeckFileError(_one_line(f"{source}: {_first_error(root, exc)}")) from None
 
 
 def _located(source: str, root: yaml.Node, mark: yaml.Mark, problem: str) -> DeckFileError:
@@ -560,6 +677,7 @@ def _located(source: str, root: yaml.Node, mark: yaml.Mark, problem: str) -> Dec
     return DeckFileError(_one_line(f"{source}: {label}: {field_part}{problem} ({where})"))
 
 
+@gc_paused()
 def load_deck(path: Path) -> Deck:
     """Read and validate one deck file (UTF-8, an optional BOM, at most MAX_FILE_BYTES)."""
     limit = f"deck files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MiB"

@@ -1,0 +1,229 @@
+"""The shortcuts that make a big import fast give exactly what the general paths give.
+
+A deck file is read straight from libyaml's events when it is plain (deckfile._plain_data),
+and new questions are inserted with one executemany on the driver (services._bulk_insert).
+Each is checked here against the path it short-cuts.
+"""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import SMALL_DECK
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, select
+
+from quizzer import deckfile
+from quizzer.db import open_database, resource_dir
+from quizzer.errors import DeckFileError
+from quizzer.orm import CardState, Deck, Question
+
+pytestmark = pytest.mark.skipif(
+    not getattr(yaml, "__with_libyaml__", False), reason="the fast path needs libyaml"
+)
+
+
+def _full(text: str) -> tuple[str, str]:
+    """What the full loader makes of ``text``: ("ok", repr of the data) or ("refused", why)."""
+    try:
+        return "ok", repr(deckfile._load_fully(text, source="t.yaml")[1])
+    except DeckFileError as exc:
+        return "refused", str(exc)
+
+
+def _assert_agree(text: str) -> None:
+    """If the fast path reads ``text``, the full loader reads the same values, of the same types."""
+    if deckfile._NOT_PRINTABLE.search(text) or "\ufeff" in text:
+        return  # parse_deck refuses these before either loader sees them
+    fast = deckfile._plain_data(text)
+    if fast is None:
+        return
+    # repr tells 1 from True and 1.0, keeps key order, and makes nan equal to nan.
+    assert _full(text) == ("ok", repr(fast))
+
+
+@pytest.mark.parametrize("path", sorted(resource_dir("decks").glob("*.yaml")), ids=lambda p: p.stem)
+def test_bundled_decks_take_the_fast_path_and_load_the_same(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    fast = deckfile._plain_data(text)
+    assert isinstance(fast, dict), "a bundled deck fell back to the slow loader"
+    assert _full(text) == ("ok", repr(fast))
+
+
+def test_a_typical_big_deck_takes_the_fast_path() -> None:
+    questions = yaml.safe_load(SMALL_DECK)["questions"]
+    deck = {
+        "deck": "big",
+        "title": "Big",
+        "questions": [{**copy.deepcopy(questions[i % 3]), "id": f"q-{i}"} for i in range(300)],
+    }
+    text = yaml.safe_dump(deck, sort_keys=False)
+    assert "&" not in text  # no anchors: every question is its own
+    assert deckfile._plain_data(text) == deck
+    assert deckfile.parse_deck(text, source="big.yaml").questions[299].id == "q-299"
+
+
+#: Files the fast path must leave to the full loader, which accepts or refuses them itself.
+NOT_PLAIN = {
+    "anchor": "a: &x 1\nb: 2\n",
+    "alias": "a: &x 1\nb: *x\n",
+    "tag": "a: !!str 1\n",
+    "local tag": "a: !thing 1\n",
+    "non-specific tag": "a: ! 1\n",
+    "duplicate key": "a: 1\na: 2\n",
+    "merge key": "base: {x: 1}\nc:\n  <<: {x: 1}\n",
+    "number as key": "1: one\n",
+    "list as key": "? [a]\n: b\n",
+    "timestamp": "a: 2024-01-02\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "too deep": "a: " + "[" * deckfile.MAX_DEPTH + "]" * deckfile.MAX_DEPTH + "\n",
+    "bad YAML": "a: [1, 2\n",
+}
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN.values(), ids=list(NOT_PLAIN))
+def test_what_is_not_plain_goes_to_the_full_loader(text: str) -> None:
+    assert deckfile._plain_data(text) is None
+
+
+def test_just_deep_enough_is_plain_and_one_more_level_is_not() -> None:
+    depth = deckfile.MAX_DEPTH - 1  # the root mapping is one level
+    text = "a: " + "[" * depth + "]" * depth + "\n"
+    assert deckfile._plain_data(text) is not None
+    assert _full(text)[0] == "ok"
+    deeper = "a: " + "[" * (depth + 1) + "]" * (depth + 1) + "\n"
+    assert _full(deeper)[0] == "refused"
+
+
+def test_plain_scalars_get_yaml_types_and_quoted_ones_stay_text() -> None:
+    text = "a: 7\nb: '7'\nc: true\nd: ~\ne: 1.5\nf: .nan\ng: 0x1f\nh: yes\ni: |\n  7\n"
+    data = deckfile._plain_data(text)
+    assert data is not None
+    assert repr(data) == repr(
+        {"a": 7, "b": "7", "c": True, "d": None, "e": 1.5, "f": float("nan"), "g": 31}
+        | {"h": True, "i": "7\n"}
+    )
+    _assert_agree(text)
+
+
+FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["yes", "off", "~", "0o17", "0x1F", "1_000", "1e3", ".inf", "<<", "=", ""])
+    | st.dates()
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=25,
+)
+
+
+@FUZZ
+@given(VALUES, st.sampled_from([None, True, False]))
+def test_fuzz_dumped_structures_load_the_same_both_ways(value: object, flow: bool | None) -> None:
+    _assert_agree(yaml.safe_dump(value, allow_unicode=True, default_flow_style=flow))
+
+
+YAMLISH = st.text(alphabet=list("-:?[]{},&*!|>'\"#%@` \t\n\\aZ09.~<="), max_size=120)
+
+
+@FUZZ
+@given(YAMLISH)
+def test_fuzz_yaml_punctuation_loads_the_same_both_ways(text: str) -> None:
+    _assert_agree(text)
+
+
+# --- bulk inserts ----------------------------------------------------------------------
+
+
+def _rows(deck_id: int) -> list[dict[str, object]]:
+    now = datetime(2026, 3, 4, 5, 6, 7, 891_011, tzinfo=UTC)
+    return [
+        {
+            "deck_id": deck_id,
+            "qid": f"q-{i}",
+            "position": i,
+            "type": "multiple_choice" if i % 2 else "recall",
+            "prompt": f"Prompt {i} ünïcode",
+            "code": None if i % 3 else "print('%s' % 1)",
+            "answer": "a",
+            "choices": ["a", "b"] if i % 2 else None,
+            "explanation": None,
+            "tags": [f"t{i}"],
+            "python": ">=3.12" if i == 1 else None,
+            "content_hash": f"{i:064x}",
+            "created_at": now,
+            "changed_at": now,
+            "retired": i == 2,
+        }
+        for i in range(5)
+    ]
+
+
+def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
+    from quizzer.services import _bulk_insert
+
+    stored = []
+    for name in ("core", "bulk"):
+        path = tmp_path / f"{name}.db"
+        database = open_database(str(path))
+        with database.transaction() as session:
+            deck = Deck(
+                slug="d", title="D", tags=[], created_at=datetime.now(UTC),
+                changed_at=datetime.now(UTC),
+            )  # fmt: skip
+            session.add(deck)
+            session.flush()
+            table = Question.metadata.tables["questions"]
+            if name == "core":
+                session.connection().execute(insert(table), _rows(deck.id))
+            else:
+                _bulk_insert(session.connection(), table, _rows(deck.id))
+            ids = session.scalars(select(Question.id).order_by(Question.id)).all()
+            states = [
+                {"question_id": i, "ease": 250, "repetitions": 0, "interval": 0}
+                | {"due": date(2026, 3, 4), "lapses": 0, "last_graded": None}
+                | {"leech": False, "suspended": False}
+                for i in ids
+            ]
+            states_table = CardState.metadata.tables["card_states"]
+            if name == "core":
+                session.connection().execute(insert(states_table), states)
+            else:
+                _bulk_insert(session.connection(), states_table, states)
+        database.dispose()
+        with sqlite3.connect(path) as connection:
+            stored.append(
+                [
+                    connection.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                    for t in ("questions", "card_states")
+                ]
+            )
+        connection.close()
+    assert stored[0] == stored[1]
+    assert len(stored[0][0]) == 5 and len(stored[0][1]) == 5
+    with open_database(str(tmp_path / "bulk.db")).transaction() as session:
+        row = session.scalars(select(Question).where(Question.qid == "q-1")).one()
+        assert row.choices == ["a", "b"] and row.changed_at.microsecond == 891_011
+
+
+def test_bulk_insert_refuses_rows_that_leave_a_default_to_sqlalchemy(tmp_path: Path) -> None:
+    from quizzer.services import _bulk_insert
+
+    database = open_database(str(tmp_path / "q.db"))
+    with database.transaction() as session:
+        rows = [{k: v for k, v in row.items() if k != "tags"} for row in _rows(1)]
+        with pytest.raises(ValueError, match="tags"):
+            _bulk_insert(session.connection(), Question.metadata.tables["questions"], rows)
+    database.dispose()
