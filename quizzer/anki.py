@@ -218,7 +218,7 @@ MODELS_FINGERPRINT: Final = "fede6974096db8063001599333f47683240dd6006b0128ac4c9
 
 #: When the way fields are rendered from a question last changed (Unix seconds). Notes are
 #: stamped with max(changed_at, this), so a rendering change reaches notes already in Anki.
-RENDERING_CHANGED_AT: Final = 1_764_003_600
+RENDERING_CHANGED_AT: Final = 1_795_539_600  # 2026-11-24T17:00:00Z: code as HtmlFormatter writes it
 
 
 def models_fingerprint() -> str:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pygments
 import pytest
 from anki.collection import (
     Collection,
@@ -29,6 +30,7 @@ from anki.collection import (
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pygments.formatters.html import HtmlFormatter
 from pygments.lexers.python import PythonLexer
 
 from quizzer import anki as export
@@ -37,7 +39,7 @@ from quizzer.anki import ExportQuestion, export_apkg
 from quizzer.errors import QuizzerError
 
 # After quizzer.anki.RENDERING_CHANGED_AT, so notes carry these times.
-T0 = datetime(2026, 1, 10, 12, 0, 0, tzinfo=UTC)
+T0 = datetime(2026, 12, 10, 12, 0, 0, tzinfo=UTC)
 
 SINGLE = ExportQuestion(
     deck_slug="python-decorators",
@@ -538,6 +540,26 @@ def test_fast_lexer_gives_pygments_tokens(code: str) -> None:
 @given(PYTHONISH)
 def test_fast_lexer_gives_pygments_tokens_for_any_text(code: str) -> None:
     assert list(highlight._LEXER.get_tokens(code)) == _reference_tokens(code)
+
+
+STOCK_HTML = HtmlFormatter(nowrap=True)
+
+
+def _stock_html(code: str) -> str:
+    """Stock Pygments' HTML, less the line break it adds after the last line."""
+    rendered: str = pygments.highlight(code, REFERENCE, STOCK_HTML)
+    return rendered if code.endswith(("\n", "\r")) else rendered.removesuffix("\n")
+
+
+@pytest.mark.parametrize("code", TRICKY)
+def test_highlighted_code_is_what_stock_pygments_writes(code: str) -> None:
+    assert highlight.highlight_html(code) == _stock_html(code)
+
+
+@settings(max_examples=200, deadline=None)
+@given(PYTHONISH)
+def test_highlighted_code_is_what_stock_pygments_writes_for_any_text(code: str) -> None:
+    assert highlight.highlight_html(code) == _stock_html(code)
 
 
 @settings(max_examples=200, deadline=None)
