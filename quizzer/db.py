@@ -122,6 +122,10 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
+    elif engine.dialect.name == "postgresql":
+        from quizzer.orm import use_postgresql
+
+        use_postgresql()
     return engine
 
 

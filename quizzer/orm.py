@@ -58,6 +58,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+#: The partial indexes and their conditions; see _partial_index.
+_PARTIAL_INDEXES: list[tuple[Index, str]] = []
+
+
+def _partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of the rows where ``where`` holds (the migrations create it so on both backends).
+
+    SQLite's condition is set here and PostgreSQL's by use_postgresql(): naming a dialect's
+    option loads that dialect, and loading PostgreSQL's (with asyncio) cost every command
+    60 ms at start-up.
+    """
+    index = Index(name, *columns, unique=unique, sqlite_where=text(where))
+    _PARTIAL_INDEXES.append((index, where))
+    return index
+
+
+def use_postgresql() -> None:
+    """Describe the PostgreSQL side of the schema too (once a PostgreSQL engine is made)."""
+    for index, where in _PARTIAL_INDEXES:
+        index.dialect_kwargs["postgresql_where"] = text(where)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -142,12 +164,7 @@ class CardState(Base):
 
     __table_args__ = (
         # Due cards are learned ones; a new card's due date is only the day it was added.
-        Index(
-            "ix_card_states_due_learned",
-            "due",
-            sqlite_where=text("last_graded IS NOT NULL"),
-            postgresql_where=text("last_graded IS NOT NULL"),
-        ),
+        _partial_index("ix_card_states_due_learned", "due", where="last_graded IS NOT NULL"),
     )
 
 
@@ -160,13 +177,8 @@ class Review(Base):
         # Today's answers (the drill) and answers per day (stats).
         Index("ix_reviews_day_question_id", "day", "question_id"),
         # One graded answer per card per day, enforced by the database itself.
-        Index(
-            "uq_reviews_graded_per_day",
-            "question_id",
-            "day",
-            unique=True,
-            sqlite_where=text("kind = 'graded'"),
-            postgresql_where=text("kind = 'graded'"),
+        _partial_index(
+            "uq_reviews_graded_per_day", "question_id", "day", unique=True, where="kind = 'graded'"
         ),
     )
 

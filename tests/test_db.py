@@ -72,6 +72,36 @@ def test_up_to_date_database_does_not_import_alembic(db_path: Path) -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_sqlite_commands_do_not_load_the_postgresql_dialect(db_path: Path) -> None:
+    db.open_database(str(db_path)).dispose()
+    code = (
+        "import sys; from quizzer.db import open_database; import quizzer.reviews; "
+        f"open_database({str(db_path)!r}).dispose(); "
+        "print(sorted(m for m in sys.modules if 'postgresql' in m))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_postgresql_engine_describes_the_partial_indexes_for_postgresql() -> None:
+    pytest.importorskip("psycopg")
+    from quizzer.orm import CardState, Review
+
+    db.make_engine("postgresql://nobody@127.0.0.1:1/none").dispose()  # connects to nothing
+    wheres = {
+        index.name: str(index.dialect_options["postgresql"]["where"])
+        for table in (CardState.__table__, Review.__table__)
+        for index in table.indexes
+        if index.dialect_options["sqlite"]["where"] is not None
+    }
+    assert wheres == {
+        "ix_card_states_due_learned": "last_graded IS NOT NULL",
+        "uq_reviews_graded_per_day": "kind = 'graded'",
+    }
+
+
 def test_older_database_is_upgraded_on_first_use(db_path: Path) -> None:
     from alembic import command
 
