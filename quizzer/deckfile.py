@@ -11,7 +11,7 @@ import datetime
 import os
 import re
 import reprlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -30,6 +30,9 @@ from yaml.constructor import SafeConstructor
 
 from quizzer.bulk import gc_paused
 from quizzer.errors import DeckFileError
+from quizzer.files import DECK_SUFFIXES as DECK_SUFFIXES
+from quizzer.files import MAX_FILE_BYTES as MAX_FILE_BYTES
+from quizzer.files import deck_paths
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
@@ -37,10 +40,6 @@ Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$", max_length
 Text = Annotated[str, StringConstraints(min_length=1)]
 QuestionType = Literal["predict_output", "multiple_choice", "recall"]
 QUESTION_TYPES: tuple[QuestionType, ...] = ("predict_output", "multiple_choice", "recall")
-
-#: Largest deck file quizzer reads; a bigger one is refused before it is parsed.
-MAX_FILE_BYTES = 20 * 1024 * 1024
-DECK_SUFFIXES = (".yaml", ".yml")
 
 
 class Question(BaseModel):
@@ -717,20 +716,6 @@ def _decode(path: Path, raw: bytes) -> str:
             f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02X} at "
             f"{_line_column(text, len(text))} (save the file as UTF-8)"
         ) from None
-
-
-def deck_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Expand files and folders into the deck files they name, folders sorted by name."""
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in DECK_SUFFIXES and p.is_file())
-            if not found:
-                raise DeckFileError(f"{path}: no deck files (*.yaml) in this folder")
-            yield from found
-        elif path.exists():
-            yield path
-        else:
-            raise DeckFileError(f"{path}: no such file or folder")
 
 
 def load_decks(paths: Iterable[Path]) -> list[tuple[Path, Deck]]:

@@ -1,4 +1,8 @@
-"""Writing files so that a reader sees the old file or the new one, never half of one."""
+"""Files: finding deck files, and writing so a reader sees the old file or the new one.
+
+Light on purpose (the standard library only): an import of unchanged deck files needs no
+more than this to see that they are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,31 @@ import contextlib
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from quizzer.errors import QuizzerError
+from quizzer.errors import DeckFileError, QuizzerError
+
+#: Largest deck file quizzer reads; a bigger one is refused before it is parsed.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: What a deck file's name ends with.
+DECK_SUFFIXES = (".yaml", ".yml")
+
+
+def deck_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Expand files and folders into the deck files they name, folders sorted by name."""
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in DECK_SUFFIXES and p.is_file())
+            if not found:
+                raise DeckFileError(f"{path}: no deck files (*.yaml) in this folder")
+            yield from found
+        elif path.exists():
+            yield path
+        else:
+            raise DeckFileError(f"{path}: no such file or folder")
+
 
 #: A temporary file older than this was left by a writer that was killed.
 STALE_SECONDS = 3600

@@ -329,20 +329,20 @@ def plan_import(paths: Sequence[Path], *, known: set[str]) -> ImportPlan:
 
     A file whose digest is in ``known`` has nothing new and is not parsed.
     """
-    from quizzer import deckfile
+    from quizzer.files import deck_paths
 
-    files = list(deckfile.deck_paths(paths))
+    files = list(deck_paths(paths))
     digests = {path: file_digest(path) for path in files}
     unchanged = [path for path in files if digests[path] in known]
-    loaded = deckfile.load_decks([path for path in files if path not in unchanged])
+    changed = [path for path in files if path not in unchanged]
+    # Only files with something new load the parser (pydantic and all: 0.2 s of start-up).
+    loaded = _load_decks(changed) if changed else []
     return ImportPlan(files, digests, loaded, unchanged)
 
 
 @gc_paused()
 def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: date) -> ImportReport:
     """Bring the database in line with a planned import (the caller's one transaction)."""
-    from quizzer import deckfile
-
     report = ImportReport()
     by_digest = {
         deck.source_digest: deck
@@ -353,7 +353,7 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: da
     loaded = list(plan.loaded)
     # Another process may have changed such a deck since the plan was made: read it then.
     reread = [path for path in plan.unchanged if plan.digests[path] not in by_digest]
-    loaded += deckfile.load_decks(reread) if reread else []
+    loaded += _load_decks(reread) if reread else []
     owners = {
         by_digest[plan.digests[path]].slug: path for path in plan.unchanged if path not in reread
     }
@@ -395,9 +395,15 @@ def import_decks(
     return apply_import(session, plan, now=now, today=today)
 
 
+def _load_decks(paths: list[Path]) -> list[tuple[Path, deckfile.Deck]]:
+    from quizzer import deckfile
+
+    return deckfile.load_decks(paths)
+
+
 def file_digest(path: Path) -> str | None:
     """SHA-256 of a deck file's bytes; None when it cannot be read or is over the size limit."""
-    from quizzer.deckfile import MAX_FILE_BYTES
+    from quizzer.files import MAX_FILE_BYTES
 
     try:
         with path.open("rb") as handle:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import copy
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SMALL_DECK
+from conftest import SMALL_DECK, Invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
@@ -227,3 +229,32 @@ def test_bulk_insert_refuses_rows_that_leave_a_default_to_sqlalchemy(tmp_path: P
         with pytest.raises(ValueError, match="tags"):
             _bulk_insert(session.connection(), Question.metadata.tables["questions"], rows)
     database.dispose()
+
+
+# --- re-importing unchanged files ------------------------------------------------------
+
+
+def test_reimporting_unchanged_files_does_not_load_the_parser(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    code = (
+        "import sys\n"
+        f"sys.argv = ['quizzer', '--db', {str(db_path)!r}, 'import', {str(deck_file)!r}]\n"
+        "from quizzer.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "heavy = ('pydantic', 'yaml', 'quizzer.deckfile')\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "0 added, 0 updated, 3 unchanged" in result.stdout
+    assert "LOADED []" in result.stdout
+    # An edited file is parsed again, of course.
+    deck_file.write_text(deck_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "0 added, 0 updated, 3 unchanged" in result.stdout
+    assert "LOADED ['pydantic', 'yaml', 'quizzer.deckfile']" in result.stdout

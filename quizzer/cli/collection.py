@@ -38,9 +38,11 @@ def import_command(
     their schedule and history, and questions removed from a file are retired. The
     whole import is one transaction: a bad file changes nothing. Code is never run.
     """
-    from quizzer import deckfile, services
+    from quizzer import services
 
     if dry_run:
+        from quizzer import deckfile
+
         decks = deckfile.load_decks(paths)
         count = sum(len(deck.questions) for _, deck in decks)
         if as_json:
