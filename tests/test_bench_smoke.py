@@ -59,6 +59,10 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
             # A ratio is measured over its floor, both recorded.
             assert figure["measured"] > 0 and figure["floor"] > 0, name
             assert math.isclose(value, figure["measured"] / figure["floor"]), name
+    # The export's floor writes the same notes: same GUIDs, the same highlighted code.
+    export = figures["export"]["extra"]
+    assert export["same_guids"] and export["notes"] == report["sizes"]["questions"]["medium"]
+    assert export["code_fields_identical"] == export["notes"]
     # The table printed on stdout names every figure's label.
     for figure in figures.values():
         assert figure["label"] in result.stdout
