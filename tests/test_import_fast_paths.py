@@ -8,7 +8,6 @@ Each is checked here against the path it short-cuts.
 from __future__ import annotations
 
 import copy
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -165,7 +164,7 @@ def _rows(deck_id: int) -> list[dict[str, object]]:
             "tags": [f"t{i}"],
             "python": ">=3.12" if i == 1 else None,
             "content_hash": f"{i:064x}",
-            "created_at": now,
+            "created_at": now.replace(microsecond=0),  # drivers write whole seconds their way
             "changed_at": now,
             "retired": i == 2,
         }
@@ -173,51 +172,79 @@ def _rows(deck_id: int) -> list[dict[str, object]]:
     ]
 
 
-def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
+def assert_bulk_insert_stores_what_sqlalchemy_stores(url: str) -> None:
+    """Questions and card states inserted by Core into one deck and by _bulk_insert into
+    another are the same rows, once read back (also run on PostgreSQL: test_postgres.py)."""
     from quizzer.services import _bulk_insert
 
-    stored = []
-    for name in ("core", "bulk"):
-        path = tmp_path / f"{name}.db"
-        database = open_database(str(path))
+    questions = Question.metadata.tables["questions"]
+    states = CardState.metadata.tables["card_states"]
+    database = open_database(url)
+    try:
         with database.transaction() as session:
-            deck = Deck(
-                slug="d", title="D", tags=[], created_at=datetime.now(UTC),
-                changed_at=datetime.now(UTC),
-            )  # fmt: skip
-            session.add(deck)
-            session.flush()
-            table = Question.metadata.tables["questions"]
-            if name == "core":
-                session.connection().execute(insert(table), _rows(deck.id))
-            else:
-                _bulk_insert(session.connection(), table, _rows(deck.id))
-            ids = session.scalars(select(Question.id).order_by(Question.id)).all()
-            states = [
-                {"question_id": i, "ease": 250, "repetitions": 0, "interval": 0}
-                | {"due": date(2026, 3, 4), "lapses": 0, "last_graded": None}
-                | {"leech": False, "suspended": False}
-                for i in ids
-            ]
-            states_table = CardState.metadata.tables["card_states"]
-            if name == "core":
-                session.connection().execute(insert(states_table), states)
-            else:
-                _bulk_insert(session.connection(), states_table, states)
+            connection = session.connection()
+            for slug, insert_rows in (
+                ("core", lambda table, rows: connection.execute(insert(table), rows)),
+                ("bulk", lambda table, rows: _bulk_insert(connection, table, rows)),
+            ):
+                now = datetime.now(UTC)
+                deck = Deck(slug=slug, title=slug, tags=[], created_at=now, changed_at=now)
+                session.add(deck)
+                session.flush()
+                insert_rows(questions, _rows(deck.id))
+                ids = session.scalars(select(Question.id).where(Question.deck_id == deck.id))
+                insert_rows(states, [_state(i) for i in ids])
+        with database.reading() as session:
+            connection = session.connection()
+            stored = {
+                slug: (
+                    connection.execute(
+                        select(*[c for c in questions.c if c.name not in ("id", "deck_id")])
+                        .join_from(questions, Deck.__table__)
+                        .where(Deck.slug == slug)
+                        .order_by(questions.c.qid)
+                    ).all(),
+                    connection.execute(
+                        select(*[c for c in states.c if c.name != "question_id"])
+                        .join_from(states, questions)
+                        .join_from(questions, Deck.__table__)
+                        .where(Deck.slug == slug)
+                        .order_by(questions.c.qid)
+                    ).all(),
+                )
+                for slug in ("core", "bulk")
+            }
+            raw = connection.exec_driver_sql(
+                "SELECT q.choices, q.created_at, q.changed_at FROM questions q"
+                " JOIN decks d ON d.id = q.deck_id"
+                " WHERE q.qid = 'q-1' ORDER BY d.slug"
+            ).all()
+    finally:
         database.dispose()
-        with sqlite3.connect(path) as connection:
-            stored.append(
-                [
-                    connection.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-                    for t in ("questions", "card_states")
-                ]
-            )
-        connection.close()
-    assert stored[0] == stored[1]
-    assert len(stored[0][0]) == 5 and len(stored[0][1]) == 5
-    with open_database(str(tmp_path / "bulk.db")).transaction() as session:
-        row = session.scalars(select(Question).where(Question.qid == "q-1")).one()
-        assert row.choices == ["a", "b"] and row.changed_at.microsecond == 891_011
+    assert stored["core"] == stored["bulk"]
+    assert len(stored["bulk"][0]) == 5 and len(stored["bulk"][1]) == 5
+    # As the driver stores them, too: JSON and timestamps written the same way.
+    assert raw[0] == raw[1]
+    (q1,) = [row for row in stored["bulk"][0] if row.qid == "q-1"]
+    assert q1.choices == ["a", "b"] and q1.changed_at.microsecond == 891_011
+
+
+def _state(question_id: int) -> dict[str, object]:
+    return {
+        "question_id": question_id,
+        "ease": 250,
+        "repetitions": 0,
+        "interval": 0,
+        "due": date(2026, 3, 4),
+        "lapses": 0,
+        "last_graded": None,
+        "leech": False,
+        "suspended": False,
+    }
+
+
+def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
+    assert_bulk_insert_stores_what_sqlalchemy_stores(str(tmp_path / "q.db"))
 
 
 def test_bulk_insert_refuses_rows_that_leave_a_default_to_sqlalchemy(tmp_path: Path) -> None:

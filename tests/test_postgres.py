@@ -24,6 +24,7 @@ from conftest import Invoke, cli_for, dump_db, table_rows, write
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+from test_import_fast_paths import assert_bulk_insert_stores_what_sqlalchemy_stores
 
 from quizzer import db
 from quizzer.errors import DatabaseError
@@ -170,6 +171,10 @@ def test_processes_starting_on_a_new_database_migrate_it_once(pg_url: str) -> No
 
 
 # --- import ---------------------------------------------------------------------------
+
+
+def test_bulk_insert_stores_what_sqlalchemy_stores(pg_url: str) -> None:
+    assert_bulk_insert_stores_what_sqlalchemy_stores(pg_url)
 
 
 def test_import_twice_is_idempotent(pg_invoke: Invoke, pg_url: str, deck_file: Path) -> None:
