@@ -285,3 +285,24 @@ def test_reimporting_unchanged_files_does_not_load_the_parser(
     )
     assert "0 added, 0 updated, 3 unchanged" in result.stdout
     assert "LOADED ['pydantic', 'yaml', 'quizzer.deckfile']" in result.stdout
+
+
+def test_the_garbage_collector_runs_again_after_a_load_good_or_bad(tmp_path: Path) -> None:
+    import gc
+
+    good = tmp_path / "good.yaml"
+    good.write_text(SMALL_DECK, encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("deck: [\n", encoding="utf-8")
+    assert gc.isenabled()
+    assert deckfile.load_deck(good).questions
+    assert gc.isenabled()
+    with pytest.raises(DeckFileError):
+        deckfile.load_deck(bad)
+    assert gc.isenabled()
+    gc.disable()  # a caller's own pause is left as it was
+    try:
+        deckfile.load_deck(good)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
