@@ -7,10 +7,15 @@ limits (CPU time, address space, file size, processes) and sandbox-enforced limi
 and the whole group is killed when the run ends, even after a clean exit: a snippet may
 leave background children behind.
 
+On Linux, a descendant that left the group (``setsid()``, ``start_new_session=True``) is
+killed too: quizzer adopts it as a child subreaper and kills what it adopted once no
+snippet is running (see "What a snippet leaves behind" below).
+
 What this is not: a security boundary against a determined attacker. The snippet runs
-as the same user, can read and write whatever that user can, and a grandchild that
-calls ``setsid()`` leaves the process group. It stops the accidents a quiz snippet can
-cause (infinite loops, memory bombs, runaway output, forgotten children).
+as the same user, can read and write whatever that user can, and can ask another program
+to start processes for it (``systemd-run``, ``at``), which are not its descendants. It
+stops the accidents a quiz snippet can cause (infinite loops, memory bombs, runaway
+output, forgotten children).
 
 This module imports only the standard library and runs nothing at import time: the
 review screen imports :func:`outputs_match` from here and must start fast.
@@ -30,8 +35,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Literal
@@ -355,9 +361,110 @@ def _run(code: str, python: str, limits: Limits) -> RunResult:
         script = os.path.join(workdir, _SCRIPT_NAME)
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(code)
-        return _supervise(_command(python, script, limits), workdir, limits)
+        with _adopting_leftovers():
+            return _supervise(_command(python, script, limits), workdir, limits)
     finally:
         _remove_tree(workdir)
+
+
+# --------------------------------------------------------------------------------------
+# What a snippet leaves behind in a session of its own
+# --------------------------------------------------------------------------------------
+#
+# Killing a run's process group misses a descendant that moved to another group or session
+# (setsid(), setpgid(), subprocess's start_new_session=True) and lives on. On Linux, while
+# snippets run, quizzer is a "child subreaper": such a process, once its parent has gone,
+# becomes quizzer's child instead of init's. Whenever no snippet is running, every child of
+# quizzer outside quizzer's own session is one of them, and is killed and reaped; again
+# until none is left, since a killed one's children come to quizzer in turn.
+
+_PR_SET_CHILD_SUBREAPER = 36
+_leftovers_lock = threading.Lock()
+_snippets_running = 0
+
+
+@contextlib.contextmanager
+def _adopting_leftovers() -> Iterator[None]:
+    global _snippets_running
+    with _leftovers_lock:
+        if _snippets_running == 0:
+            _set_subreaper(True)
+        _snippets_running += 1
+    try:
+        yield
+    finally:
+        with _leftovers_lock:
+            _snippets_running -= 1
+            if _snippets_running == 0:
+                _kill_leftovers()
+                _set_subreaper(False)
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def _set_subreaper(on: bool) -> None:
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
+
+
+def _children() -> set[int]:
+    """This process's children (of every thread)."""
+    found: set[int] = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
+                found.update(int(pid) for pid in handle.read().split())
+        except OSError:
+            continue  # a thread that has ended, or a kernel without the file
+    return found
+
+
+def _state_and_session(pid: int) -> tuple[str, int] | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[0], int(fields[3])
+
+
+def _kill_leftovers() -> None:
+    """Kill and reap the children adopted from snippets' own sessions (see above)."""
+    if _prctl() is None:
+        return
+    own_session = os.getsid(0)
+    while True:
+        adopted = []
+        for pid in _children():
+            found = _state_and_session(pid)
+            if found is not None and found[1] != own_session:
+                adopted.append((pid, found[0]))
+        if not adopted:
+            return
+        for pid, state in adopted:
+            if state != "Z":
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _supervise(argv: list[str], workdir: str, limits: Limits) -> RunResult:

@@ -264,6 +264,90 @@ def test_background_child_is_killed_after_a_clean_exit() -> None:
     assert not _alive_in_group(pid, pgid)
 
 
+def _running(pid: int, started: str) -> bool:
+    """Whether ``pid`` is still the process that was started at ``started`` (clock ticks),
+    and has not just exited: a pid can be reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0] not in ("Z", "X") and fields[19] == started
+
+
+#: Prints "PID START" of a process that left the snippet's session and sleeps for ever.
+ESCAPES = {
+    "start_new_session": """
+        import subprocess
+        child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    """,
+    "setsid after a double fork": """
+        import os, time
+        read, write = os.pipe()
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.write(write, str(os.getpid()).encode())
+                time.sleep(600)
+            os._exit(0)
+        child = type("Child", (), {"pid": int(os.read(read, 20))})
+    """,
+    "setpgid": """
+        import os, time
+        read, write = os.pipe()
+        if os.fork() == 0:
+            os.setpgid(0, 0)
+            os.write(write, b"x")
+            time.sleep(600)
+        os.read(read, 1)
+        child = type("Child", (), {"pid": os.getpid() + 1})
+    """,
+}
+_PRINT_CHILD = """
+    from pathlib import Path
+    start = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    print(child.pid, start, flush=True)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: child subreaper")
+@pytest.mark.parametrize("code", ESCAPES.values(), ids=list(ESCAPES))
+def test_a_process_that_leaves_the_group_is_killed_too(code: str) -> None:
+    result = run(textwrap.dedent(code) + textwrap.dedent(_PRINT_CHILD))
+    assert result.exit_status == 0, result.stderr
+    pid, started = result.stdout.split()
+    # Gone when the run returns: killed and reaped, not left as a zombie.
+    assert not _running(int(pid), started)
+    assert not Path(f"/proc/{pid}/stat").exists() or not _running(int(pid), started)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: child subreaper")
+def test_leftovers_of_parallel_runs_are_all_killed_and_quizzer_stops_adopting() -> None:
+    import ctypes
+
+    codes = [textwrap.dedent(c) + textwrap.dedent(_PRINT_CHILD) for c in ESCAPES.values()] * 2
+    results = run_many(codes, limits=SMALL, jobs=3)
+    children = [result.stdout.split() for result in results]
+    assert len(children) == 6 and all(len(c) == 2 for c in children)
+    assert not [pid for pid, started in children if _running(int(pid), started)]
+    # No zombies of them among quizzer's children, and quizzer is no subreaper any more.
+    assert not sandbox._children() & {int(pid) for pid, _ in children}
+    flag = ctypes.c_int(-1)
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(37, ctypes.byref(flag), 0, 0, 0) == 0  # PR_GET_CHILD_SUBREAPER
+    assert flag.value == 0
+
+
+def test_quizzers_own_children_are_left_alone() -> None:
+    mine = subprocess.Popen(["sleep", "30"])  # in quizzer's session, like an editor
+    try:
+        assert run("print('hi')").stdout == "hi\n"
+        assert mine.poll() is None
+    finally:
+        mine.kill()
+        mine.wait()
+
+
 def test_files_land_in_a_temporary_cwd_that_is_removed() -> None:
     code = """
         import os
