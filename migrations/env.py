@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.engine import make_url
 
-from quizzer.orm import Base, UTCDateTime
+from quizzer.orm import Base, UTCDateTime, use_postgresql
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,9 +26,16 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
-def _configure(connection: object) -> None:
+def _describe_backend(backend: str) -> None:
+    # The models give PostgreSQL's partial-index conditions only on request (quizzer.orm).
+    if backend == "postgresql":
+        use_postgresql()
+
+
+def _configure(connection: Connection) -> None:
+    _describe_backend(connection.dialect.name)
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=True,
@@ -37,8 +45,10 @@ def _configure(connection: object) -> None:
 
 
 def run_migrations_offline() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    _describe_backend(make_url(url).get_backend_name() if url else "")
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=url,
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,

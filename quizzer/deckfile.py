@@ -308,7 +308,7 @@ _LOADERS = _loader_classes()
 # those, _plain_data builds the same dicts, lists and scalars straight from the events;
 # anything else (including every error) gives None, and the full loader above does the
 # work and names the question and field. It never accepts what the full loader refuses:
-# tests/test_deckfile.py checks both agree.
+# tests/test_import_fast_paths.py checks that both agree.
 
 #: The implicit scalar types the fast path builds itself; any other (a timestamp, a merge
 #: key) goes to the full loader.
