@@ -434,8 +434,8 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
         select(
             Deck.slug,
             Deck.title,
-            Deck.tags,
-            Deck.changed_at,
+            Deck.tags.label("deck_tags"),
+            Deck.changed_at.label("deck_changed_at"),
             Question.qid,
             Question.type,
             Question.prompt,
@@ -455,35 +455,20 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
         stmt = stmt.where(Deck.slug.in_(decks))
     exported = [
         ExportQuestion(
-            deck_slug=slug,
-            deck_title=title,
-            qid=qid,
-            type=kind,
-            prompt=prompt,
-            code=code,
-            answer=answer,
-            choices=tuple(choices) if choices is not None else None,
-            explanation=explanation,
-            tags=tuple(dict.fromkeys([*(deck_tags or []), *(tags or [])])),
-            changed_at=max(changed_at, deck_changed_at),
-            python=python,
+            deck_slug=row.slug,
+            deck_title=row.title,
+            qid=row.qid,
+            type=row.type,
+            prompt=row.prompt,
+            code=row.code,
+            answer=row.answer,
+            choices=tuple(row.choices) if row.choices is not None else None,
+            explanation=row.explanation,
+            tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),
+            changed_at=max(row.changed_at, row.deck_changed_at),
+            python=row.python,
         )
-        for (
-            slug,
-            title,
-            deck_tags,
-            deck_changed_at,
-            qid,
-            kind,
-            prompt,
-            code,
-            answer,
-            choices,
-            explanation,
-            tags,
-            changed_at,
-            python,
-        ) in session.execute(stmt)
+        for row in session.execute(stmt)
     ]
     if not exported:
         raise QuizzerError("nothing to export: no questions (import decks first)")
