@@ -30,7 +30,6 @@ from yaml.constructor import SafeConstructor
 
 from quizzer.bulk import gc_paused
 from quizzer.errors import DeckFileError
-from quizzer.files import DECK_SUFFIXES as DECK_SUFFIXES
 from quizzer.files import MAX_FILE_BYTES as MAX_FILE_BYTES
 from quizzer.files import deck_paths
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,23 @@ questions:
 """
 
 Invoke = Callable[..., Result]
+
+
+def cli_loading(args: Sequence[str], watched: Sequence[str]) -> tuple[str, list[str]]:
+    """Run the CLI with ``args`` in a fresh interpreter, which must succeed: its output, and
+    which of the ``watched`` modules it loaded (start-up cost is checked this way)."""
+    code = (
+        "import json, sys\n"
+        f"sys.argv = ['quizzer', *{list(args)!r}]\n"
+        "from quizzer.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print(json.dumps([m for m in {list(watched)!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    output, _, loaded = result.stdout.rstrip("\n").rpartition("\n")
+    return output, json.loads(loaded)
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ Each is checked here against the path it short-cuts.
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SMALL_DECK, Invoke
+from conftest import SMALL_DECK, Invoke, cli_loading
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
@@ -265,26 +263,16 @@ def test_reimporting_unchanged_files_does_not_load_the_parser(
     invoke: Invoke, deck_file: Path, db_path: Path
 ) -> None:
     assert invoke("import", str(deck_file)).exit_code == 0
-    code = (
-        "import sys\n"
-        f"sys.argv = ['quizzer', '--db', {str(db_path)!r}, 'import', {str(deck_file)!r}]\n"
-        "from quizzer.cli import main\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "heavy = ('pydantic', 'yaml', 'quizzer.deckfile')\n"
-        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert "0 added, 0 updated, 3 unchanged" in result.stdout
-    assert "LOADED []" in result.stdout
+    args = ["--db", str(db_path), "import", str(deck_file)]
+    heavy = ("pydantic", "yaml", "quizzer.deckfile")
+    output, loaded = cli_loading(args, heavy)
+    assert "0 added, 0 updated, 3 unchanged" in output
+    assert loaded == []
     # An edited file is parsed again, of course.
     deck_file.write_text(deck_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert "0 added, 0 updated, 3 unchanged" in result.stdout
-    assert "LOADED ['pydantic', 'yaml', 'quizzer.deckfile']" in result.stdout
+    output, loaded = cli_loading(args, heavy)
+    assert "0 added, 0 updated, 3 unchanged" in output
+    assert loaded == list(heavy)
 
 
 def test_the_garbage_collector_runs_again_after_a_load_good_or_bad(tmp_path: Path) -> None:
