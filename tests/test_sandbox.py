@@ -295,12 +295,13 @@ ESCAPES = {
     "setpgid": """
         import os, time
         read, write = os.pipe()
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             os.setpgid(0, 0)
             os.write(write, b"x")
             time.sleep(600)
         os.read(read, 1)
-        child = type("Child", (), {"pid": os.getpid() + 1})
+        child = type("Child", (), {"pid": pid})
     """,
 }
 _PRINT_CHILD = """
@@ -327,6 +328,7 @@ def test_leftovers_of_parallel_runs_are_all_killed_and_quizzer_stops_adopting() 
 
     codes = [textwrap.dedent(c) + textwrap.dedent(_PRINT_CHILD) for c in ESCAPES.values()] * 2
     results = run_many(codes, limits=SMALL, jobs=3)
+    assert all(result.exit_status == 0 for result in results), [r.stderr for r in results]
     children = [result.stdout.split() for result in results]
     assert len(children) == 6 and all(len(c) == 2 for c in children)
     assert not [pid for pid, started in children if _running(int(pid), started)]
