@@ -1,5 +1,5 @@
 """``python -m quizzer``."""
 
-from quizzer.cli import main
+from quizzer.cli import run
 
-main(prog_name="quizzer")
+run()

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner, Result
@@ -48,21 +49,31 @@ questions:
 Invoke = Callable[..., Result]
 
 
-def cli_loading(args: Sequence[str], watched: Sequence[str]) -> tuple[str, list[str]]:
-    """Run the CLI with ``args`` in a fresh interpreter, which must succeed: its output, and
-    which of the ``watched`` modules it loaded (start-up cost is checked this way)."""
+class CliProcess(NamedTuple):
+    """What a run of the real console script left behind (see :func:`cli_process`)."""
+
+    output: str
+    loaded: list[str]  # which of the watched modules it loaded
+    collector_enabled: bool  # gc.isenabled() at exit
+    frozen: int  # gc.get_freeze_count() at exit
+
+
+def cli_process(args: Sequence[str], watched: Sequence[str] = (), *, input: str = "") -> CliProcess:
+    """Run the console script's entry point with ``args`` in a fresh interpreter; it must
+    succeed. Start-up cost is checked this way: no test has to time anything."""
     code = (
-        "import json, sys\n"
+        "import gc, json, sys\n"
         f"sys.argv = ['quizzer', *{list(args)!r}]\n"
-        "from quizzer.cli import main\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        f"print(json.dumps([m for m in {list(watched)!r} if m in sys.modules]))\n"
+        "from quizzer.cli import run\n"
+        "try:\n    run()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"loaded = [m for m in {list(watched)!r} if m in sys.modules]\n"
+        "print(json.dumps([loaded, gc.isenabled(), gc.get_freeze_count()]))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], input=input, capture_output=True, text=True, check=True
     )
-    output, _, loaded = result.stdout.rstrip("\n").rpartition("\n")
-    return output, json.loads(loaded)
+    output, _, state = result.stdout.rstrip("\n").rpartition("\n")
+    return CliProcess(output, *json.loads(state))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SMALL_DECK, Invoke, cli_loading
+from conftest import SMALL_DECK, Invoke, cli_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
@@ -265,14 +265,14 @@ def test_reimporting_unchanged_files_does_not_load_the_parser(
     assert invoke("import", str(deck_file)).exit_code == 0
     args = ["--db", str(db_path), "import", str(deck_file)]
     heavy = ("pydantic", "yaml", "quizzer.deckfile")
-    output, loaded = cli_loading(args, heavy)
-    assert "0 added, 0 updated, 3 unchanged" in output
-    assert loaded == []
+    run = cli_process(args, heavy)
+    assert "0 added, 0 updated, 3 unchanged" in run.output
+    assert run.loaded == []
     # An edited file is parsed again, of course.
     deck_file.write_text(deck_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    output, loaded = cli_loading(args, heavy)
-    assert "0 added, 0 updated, 3 unchanged" in output
-    assert loaded == list(heavy)
+    run = cli_process(args, heavy)
+    assert "0 added, 0 updated, 3 unchanged" in run.output
+    assert run.loaded == list(heavy)
 
 
 def test_the_garbage_collector_runs_again_after_a_load_good_or_bad(tmp_path: Path) -> None:

@@ -189,11 +189,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def run() -> None:
+    """The ``quizzer`` console script: :data:`main`, with the collector paused for start-up."""
+    from quizzer.bulk import pause_for_startup
+
+    pause_for_startup()
+    main(prog_name="quizzer")
+
+
 @contextmanager
 def _database(ctx: click.Context) -> Iterator[Database]:
+    from quizzer.bulk import end_startup
     from quizzer.db import open_database
 
     database = open_database(_settings(ctx).db)
+    end_startup()  # the command has loaded what it needs
     try:
         yield database
     finally:

@@ -369,7 +369,9 @@ def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
         quizzer db copy --to postgresql+psycopg://me@dbhost/quizzer
     """
     from quizzer import dbcopy
+    from quizzer.bulk import end_startup
 
+    end_startup()
     report = dbcopy.copy_database(_settings(ctx).db, target, replace=replace)
     verb = "Replaced the collection in" if report.replaced else "Copied to"
     click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")

@@ -79,6 +79,7 @@ def check_command(
     from dataclasses import replace
 
     from quizzer import checking, sandbox
+    from quizzer.bulk import end_startup
 
     if not paths and not decks:
         raise click.UsageError("name deck files or folders, or --deck SLUG")
@@ -109,6 +110,7 @@ def check_command(
                         items.append((row.name, authoring.question_file(row)))
                         sources.append((None, row.name))
     runnable = sum(1 for _, q in items if q.type == "predict_output")
+    end_startup()  # when only files were named, no database was opened
     with _progress_bar("checking") as bar:
         task = bar.add_task("check", total=runnable, visible=runnable >= 20)
         report = checking.check_questions(
