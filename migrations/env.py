@@ -8,6 +8,7 @@ using ``sqlalchemy.url`` from the ini file or the ``QUIZZER_DB`` URL.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
@@ -15,11 +16,14 @@ from sqlalchemy.engine import make_url
 
 from quizzer.orm import Base, UTCDateTime, use_postgresql
 
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
+
 config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Revisions must not import quizzer's models, which change; UTCDateTime is a DateTime.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
@@ -65,6 +69,8 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     url = os.environ.get("QUIZZER_DB") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set QUIZZER_DB or sqlalchemy.url to the database's URL")
     engine = create_engine(url)
     with engine.connect() as conn:
         _configure(conn)
