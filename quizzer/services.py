@@ -490,7 +490,7 @@ def has_decks(session: Session) -> bool:
 # --- listing ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeckSummary:
     """One deck with its counts (retired questions count only as retired)."""
 

@@ -115,16 +115,9 @@ class DueDay:
 
 
 @dataclass(frozen=True)
-class DeckStats:
+class DeckStats(services.DeckSummary):
     """One row of the per-deck table: ``decks``' counts plus the last 30 days of answers."""
 
-    deck: str
-    title: str
-    total: int
-    new: int
-    due: int
-    learned: int
-    retired: int
     reviews_30d: int
     graded_30d: int
     correct_30d: int
@@ -135,19 +128,7 @@ class DeckStats:
         return _rate(self.correct_30d, self.graded_30d)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "deck": self.deck,
-            "title": self.title,
-            "total": self.total,
-            "new": self.new,
-            "due": self.due,
-            "learned": self.learned,
-            "retired": self.retired,
-            "reviews_30d": self.reviews_30d,
-            "graded_30d": self.graded_30d,
-            "correct_30d": self.correct_30d,
-            "retention_30d": _rounded(self.retention_30d),
-        }
+        return {**vars(self), "retention_30d": _rounded(self.retention_30d)}
 
 
 @dataclass(frozen=True)
@@ -337,20 +318,8 @@ def _deck_rows(session: Session, *, today: date, decks: Sequence[str]) -> tuple[
         if decks and summary.deck not in decks:
             continue
         n, graded, correct = answers.get(summary.deck, (0, 0, 0))
-        rows.append(
-            DeckStats(
-                deck=summary.deck,
-                title=summary.title,
-                total=summary.total,
-                new=summary.new,
-                due=summary.due,
-                learned=summary.learned,
-                retired=summary.retired,
-                reviews_30d=n,
-                graded_30d=graded,
-                correct_30d=correct,
-            )
-        )
+        counts = vars(summary)
+        rows.append(DeckStats(**counts, reviews_30d=n, graded_30d=graded, correct_30d=correct))
     return tuple(rows)
 
 

@@ -60,7 +60,8 @@ class QuizzerGroup(click.Group):
             raise
 
 
-def _settings(ctx: click.Context) -> Settings:
+def settings_of(ctx: click.Context) -> Settings:
+    """The global options' choices for this invocation."""
     settings = ctx.find_object(Settings)
     if settings is None:
         settings = ctx.ensure_object(Settings)
@@ -80,13 +81,13 @@ def _parse_day(value: str | None, param_hint: str) -> date | None:
 
 def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        _settings(ctx).db = value
+        settings_of(ctx).db = value
 
 
 def _set_today(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     day = _parse_day(value, "'--today' / QUIZZER_TODAY")
     if day is not None:
-        _settings(ctx).today = day
+        settings_of(ctx).today = day
 
 
 def common_options(*, envvar: bool) -> Callable[[F], F]:
@@ -133,7 +134,7 @@ def main(ctx: click.Context) -> None:
 
     Start with `quizzer review`: the bundled decks are loaded on first use.
     """
-    _settings(ctx)
+    settings_of(ctx)
 
 
 def _complete(ctx: click.Context, incomplete: str, *, names: bool) -> list[Any]:
@@ -146,7 +147,7 @@ def _complete(ctx: click.Context, incomplete: str, *, names: bool) -> list[Any]:
         from quizzer.db import open_database
         from quizzer.orm import Deck, Question
 
-        database = open_database(_settings(ctx).db)
+        database = open_database(settings_of(ctx).db)
         try:
             with database.transaction() as session:
                 if names:
@@ -166,11 +167,13 @@ def _complete(ctx: click.Context, incomplete: str, *, names: bool) -> list[Any]:
     return [CompletionItem(item) for item in found if item.startswith(incomplete)]
 
 
-def _complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of ``DECK/QUESTION`` names."""
     return _complete(ctx, incomplete, names=True)
 
 
-def _complete_decks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+def complete_decks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of deck slugs."""
     return _complete(ctx, incomplete, names=False)
 
 
@@ -179,13 +182,14 @@ deck_option = click.option(
     "--deck",
     "decks",
     multiple=True,
-    shell_complete=_complete_decks,
+    shell_complete=complete_decks,
     metavar="SLUG",
     help="Only this deck (repeatable).",
 )
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """The moment a command records (the services never read the clock)."""
     return datetime.now(UTC)
 
 
@@ -198,11 +202,12 @@ def run() -> None:
 
 
 @contextmanager
-def _database(ctx: click.Context) -> Iterator[Database]:
+def database_of(ctx: click.Context) -> Iterator[Database]:
+    """The database named by ``--db`` (or ``QUIZZER_DB``, or the default), disposed after."""
     from quizzer.bulk import end_startup
     from quizzer.db import open_database
 
-    database = open_database(_settings(ctx).db)
+    database = open_database(settings_of(ctx).db)
     end_startup()  # the command has loaded what it needs
     try:
         yield database
@@ -210,13 +215,15 @@ def _database(ctx: click.Context) -> Iterator[Database]:
         database.dispose()
 
 
-def _echo_json(data: Any) -> None:
+def echo_json(data: Any) -> None:
+    """Print ``data`` as indented JSON, non-ASCII kept."""
     import json
 
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+def print_table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    """Print a borderless table; ``columns`` are (header, justify) pairs."""
     from rich.console import Console
     from rich.table import Table
 
@@ -228,15 +235,16 @@ def _table(title: str | None, columns: list[tuple[str, str]], rows: list[list[st
     Console(highlight=False).print(table)
 
 
-def _leech_message(name: str, lapses: int) -> str:
+def leech_message(name: str, lapses: int) -> str:
+    """What to tell the learner when a question has just become a leech."""
     return (
         f"{name} is a leech (failed {lapses} times) and is suspended. Rewrite it with "
         f"`quizzer edit {name}`, or bring it back with `quizzer unsuspend {name}`."
     )
 
 
-def _reconfigure_output() -> None:
-    # A terminal whose encoding cannot show a character gets a replacement, not a crash.
+def reconfigure_output() -> None:
+    """A terminal whose encoding cannot show a character gets a replacement, not a crash."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
@@ -246,7 +254,8 @@ def _reconfigure_output() -> None:
 # --- check ----------------------------------------------------------------------------
 
 
-def _progress_bar(total_hint: str) -> Any:
+def progress_bar(total_hint: str) -> Any:
+    """A transient progress bar on stderr (stdout stays clean for pipes)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(

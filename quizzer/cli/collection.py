@@ -7,17 +7,17 @@ from pathlib import Path
 import click
 
 from quizzer.cli import (
-    _complete_names,
-    _database,
-    _echo_json,
-    _leech_message,
-    _now,
-    _settings,
-    _table,
     command,
     common_options,
+    complete_names,
+    database_of,
     deck_option,
+    echo_json,
+    leech_message,
     main,
+    print_table,
+    settings_of,
+    utc_now,
 )
 from quizzer.errors import QuizzerError
 
@@ -46,7 +46,7 @@ def import_command(
         decks = deckfile.load_decks(paths)
         count = sum(len(deck.questions) for _, deck in decks)
         if as_json:
-            _echo_json(
+            echo_json(
                 {
                     "dry_run": True,
                     "decks": [
@@ -63,17 +63,18 @@ def import_command(
     from quizzer.db import database_exists
 
     # A new database is made only once the files have proved valid.
-    plan = None if database_exists(_settings(ctx).db) else services.plan_import(paths, known=set())
-    with _database(ctx) as database:
+    settings = settings_of(ctx)
+    plan = None if database_exists(settings.db) else services.plan_import(paths, known=set())
+    with database_of(ctx) as database:
         if plan is None:
             with database.reading() as session:
                 known = services.known_digests(session)
             # Parsed before the write transaction: other processes are not kept waiting.
             plan = services.plan_import(paths, known=known)
         with database.transaction() as session:
-            report = services.apply_import(session, plan, now=_now(), today=_settings(ctx).day())
+            report = services.apply_import(session, plan, now=utc_now(), today=settings.day())
     if as_json:
-        _echo_json(report.to_json())
+        echo_json(report.to_json())
         return
     for item in report.decks:
         parts = [f"{item.added} added", f"{item.updated} updated", f"{item.unchanged} unchanged"]
@@ -96,17 +97,17 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
 
     from quizzer import services
 
-    with _database(ctx) as database, database.reading() as session:
-        summaries = services.deck_summaries(session, today=_settings(ctx).day())
+    with database_of(ctx) as database, database.reading() as session:
+        summaries = services.deck_summaries(session, today=settings_of(ctx).day())
     if as_json:
-        _echo_json([asdict(s) for s in summaries])
+        echo_json([asdict(s) for s in summaries])
         return
     if not summaries:
         click.echo(
             "No decks yet. Load some with `quizzer import PATH` (or just run `quizzer review`)."
         )
         return
-    _table(
+    print_table(
         None,
         [
             ("deck", "left"),
@@ -141,22 +142,22 @@ def cards_command(
     """List questions with their schedule: ease, repetitions, interval, due, lapses."""
     from quizzer import services
 
-    with _database(ctx) as database, database.reading() as session:
+    with database_of(ctx) as database, database.reading() as session:
         rows = services.list_cards(
             session,
-            today=_settings(ctx).day(),
+            today=settings_of(ctx).day(),
             decks=decks,
             due_only=due_only,
             include_retired=include_retired,
             leeches_only=leeches_only,
         )
     if as_json:
-        _echo_json([row.to_json() for row in rows])
+        echo_json([row.to_json() for row in rows])
         return
     if not rows:
         click.echo("No cards match.")
         return
-    _table(
+    print_table(
         None,
         [
             ("question", "left"),
@@ -186,7 +187,7 @@ def cards_command(
 
 
 @command("show")
-@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the question, state and history as JSON."
 )
@@ -195,10 +196,10 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     """Show one question, its schedule and its review history."""
     from quizzer import services
 
-    with _database(ctx) as database, database.reading() as session:
+    with database_of(ctx) as database, database.reading() as session:
         data = services.show_question(session, name)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     state = data["state"]
     click.echo(f"{data['name']}  [{data['type']}]" + ("  (retired)" if data["retired"] else ""))
@@ -231,7 +232,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 @command("grade", context_settings={"ignore_unknown_options": True})
-@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
 @click.argument("quality", type=click.IntRange(0, 5), metavar="QUALITY")
 @click.option("--json", "as_json", is_flag=True, help="Print the review and new state as JSON.")
 @click.pass_context
@@ -243,19 +244,19 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
     """
     from quizzer import reviews, services
 
-    with _database(ctx) as database, database.transaction() as session:
+    with database_of(ctx) as database, database.transaction() as session:
         threshold = reviews.get_setting(session, "leech-threshold")
         recorded = services.grade(
             session,
             name,
             quality,
-            today=_settings(ctx).day(),
-            now=_now(),
+            today=settings_of(ctx).day(),
+            now=utc_now(),
             leech_threshold=threshold,
         )
     outcome, after = recorded.outcome, recorded.outcome.after
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "name": name,
                 "quality": quality,
@@ -277,7 +278,7 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
             f"interval {after.interval} d, next due {after.due}"
         )
     if recorded.leeched:
-        click.echo(_leech_message(name, after.lapses))
+        click.echo(leech_message(name, after.lapses))
 
 
 # --- settings -------------------------------------------------------------------------
@@ -294,7 +295,7 @@ def config_command(ctx: click.Context, key: str | None, value: str | None) -> No
     """
     from quizzer import reviews
 
-    with _database(ctx) as database, database.transaction() as session:
+    with database_of(ctx) as database, database.transaction() as session:
         if key is None:
             for name, (_, _, about) in sorted(reviews.SETTINGS.items()):
                 click.echo(f"{name} = {reviews.get_setting(session, name)}    # {about}")
@@ -320,19 +321,19 @@ def undo_command(ctx: click.Context) -> None:
     """
     from quizzer import reviews
 
-    with _database(ctx) as database, database.transaction() as session:
+    with database_of(ctx) as database, database.transaction() as session:
         undone = reviews.undo_last(session)
     click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
 
 
 @command("unsuspend")
-@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
 @click.pass_context
 def unsuspend_command(ctx: click.Context, name: str) -> None:
     """Bring a suspended card (a leech) back into reviews; its leech tag is cleared."""
     from quizzer import services
 
-    with _database(ctx) as database, database.transaction() as session:
+    with database_of(ctx) as database, database.transaction() as session:
         services.set_suspended(session, name, suspended=False)
     click.echo(f"{name}: back in reviews.")
 
@@ -372,6 +373,6 @@ def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
     from quizzer.bulk import end_startup
 
     end_startup()
-    report = dbcopy.copy_database(_settings(ctx).db, target, replace=replace)
+    report = dbcopy.copy_database(settings_of(ctx).db, target, replace=replace)
     verb = "Replaced the collection in" if report.replaced else "Copied to"
     click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")

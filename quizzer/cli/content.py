@@ -9,15 +9,15 @@ from typing import Any
 import click
 
 from quizzer.cli import (
-    _complete_decks,
-    _complete_names,
-    _database,
-    _echo_json,
-    _now,
-    _progress_bar,
-    _settings,
     command,
+    complete_decks,
+    complete_names,
+    database_of,
     deck_option,
+    echo_json,
+    progress_bar,
+    settings_of,
+    utc_now,
 )
 from quizzer.errors import QuizzerError
 
@@ -28,7 +28,7 @@ from quizzer.errors import QuizzerError
     "--deck",
     "decks",
     multiple=True,
-    shell_complete=_complete_decks,
+    shell_complete=complete_decks,
     metavar="SLUG",
     help="Check stored questions of a deck.",
 )
@@ -102,7 +102,7 @@ def check_command(
     if decks:
         from quizzer import authoring, services
 
-        with _database(ctx) as database, database.reading() as session:
+        with database_of(ctx) as database, database.reading() as session:
             for slug in decks:
                 deck_row = services.get_deck(session, slug)
                 for row in deck_row.questions:
@@ -111,7 +111,7 @@ def check_command(
                         sources.append((None, row.name))
     runnable = sum(1 for _, q in items if q.type == "predict_output")
     end_startup()  # when only files were named, no database was opened
-    with _progress_bar("checking") as bar:
+    with progress_bar("checking") as bar:
         task = bar.add_task("check", total=runnable, visible=runnable >= 20)
         report = checking.check_questions(
             items,
@@ -159,12 +159,12 @@ def _write_back(
     if stored:
         from quizzer import authoring, services
 
-        with _database(ctx) as database, database.transaction() as session:
+        with database_of(ctx) as database, database.transaction() as session:
             for name, answer in stored.items():
                 question = services.get_question(session, name)
                 edited = authoring.question_file(question).model_copy(update={"answer": answer})
-                authoring.custom_deck(session, question.deck.slug, now=_now())
-                authoring.apply_edit(session, question, edited, now=_now())
+                authoring.custom_deck(session, question.deck.slug, now=utc_now())
+                authoring.apply_edit(session, question, edited, now=utc_now())
                 click.echo(f"{name}: answer updated")
     return left
 
@@ -203,18 +203,18 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
     if fmt == "yaml":
         from quizzer import authoring
 
-        with _database(ctx) as database, database.reading() as session:
+        with database_of(ctx) as database, database.reading() as session:
             written = authoring.export_yaml(session, output, decks=decks)
         for path in written:
             click.echo(f"wrote {path}")
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
-    with _database(ctx) as database, database.reading() as session:
+    with database_of(ctx) as database, database.reading() as session:
         questions = services.export_questions(session, decks=decks)
     from quizzer import anki
 
-    with _progress_bar("exporting") as bar:
+    with progress_bar("exporting") as bar:
         task = bar.add_task("export", total=len(questions), visible=len(questions) >= 1000)
         summary = anki.export_apkg(
             questions, output, progress=lambda done: bar.update(task, completed=done)
@@ -233,7 +233,7 @@ def schema_command() -> None:
     """Print the JSON Schema of deck files, for editors (e.g. yaml-language-server)."""
     from quizzer import deckfile
 
-    _echo_json(deckfile.json_schema())
+    echo_json(deckfile.json_schema())
 
 
 # --- add, edit, delete ----------------------------------------------------------------
@@ -278,7 +278,7 @@ def _computed_answer(code: str, *, interpreter: str | None, label: str) -> str:
 @click.option(
     "--deck",
     metavar="SLUG",
-    shell_complete=_complete_decks,
+    shell_complete=complete_decks,
     help="Your deck to add to (made if it does not exist).",
 )
 @click.option("--type", "qtype", type=click.Choice(["predict_output", "multiple_choice", "recall"]))
@@ -341,9 +341,9 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             raise click.UsageError("give --code or --code-file, not both")
         code = options["code_file"].read()
     slug = options["deck"]
-    with _database(ctx) as database:
+    with database_of(ctx) as database:
         with database.transaction() as session:
-            deck = authoring.custom_deck(session, slug, now=_now(), title=options["title"])
+            deck = authoring.custom_deck(session, slug, now=utc_now(), title=options["title"])
             taken = authoring.existing_qids(session, deck)
             session.rollback()
         qid = options["qid"] or authoring.unique_qid(taken, authoring.slugify(options["prompt"]))
@@ -381,9 +381,9 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
                 [question], force=options["force"], interpreter=options["interpreter"], label=slug
             )
         with database.transaction() as session:
-            deck = authoring.custom_deck(session, slug, now=_now(), title=options["title"])
+            deck = authoring.custom_deck(session, slug, now=utc_now(), title=options["title"])
             authoring.add_questions(
-                session, deck, [question], now=_now(), today=_settings(ctx).day()
+                session, deck, [question], now=utc_now(), today=settings_of(ctx).day()
             )
     click.echo(f"Added {slug}/{question.id}.")
 
@@ -443,14 +443,16 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         interpreter=options["interpreter"],
         label=slug,
     )
-    with _database(ctx) as database, database.transaction() as session:
-        deck = authoring.custom_deck(session, slug, now=_now(), title=title)
-        authoring.add_questions(session, deck, questions, now=_now(), today=_settings(ctx).day())
+    with database_of(ctx) as database, database.transaction() as session:
+        deck = authoring.custom_deck(session, slug, now=utc_now(), title=title)
+        authoring.add_questions(
+            session, deck, questions, now=utc_now(), today=settings_of(ctx).day()
+        )
     click.echo(f"Added {len(questions)} question{'s' if len(questions) != 1 else ''} to {slug}.")
 
 
 @command("edit")
-@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
 @click.option(
     "--interpreter", metavar="PATH", help="Python to verify code with (default: this one)."
 )
@@ -464,7 +466,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
     """
     from quizzer import authoring, services
 
-    with _database(ctx) as database:
+    with database_of(ctx) as database:
         with database.transaction() as session:
             question = services.get_question(session, name)
             text = authoring.question_yaml(question)
@@ -488,7 +490,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
             _verify([edited], force=force, interpreter=interpreter, label=name.split("/")[0])
         with database.transaction() as session:
             changed = authoring.apply_edit(
-                session, services.get_question(session, name), edited, now=_now()
+                session, services.get_question(session, name), edited, now=utc_now()
             )
     click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
     if changed and source:
@@ -498,7 +500,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
 
 
 @command("delete")
-@click.argument("name", metavar="DECK/ID", shell_complete=_complete_names)
+@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
 @click.option("--purge", is_flag=True, help="Remove it and its review history for good.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before --purge.")
 @click.pass_context
@@ -506,7 +508,7 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
     """Retire a question (kept with its history, never asked); --purge removes it."""
     from quizzer import authoring, services
 
-    with _database(ctx) as database, database.transaction() as session:
+    with database_of(ctx) as database, database.transaction() as session:
         question = services.get_question(session, name)
         if not purge:
             authoring.retire(session, question)

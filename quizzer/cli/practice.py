@@ -7,13 +7,13 @@ import sys
 import click
 
 from quizzer.cli import (
-    _database,
-    _echo_json,
-    _now,
-    _reconfigure_output,
-    _settings,
     command,
+    database_of,
     deck_option,
+    echo_json,
+    reconfigure_output,
+    settings_of,
+    utc_now,
 )
 
 # --- review ---------------------------------------------------------------------------
@@ -51,13 +51,13 @@ def review_command(
     from quizzer import reviews, services
     from quizzer.session import ReviewSession, Terminal
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     today = settings.day()
-    with _database(ctx) as database:
+    with database_of(ctx) as database:
         with database.transaction() as session:
             if not services.has_decks(session):
                 report = services.import_decks(
-                    session, [services.bundled_decks_dir()], now=_now(), today=today
+                    session, [services.bundled_decks_dir()], now=utc_now(), today=today
                 )
                 added = sum(d.added for d in report.decks)
                 click.echo(
@@ -71,7 +71,7 @@ def review_command(
                 if new_per_day is not None
                 else reviews.get_setting(session, "new-per-day")
             )
-        _reconfigure_output()
+        reconfigure_output()
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
             import readline  # noqa: F401  (line editing for input())
@@ -84,7 +84,7 @@ def review_command(
             new_per_day=per_day,
             limit=limit,
             leech_threshold=leech_threshold,
-            now=_now,
+            now=utc_now,
         ).run()
 
 
@@ -106,14 +106,16 @@ def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_jso
     """Reviews per day (heatmap), retention, streak, 14-day forecast, per-deck table."""
     from quizzer import services, stats
 
-    with _database(ctx) as database, database.reading() as session:
+    with database_of(ctx) as database, database.reading() as session:
         for slug in decks:
             services.get_deck(session, slug)
-        numbers = stats.compute_stats(session, today=_settings(ctx).day(), weeks=weeks, decks=decks)
+        numbers = stats.compute_stats(
+            session, today=settings_of(ctx).day(), weeks=weeks, decks=decks
+        )
     if as_json:
-        _echo_json(numbers.to_json())
+        echo_json(numbers.to_json())
         return
     from rich.console import Console
 
-    _reconfigure_output()
+    reconfigure_output()
     stats.render_stats(numbers, Console(highlight=False))
