@@ -320,7 +320,7 @@ def add_review_histories(dbs: dict[int, Path], *, learned: int, seed: int = 7) -
                     chunks[rows].extend(history[-count:])
                 if len(chunks[rows]) >= 20_000:
                     flush(rows)
-        table = CardState.__table__
+        table = CardState.metadata.tables["card_states"]
         states = (
             update(table)
             .where(table.c.question_id == bindparam("qid"))

@@ -19,6 +19,7 @@ floor timed in the same run, interleaved with it so machine load hits both alike
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -469,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         folders = {
             size: step(
                 f"deck files: {count} questions",
-                lambda size=size, count=count: data.write_decks(work / f"decks-{size}", count),
+                functools.partial(data.write_decks, work / f"decks-{size}", count),
             )
             for size, count in q.items()
         }

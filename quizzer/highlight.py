@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import pygments  # type: ignore[import-untyped]
-from pygments.formatters.html import HtmlFormatter  # type: ignore[import-untyped]
-from pygments.lexers.python import PythonLexer  # type: ignore[import-untyped]
-from pygments.token import Error, Whitespace, _TokenType  # type: ignore[import-untyped]
+import pygments
+from pygments.formatters.html import HtmlFormatter
+from pygments.lexers.python import PythonLexer
+from pygments.token import Error, Whitespace, _TokenType
 
 # Pygments' RegexLexer tries a state's rules one by one, ~35 regex calls per Python token;
 # that was 80% of a 10k-note export. _FastPythonLexer joins each state's rules into one
