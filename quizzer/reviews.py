@@ -82,15 +82,18 @@ def _scope(stmt: Select[Any], decks: Sequence[str]) -> Select[Any]:
     return stmt
 
 
-def new_started_on(session: Session, day: date, decks: Sequence[str] = ()) -> int:
-    """How many new cards had their first graded answer on ``day``."""
+def new_started_on(session: Session, day: date) -> int:
+    """How many new cards had their first graded answer on ``day``, in any deck.
+
+    The limit is per day, not per ``--deck``: ten new cards in one deck and ten in another
+    make twenty new cards that day.
+    """
     stmt = (
         select(func.count())
         .select_from(Review)
-        .join(Question, Question.id == Review.question_id)
         .where(Review.day == day, Review.kind == "graded", Review.last_graded_before.is_(None))
     )
-    return int(session.scalar(_scope(stmt, decks)) or 0)
+    return int(session.scalar(stmt) or 0)
 
 
 def due_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list[int]:
@@ -108,14 +111,22 @@ def due_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list
     return list(session.scalars(_scope(stmt, decks)))
 
 
-def new_ids(session: Session, *, limit: int, decks: Sequence[str] = ()) -> list[int]:
-    """Up to ``limit`` never-answered cards, deck by deck in file order."""
+def new_ids(session: Session, *, today: date, limit: int, decks: Sequence[str] = ()) -> list[int]:
+    """Up to ``limit`` never-answered cards, deck by deck in file order.
+
+    A new card is due from the day it was added: a review ``--today`` an earlier day does
+    not see it (the scheduler would refuse the answer).
+    """
     if limit <= 0:
         return []
     stmt = (
         select(CardState.question_id)
         .join(Question, Question.id == CardState.question_id)
-        .where(CardState.last_graded.is_(None), CardState.suspended.is_(False))
+        .where(
+            CardState.last_graded.is_(None),
+            CardState.due <= today,
+            CardState.suspended.is_(False),
+        )
         .order_by(Question.deck_id, Question.position)
         .limit(limit)
     )
@@ -135,7 +146,12 @@ def drill_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> li
         .join(latest, latest.c.id == Review.id)
         .join(Question, Question.id == Review.question_id)
         .join(CardState, CardState.question_id == Review.question_id)
-        .where(Review.quality < scheduler.DRILL_UNTIL, CardState.suspended.is_(False))
+        .where(
+            Review.quality < scheduler.DRILL_UNTIL,
+            # Not answered on a later day since (a review --today an earlier day).
+            CardState.last_graded == today,
+            CardState.suspended.is_(False),
+        )
         .order_by(Review.id)
     )
     return list(session.scalars(_scope(stmt, decks)))
@@ -154,8 +170,8 @@ def build_queue(
     ``due_and_new_left`` caps the due and new cards (``review --limit``); drill is not capped.
     """
     due = due_ids(session, today=today, decks=decks)
-    new_left = max(0, new_per_day - new_started_on(session, today, decks))
-    new = new_ids(session, limit=new_left, decks=decks)
+    new_left = max(0, new_per_day - new_started_on(session, today))
+    new = new_ids(session, today=today, limit=new_left, decks=decks)
     fresh = [QueueItem(q, "due") for q in due] + [QueueItem(q, "new") for q in new]
     if due_and_new_left is not None:
         fresh = fresh[: max(0, due_and_new_left)]
@@ -239,7 +255,7 @@ def outlook(session: Session, *, today: date, decks: Sequence[str] = ()) -> Outl
         _scope(
             select(func.min(CardState.due))
             .join(Question, Question.id == CardState.question_id)
-            .where(learned, CardState.due > today),
+            .where(learned, CardState.suspended.is_(False), CardState.due > today),
             decks,
         )
     )

@@ -38,12 +38,15 @@ Commands, typed alone on a line where an answer is expected:
   ?  help    s  skip (comes back later)    u  undo the last answer    q  quit
 Predict the output: type it line by line; a line with just "{END_OF_OUTPUT}" ends it.
   Ending at once means "don't know". To type a line that is exactly a
-  command or "{END_OF_OUTPUT}", put a backslash before it: \\s  \\.
+  command or "{END_OF_OUTPUT}", put a backslash before it: \\s  \\.  (\\\\s is \\s)
 Multiple choice: the number of your choice; an empty line means don't know.
 Recall: Enter shows the answer; then a(gain) h(ard) g(ood) e(asy), or 0-5.
 After a correct answer: h(ard), g(ood, also Enter), e(asy).
 Every answer is saved at once: quitting or Ctrl-C loses nothing."""
 COMMANDS = {"?": "help", "s": "skip", "u": "undo", "q": "quit"}
+#: Typed output lines that are backslashes and then one of these lose their first backslash;
+#: other backslashes are output.
+ESCAPABLE = {*COMMANDS, END_OF_OUTPUT}
 RATINGS = {"h": 3, "hard": 3, "g": 4, "good": 4, "": 4, "e": 5, "easy": 5}
 RECALL_RATINGS = {"a": 1, "again": 1, **RATINGS} | {str(q): q for q in scheduler.QUALITIES}
 
@@ -268,6 +271,10 @@ class ReviewSession:
         else:
             quality, typed = self._recall(card)
         self._record(card, phase, quality, typed, self.clock() - started)
+        if card.type != "recall" and quality < scheduler.PASSING_QUALITY:
+            # A wrong answer showed the right one: time to read it, once the answer is saved
+            # (quitting at the pause must not lose it).
+            self._pause()
 
     def _command(self, line: str) -> None:
         name = COMMANDS.get(line.strip())
@@ -298,13 +305,14 @@ class ReviewSession:
         lines: list[str] = []
         while True:
             line = self.term.read("| ")
-            if not lines and line.strip() in COMMANDS:
+            # Leading spaces are output: " q" is a line of output, "q " the command.
+            if not lines and line.rstrip(" ") in COMMANDS:
                 self._command(line)
                 continue
             if line == END_OF_OUTPUT:
                 break
-            if line.startswith("\\"):
-                line = line[1:]
+            if line[:1] == "\\" and line.rstrip(" ").lstrip("\\") in ESCAPABLE:
+                line = line[1:]  # "\s" is the line "s", "\\s" the line "\s"
             lines.append(line)
         typed = "\n".join(lines)
         if outputs_match(card.answer, typed):
@@ -318,7 +326,6 @@ class ReviewSession:
             diff = output_diff(card.answer, typed, expected_label="expected", actual_label="typed")
             self._print_diff(diff)
         self._explain(card)
-        self._pause()
         return (0 if not typed.strip() else 1), typed
 
     def _print_diff(self, diff: str) -> None:
@@ -336,9 +343,8 @@ class ReviewSession:
             if not line:
                 self.out.print(f"[yellow]Don't know.[/] The answer is: {escape(card.answer)}")
                 self._explain(card)
-                self._pause()
                 return 0, ""
-            if line.isdigit() and 1 <= int(line) <= len(order):
+            if line.isascii() and line.isdigit() and 1 <= int(line) <= len(order):
                 break
             self.out.print(f"Type a number from 1 to {len(order)}.")
         chosen = order[int(line) - 1]
@@ -347,7 +353,6 @@ class ReviewSession:
             return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), chosen
         self.out.print(f"[red]Not quite.[/] The answer is: {escape(card.answer)}")
         self._explain(card)
-        self._pause()
         return 1, chosen
 
     def _recall(self, card: Card) -> tuple[int, str | None]:
@@ -362,8 +367,14 @@ class ReviewSession:
             self.out.print(f"[dim]Why:[/] {escape(card.explanation.strip())}", highlight=False)
 
     def _pause(self) -> None:
-        if self.term.interactive:
+        """Time to read the right answer (terminals only); the answer is saved already."""
+        if not self.term.interactive:
+            return
+        try:
             self._read_answer("[Enter] next card ")
+        except _Command as command:
+            if command.name != "skip":  # quit, or undo the answer just given
+                raise
 
     # --- saving ------------------------------------------------------------------------
 
@@ -417,7 +428,13 @@ class ReviewSession:
         summary = self.summary
         with self.database.reading() as session:
             ahead = reviews.outlook(session, today=self.today, decks=self.decks)
-            new_today = reviews.new_started_on(session, self.today, self.decks)
+            new_today = reviews.new_started_on(session, self.today)
+            if self.limit is not None:  # what --limit left out still waits for today
+                summary.left = len(
+                    reviews.build_queue(
+                        session, today=self.today, decks=self.decks, new_per_day=self.new_per_day
+                    )
+                )
         self.out.rule(style="dim")
         if summary.interrupted:
             self.out.print("Stopped. Every answer you gave is saved.")

@@ -177,6 +177,15 @@ def test_bad_today_is_a_usage_error(invoke: Invoke, loaded: list[str], today: st
     _check(invoke("cards", "--today", today, today=None), 2, "is not a date")
 
 
+@pytest.mark.parametrize("today", ["9999-12-30", "0001-01-01"])
+@pytest.mark.parametrize("args", [["review", "--new", "0"], ["stats"], ["decks"]])
+def test_a_day_out_of_range_is_a_usage_error(
+    invoke: Invoke, loaded: list[str], today: str, args: list[str]
+) -> None:
+    # Near the ends of Python's calendar, a forecast or a heatmap would run off it.
+    _check(invoke(*args, today=today), 2, f"'{today}' is out of range")
+
+
 def test_bad_today_from_the_environment_is_a_usage_error(
     invoke: Invoke, loaded: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

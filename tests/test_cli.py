@@ -169,3 +169,22 @@ def test_installed_script_runs_from_any_directory(tmp_path: Path, deck_file: Pat
     )
     assert result.returncode == 0, result.stderr
     assert "3 added" in result.stdout
+
+
+def test_titles_are_shown_as_written_not_as_markup(invoke: Invoke, tmp_path: Path) -> None:
+    deck = write(
+        tmp_path / "t.yaml",
+        """\
+        deck: brackets
+        title: "Lists [/] and [red]arrays[advanced]"
+        questions:
+          - id: one
+            type: recall
+            prompt: Q?
+            answer: A
+        """,
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    result = invoke("decks")
+    assert result.exit_code == 0, result.output
+    assert "Lists [/] and [red]arrays[advanced]" in result.output

@@ -218,6 +218,94 @@ def test_escaped_command_lines_are_answers(invoke: Invoke, tmp_path: Path, db_pa
     assert _log(db_path) == [("prints-s", 4, "graded", "s\n.")]
 
 
+def test_backslashes_and_spaces_in_typed_output_are_output(
+    invoke: Invoke, tmp_path: Path, db_path: Path
+) -> None:
+    # A backslash escapes only a line that is exactly a command or "."; " q" is output.
+    deck = write(
+        tmp_path / "b.yaml",
+        r"""
+        deck: raw
+        title: Raw lines
+        questions:
+          - id: backslash
+            type: predict_output
+            prompt: What prints?
+            code: |
+              print(r"\n is a newline")
+              print(" q")
+              print(r"\q")
+            answer: |
+              \n is a newline
+               q
+              \q
+        """,
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    typed = ["\\n is a newline", " q", "\\\\q"]  # "\q" alone would be the line "q"
+    result = invoke("review", input="\n".join([*typed, ".", "", ""]))
+    assert "Correct." in result.output, result.output
+    assert _log(db_path) == [("backslash", 4, "graded", "\\n is a newline\n q\n\\q")]
+
+
+def test_a_choice_that_is_a_digit_but_not_a_number_is_asked_again(
+    imported: Invoke, db_path: Path
+) -> None:
+    result = imported("review", input=f".\n²\n{_mc_number(CELL_ANSWER)}\n\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Type a number from 1 to 2." in result.output
+    assert [row[:2] for row in _log(db_path)] == [("late-binding", 0), ("cell", 4)]
+
+
+def test_the_daily_new_card_limit_holds_across_deck_filters(
+    invoke: Invoke, deck_file: Path, tmp_path: Path, db_path: Path
+) -> None:
+    assert invoke("import", str(deck_file), str(_recall_deck(tmp_path, 12))).exit_code == 0
+    first = invoke("review", "--deck", "many", input="\ng\n" * 12)
+    assert "Reviewed 10 cards" in first.output
+    other = invoke("review", "--deck", "test-closures", input="")
+    assert "today's limit of 10 is reached" in other.output
+    assert len(_log(db_path)) == 10
+
+
+def test_cards_added_after_the_day_under_review_wait_for_their_day(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    # Imported on the 5th; a catch-up review of the 4th has nothing new to offer.
+    assert invoke("import", str(deck_file)).exit_code == 0
+    earlier = invoke("review", input="\ng\n", today="2026-01-04")
+    assert earlier.exit_code == 0, earlier.output
+    assert "Nothing due today." in earlier.output
+    assert _log(db_path) == []
+
+
+def test_the_drill_of_a_day_leaves_out_cards_answered_on_a_later_day(
+    imported: Invoke, db_path: Path
+) -> None:
+    assert imported("grade", "test-closures/nonlocal", "1").exit_code == 0
+    assert imported("grade", "test-closures/nonlocal", "4", today="2026-01-06").exit_code == 0
+    again = imported("review", "--new", "0", input="\ng\n")
+    assert again.exit_code == 0, again.output
+    assert "(drill)" not in again.output
+    assert len(_log(db_path)) == 2
+
+
+def test_the_next_due_date_leaves_out_suspended_cards(imported: Invoke) -> None:
+    assert imported("config", "leech-threshold", "1").exit_code == 0
+    assert imported("grade", "test-closures/nonlocal", "1").exit_code == 0  # a leech now
+    result = imported("review", "--new", "0", input="")
+    assert "Nothing due today. No cards are scheduled yet." in result.output, result.output
+
+
+def test_what_limit_leaves_for_today_is_counted(
+    invoke: Invoke, tmp_path: Path, db_path: Path
+) -> None:
+    assert invoke("import", str(_recall_deck(tmp_path, 5))).exit_code == 0
+    result = invoke("review", "--limit", "2", input="\ng\n" * 10)
+    assert "Reviewed 2 cards" in result.output
+    assert "3 cards still to do today" in result.output, result.output
+
+
 def test_first_review_on_a_new_database_loads_the_bundled_decks(invoke: Invoke) -> None:
     result = invoke("review", "--new", "0", input="")
     assert result.exit_code == 0, result.output

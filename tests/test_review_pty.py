@@ -95,6 +95,40 @@ def test_ctrl_c_stops_cleanly_without_traceback(imported_db: Path) -> None:
     assert _answers(imported_db) == [("late-binding", 3)]
 
 
+@pytest.mark.parametrize("key", ["q", "ctrl-c"])
+def test_a_wrong_answer_is_saved_before_the_pause(imported_db: Path, key: str) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[0, 1, 2]")
+    child.sendline(".")
+    child.expect("Not quite.")
+    child.expect(r"\[Enter\] next card")
+    if key == "q":
+        child.sendline("q")
+    else:
+        child.sendintr()
+    child.expect("Reviewed 1 card" if key == "q" else "Every answer you gave is saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert _answers(imported_db) == [("late-binding", 1)]
+
+
+def test_undo_at_the_pause_takes_back_the_wrong_answer(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[0, 1, 2]")
+    child.sendline(".")
+    child.expect(r"\[Enter\] next card")
+    child.sendline("u")
+    child.expect("Undone: test-closures/late-binding")
+    child.expect("late-binding")  # asked again
+    child.expect("Type the output")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert _answers(imported_db) == []
+
+
 def test_no_color_and_narrow_terminal(imported_db: Path) -> None:
     child = _spawn(imported_db, NO_COLOR="1", COLUMNS="40")
     child.setwinsize(30, 40)

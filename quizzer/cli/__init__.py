@@ -68,15 +68,26 @@ def settings_of(ctx: click.Context) -> Settings:
     return settings
 
 
+#: The days ``--today`` accepts: stats look two years back, schedules centuries ahead,
+#: and Python's dates end at 9999-12-31.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(8999, 12, 31)
+
+
 def _parse_day(value: str | None, param_hint: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2026-01-05", param_hint=param_hint
         ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(
+            f"{value!r} is out of range: quizzer works with days from {FIRST_DAY} to {LAST_DAY}",
+            param_hint=param_hint,
+        )
+    return day
 
 
 def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -223,15 +234,16 @@ def echo_json(data: Any) -> None:
 
 
 def print_table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
-    """Print a borderless table; ``columns`` are (header, justify) pairs."""
+    """Print a borderless table of plain text; ``columns`` are (header, justify) pairs."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, box=None, pad_edge=False, header_style="bold")
     for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # text, not markup: "[/]" is a title too
     Console(highlight=False).print(table)
 
 
