@@ -286,22 +286,41 @@ def resolve_python(python: str | None) -> str:
 
 
 def _remove_tree(path: str) -> None:
-    """Remove the temp dir even if the snippet took away permissions inside it."""
+    """Remove a run's temp dir, whatever the snippet left in it; never raises.
+
+    Permissions the snippet took away are given back, but only inside ``path``: its
+    parent is the system's temp dir, whose mode must never change (a snippet may delete
+    its own working directory, and the error then names ``path`` itself). A tree too deep
+    for :func:`shutil.rmtree` (it recurses) goes to ``rm -rf``, which does not.
+    """
+    inside = path + os.sep
 
     def retry(func: Callable[[str], object], target: str) -> None:
+        parent = os.path.dirname(target)
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target), 0o700)
-            if os.path.isdir(target) and not os.path.islink(target):
+            if parent == path or parent.startswith(inside):
+                os.chmod(parent, 0o700)
+            if target.startswith(inside) and os.path.isdir(target) and not os.path.islink(target):
                 os.chmod(target, 0o700)
         with contextlib.suppress(OSError):
             func(target)
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=lambda func, target, _exc: retry(func, target))
-    else:
-        shutil.rmtree(path, onerror=lambda func, target, _info: retry(func, target))
-    if os.path.exists(path):
-        shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError, RecursionError):
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=lambda func, target, _exc: retry(func, target))
+        else:
+            shutil.rmtree(path, onerror=lambda func, target, _info: retry(func, target))
+    remover = shutil.which("rm", path=SAFE_PATH)
+    if os.path.lexists(path) and remover is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                [remover, "-rf", "--one-file-system", "--", path],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=60,
+                check=False,
+            )
 
 
 def _kill_group(pgid: int) -> None:
@@ -571,6 +590,14 @@ _TRACEBACK_HEADER = "Traceback (most recent call last):"
 _GROUP_HEADER = "Exception Group Traceback (most recent call last):"
 _SYNTAX_LINE = re.compile(r"^(SyntaxError|IndentationError|TabError)(: .*)?$")
 _SCRIPT_FRAME = re.compile(r'^  File ".*", line \d+$', re.MULTILINE)
+#: Lines that introduce a traceback Python prints besides the main one: a thread's uncaught
+#: exception, or one raised where it cannot propagate (``__del__``, a callback at exit).
+_SIDE_INTRO = ("Exception in thread ", "Exception ignored ")
+#: Lines that chain the next traceback to the one before it (same block).
+_CHAIN_LINES = (
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+)
 
 
 def final_exception_line(stderr: str, exit_status: int) -> str | None:
@@ -581,35 +608,50 @@ def final_exception_line(stderr: str, exit_status: int) -> str | None:
     ``File ..., line N`` block without the header. Writing to stderr and exiting,
     or ``sys.exit(3)``, is not an exception. For an exception group the group's own
     line (``ExceptionGroup: msg (2 sub-exceptions)``) is used rather than the box border.
+
+    Tracebacks of threads (``Exception in thread ...:``) and of exceptions Python could
+    only report (``Exception ignored in: ...``, from ``__del__`` at exit, say) are not the
+    main one, whether they come before it or after. What stderr cannot tell apart: a
+    program that prints a traceback itself and then exits with status 1, or writes to
+    stderr at exit after its uncaught exception's traceback.
     """
     if exit_status not in (1, -signal.SIGINT):
         return None
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    lines = [line for line in stderr.split("\n") if line.strip()]
     if not lines:
         return None
-    group_at = max((i for i, line in enumerate(lines) if _GROUP_HEADER in line), default=-1)
-    plain_at = max(
-        (
-            i
-            for i, line in enumerate(lines)
-            if line.endswith(_TRACEBACK_HEADER) and _GROUP_HEADER not in line
-        ),
-        default=-1,
-    )
-    if group_at > plain_at:
-        found = None
-        for line in lines[group_at + 1 :]:
-            if line.startswith("  +-"):
-                break
-            if line.startswith("  | ") and not line.startswith("  |  "):
-                found = line[4:]
-        return found
-    last = lines[-1]
-    if plain_at >= 0:
-        return last
-    if _SYNTAX_LINE.match(last) and _SCRIPT_FRAME.search(stderr):
-        return last
-    return None
+    # Split stderr into blocks, each a traceback (with its chained ones) or other text.
+    blocks: list[tuple[int, bool]] = []  # (first line, is it a main traceback?)
+    for i, line in enumerate(lines):
+        if line.startswith(_SIDE_INTRO):
+            blocks.append((i, False))
+        elif _is_header(line) and not (
+            i and lines[i - 1].startswith((*_CHAIN_LINES, *_SIDE_INTRO))
+        ):
+            blocks.append((i, True))
+    mains = [n for n, (_, is_main) in enumerate(blocks) if is_main]
+    if not mains:
+        last = lines[-1]
+        if _SYNTAX_LINE.match(last) and _SCRIPT_FRAME.search(stderr):
+            return last
+        return None
+    start = blocks[mains[-1]][0]
+    end = blocks[mains[-1] + 1][0] if mains[-1] + 1 < len(blocks) else len(lines)
+    block = lines[start:end]
+    header_at = max(i for i, line in enumerate(block) if _is_header(line))
+    if _GROUP_HEADER not in block[header_at]:
+        return block[-1]
+    found = None
+    for line in block[header_at + 1 :]:
+        if line.startswith("  +-"):
+            break
+        if line.startswith("  | ") and not line.startswith("  |  "):
+            found = line[4:]
+    return found
+
+
+def _is_header(line: str) -> bool:
+    return line.endswith(_TRACEBACK_HEADER) or _GROUP_HEADER in line
 
 
 def _signal_name(number: int) -> str:

@@ -132,6 +132,60 @@ def test_exception_raised_while_handling_another_reports_the_last() -> None:
     assert result.exception == "ValueError: invalid literal for int() with base 10: 'x'"
 
 
+#: Snippets whose stderr holds other tracebacks besides the main one; each ends in a
+#: KeyError('main') in the main thread.
+OTHER_TRACEBACKS = {
+    "a thread raising after the main thread": """
+        import threading, time
+        def work():
+            time.sleep(0.2)
+            raise RuntimeError("in thread")
+        threading.Thread(target=work).start()
+        raise KeyError("main")
+    """,
+    "a thread raising before": """
+        import threading
+        def work():
+            try:
+                {}["x"]
+            except KeyError:
+                raise RuntimeError("in thread")
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        raise KeyError("main")
+    """,
+    "__del__ raising at exit": """
+        class C:
+            def __del__(self):
+                raise OSError("in del")
+        keep = C()
+        raise KeyError("main")
+    """,
+}
+
+
+@pytest.mark.parametrize("code", OTHER_TRACEBACKS.values(), ids=list(OTHER_TRACEBACKS))
+def test_only_the_main_threads_uncaught_exception_counts(code: str) -> None:
+    result = run(code)
+    assert result.stderr.count("Traceback") >= 2, result.stderr
+    assert result.exception == "KeyError: 'main'"
+
+
+def test_a_thread_raising_is_no_exception_of_the_program() -> None:
+    code = "import threading\nthreading.Thread(target=lambda: 1 / 0).start()\nprint('done')"
+    result = run(code)
+    assert "ZeroDivisionError" in result.stderr
+    assert result.exit_status == 0 and result.exception is None
+    assert result.output == "done\n"
+
+
+def test_an_exception_with_a_note_ends_with_the_note() -> None:
+    # The deck format: the answer ends with the last line Python prints for it.
+    result = run("e = ValueError('v')\ne.add_note('see the docs')\nraise e")
+    assert result.exception == "see the docs"
+
+
 def test_final_exception_line_needs_a_failing_exit_status() -> None:
     stderr = "Traceback (most recent call last):\n  File 'x', line 1\nValueError: v\n"
     assert final_exception_line(stderr, 1) == "ValueError: v"
@@ -368,6 +422,35 @@ def test_files_land_in_a_temporary_cwd_that_is_removed() -> None:
     assert note == os.path.join(cwd, "note.txt")
     assert home == cwd
     assert not Path(cwd).exists()
+
+
+def test_a_snippet_deleting_its_own_directory_leaves_the_temp_dir_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    result = run("import os, shutil\nshutil.rmtree(os.getcwd())\nprint('gone')")
+    assert result.stdout == "gone\n"
+    assert oct(shared.stat().st_mode & 0o7777) == oct(0o1777)
+    assert list(shared.iterdir()) == []
+
+
+def test_a_tree_too_deep_for_rmtree_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code = """
+        import os
+        for _ in range(1500):
+            os.mkdir("d")
+            os.chdir("d")
+        print("deep")
+    """
+    result = run(code)
+    assert result.stdout == "deep\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_parent_environment_is_not_inherited(monkeypatch: pytest.MonkeyPatch) -> None:
