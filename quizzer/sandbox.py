@@ -272,6 +272,10 @@ def _environment(home: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "HOME": home,
         "TMPDIR": home,
+        # glibc reserves 64 MiB of address space for each thread's malloc arena, so under
+        # the memory limit (RLIMIT_AS) a snippet could start only 14 threads; with one
+        # arena a thread costs its stack alone (some 60 threads in 512 MiB).
+        "MALLOC_ARENA_MAX": "1",
     }
 
 
@@ -686,6 +690,15 @@ def _explain(
                 "file_size",
                 False,
                 (f"tried to write a file over {_size(limits.file_size_bytes)} (the limit)"),
+            )
+        if exception.startswith("RuntimeError: can't start new thread"):
+            return (
+                "processes",
+                False,
+                (
+                    f"could not start another thread (limits: {_size(limits.memory_bytes)} "
+                    f"of memory, {limits.processes} more tasks)"
+                ),
             )
         if exception.startswith("BlockingIOError: [Errno 11]") and "fork" in stderr:
             return (

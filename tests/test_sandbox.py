@@ -244,6 +244,37 @@ def test_printing_a_hundred_million_characters_is_cut_off_fast() -> None:
     assert_still_works()
 
 
+def test_a_pool_of_thirty_two_threads_fits_in_the_memory_limit() -> None:
+    # ThreadPoolExecutor's default size is min(32, CPUs + 4): the answer must not depend
+    # on the machine (each thread once reserved 72 MiB of the 512 MiB address space).
+    code = """
+        import threading
+        barrier = threading.Barrier(33)
+        threads = [threading.Thread(target=barrier.wait) for _ in range(32)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        for t in threads:
+            t.join()
+        print("32 threads ran at once")
+    """
+    result = run(code, sandbox.DEFAULT_LIMITS)
+    assert result.output == "32 threads ran at once\n", result.stderr
+
+
+def test_too_many_threads_is_a_limit_not_an_answer() -> None:
+    code = """
+        import threading
+        stop = threading.Event()
+        for _ in range(1000):
+            threading.Thread(target=stop.wait, daemon=True).start()
+    """
+    result = run(code, sandbox.DEFAULT_LIMITS)
+    assert result.exception is not None and "can't start new thread" in result.exception
+    assert result.limit == "processes"
+    assert "could not start another thread" in result.reason
+
+
 def test_output_limit_counts_stderr_too() -> None:
     result = run("import sys\nwhile True:\n    sys.stderr.write('e' * 4096)")
     assert result.limit == "output"
@@ -465,7 +496,9 @@ def test_parent_environment_is_not_inherited(monkeypatch: pytest.MonkeyPatch) ->
     secret, names = result.stdout.splitlines()
     assert secret == "None"
     assert "hunter2" not in result.stdout
-    assert set(names.split()) <= {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "LC_CTYPE"}
+    assert set(names.split()) <= {
+        *("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "LC_CTYPE", "MALLOC_ARENA_MAX")
+    }
 
 
 def test_closing_stdout_with_os_close() -> None:
