@@ -69,6 +69,8 @@ LimitName = Literal["cpu", "memory", "timeout", "output", "file_size", "processe
 #: about subprocesses, nothing from the user's own environment.
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _SCRIPT_NAME = "snippet.py"
+#: How often a run started by run_many looks whether it was called off.
+_STOP_POLL_SECONDS = 0.1
 _READ_CHUNK = 64 * 1024
 
 
@@ -378,14 +380,18 @@ def run_snippet(
     return _run(code, resolve_python(python), limits)
 
 
-def _run(code: str, python: str, limits: Limits) -> RunResult:
+class _Stopped(Exception):
+    """A run that :func:`run_many` called off (the user pressed Ctrl-C)."""
+
+
+def _run(code: str, python: str, limits: Limits, stop: threading.Event | None = None) -> RunResult:
     workdir = tempfile.mkdtemp(prefix="quizzer-sandbox-")
     try:
         script = os.path.join(workdir, _SCRIPT_NAME)
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(code)
         with _adopting_leftovers():
-            return _supervise(_command(python, script, limits), workdir, limits)
+            return _supervise(_command(python, script, limits), workdir, limits, stop)
     finally:
         _remove_tree(workdir)
 
@@ -490,7 +496,9 @@ def _kill_leftovers() -> None:
                 os.waitpid(pid, 0)
 
 
-def _supervise(argv: list[str], workdir: str, limits: Limits) -> RunResult:
+def _supervise(
+    argv: list[str], workdir: str, limits: Limits, stop: threading.Event | None = None
+) -> RunResult:
     started = time.monotonic()
     deadline = started + limits.wall_seconds
     try:
@@ -527,11 +535,15 @@ def _supervise(argv: list[str], workdir: str, limits: Limits) -> RunResult:
                 pidfd = -1
             exited = False
             while not exited:
+                if stop is not None and stop.is_set():
+                    raise _Stopped
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     killed_for = "timeout"
                     break
                 timeout = remaining if pidfd >= 0 else min(remaining, 0.01)
+                if stop is not None:
+                    timeout = min(timeout, _STOP_POLL_SECONDS)
                 for key, _ in selector.select(timeout):
                     if key.fd == pidfd:
                         exited = True
@@ -741,13 +753,25 @@ def run_many(
         return []
     workers = max(1, min(jobs or os.cpu_count() or 1, len(codes)))
     results: list[RunResult | None] = [None] * len(codes)
+    stop = threading.Event()
     # Threads are enough: each one waits on its subprocess, the work happens in children.
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quizzer-sandbox") as pool:
-        futures = {pool.submit(_run, code, interpreter, limits): i for i, code in enumerate(codes)}
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quizzer-sandbox")
+    try:
+        futures = {
+            pool.submit(_run, code, interpreter, limits, stop): i for i, code in enumerate(codes)
+        }
         for done, future in enumerate(as_completed(futures), start=1):
             results[futures[future]] = future.result()
             if progress is not None:
                 progress(done)
+    except BaseException:
+        # Ctrl-C (or an error): the queued snippets never start, the running ones are
+        # killed and their temp dirs removed before this returns, within a fraction of a
+        # second; without this the pool would first run every queued snippet.
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return [result for result in results if result is not None]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -423,6 +424,62 @@ def test_leftovers_of_parallel_runs_are_all_killed_and_quizzer_stops_adopting() 
     libc = ctypes.CDLL(None, use_errno=True)
     assert libc.prctl(37, ctypes.byref(flag), 0, 0, 0) == 0  # PR_GET_CHILD_SUBREAPER
     assert flag.value == 0
+
+
+def _sandbox_processes_under(folder: Path) -> list[int]:
+    """Processes whose command line names something in ``folder`` (a run's snippet)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(folder).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_check_stops_its_snippets_at_once(tmp_path: Path, signum: int) -> None:
+    questions = "".join(
+        f"""
+          - id: slow-{n}
+            type: predict_output
+            prompt: What prints?
+            code: |
+              import time
+              time.sleep(5)
+              print({n})
+            answer: "{n}"
+        """
+        for n in range(8)
+    )
+    deck = tmp_path / "slow.yaml"
+    deck.write_text(textwrap.dedent("deck: slow\ntitle: Slow\nquestions:" + questions))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    quizzer = str(Path(sys.executable).with_name("quizzer"))
+    process = subprocess.Popen(
+        [quizzer, "check", "--jobs", "2", str(deck)],
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while len(_sandbox_processes_under(temp)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sandbox_processes_under(temp), "the snippets never started"
+    process.send_signal(signum)
+    sent = time.monotonic()
+    _, stderr = process.communicate(timeout=30)
+    # Without the fix: every queued snippet ran first, 8 x 5 s over 2 jobs.
+    assert time.monotonic() - sent < 10
+    assert process.returncode != 0
+    assert b"Traceback" not in stderr, stderr
+    assert _sandbox_processes_under(temp) == []
+    assert list(temp.iterdir()) == []
 
 
 def test_quizzers_own_children_are_left_alone() -> None:

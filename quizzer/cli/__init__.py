@@ -206,10 +206,19 @@ def utc_now() -> datetime:
 
 def run() -> None:
     """The ``quizzer`` console script: :data:`main`, with the collector paused for start-up."""
+    import signal
+
     from quizzer.bulk import pause_for_startup
 
     pause_for_startup()
+    # SIGTERM unwinds like Ctrl-C, so cleanup runs: snippets running in the sandbox are
+    # killed and their temp dirs removed; a database transaction is rolled back.
+    signal.signal(signal.SIGTERM, _terminated)
     main(prog_name="quizzer")
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @contextmanager
