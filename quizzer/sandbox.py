@@ -408,15 +408,22 @@ def _run(code: str, python: str, limits: Limits, stop: threading.Event | None = 
 # until none is left, since a killed one's children come to quizzer in turn.
 
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
 _leftovers_lock = threading.Lock()
 _snippets_running = 0
+#: While snippets run: quizzer's children from before (never killed), and whether quizzer
+#: was a subreaper already (a program using this module may be one).
+_children_before: set[int] = set()
+_was_subreaper = False
 
 
 @contextlib.contextmanager
 def _adopting_leftovers() -> Iterator[None]:
-    global _snippets_running
+    global _snippets_running, _children_before, _was_subreaper
     with _leftovers_lock:
         if _snippets_running == 0:
+            _was_subreaper = _is_subreaper()
+            _children_before = _children() if _prctl() is not None else set()
             _set_subreaper(True)
         _snippets_running += 1
     try:
@@ -426,7 +433,7 @@ def _adopting_leftovers() -> Iterator[None]:
             _snippets_running -= 1
             if _snippets_running == 0:
                 _kill_leftovers()
-                _set_subreaper(False)
+                _set_subreaper(_was_subreaper)
 
 
 @functools.cache
@@ -448,6 +455,16 @@ def _set_subreaper(on: bool) -> None:
         prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
 
 
+def _is_subreaper() -> bool:
+    prctl = _prctl()
+    if prctl is None:
+        return False
+    import ctypes
+
+    flag = ctypes.c_int(0)
+    return prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value != 0
+
+
 def _children() -> set[int]:
     """This process's children (of every thread)."""
     found: set[int] = set()
@@ -455,12 +472,28 @@ def _children() -> set[int]:
         tasks = os.listdir("/proc/self/task")
     except OSError:
         return found
+    read_any = False
     for task in tasks:
         try:
             with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
                 found.update(int(pid) for pid in handle.read().split())
+            read_any = True
         except OSError:
-            continue  # a thread that has ended, or a kernel without the file
+            continue  # a thread that has ended
+    return found if read_any else _children_by_scanning()
+
+
+def _children_by_scanning() -> set[int]:
+    # Kernels built without CONFIG_PROC_CHILDREN have no children files: every process's
+    # stat names its parent.
+    me, found = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                    stat = handle.read()
+                if int(stat[stat.rfind(")") + 2 :].split()[1]) == me:
+                    found.add(int(entry))
     return found
 
 
@@ -482,7 +515,7 @@ def _kill_leftovers() -> None:
     own_session = os.getsid(0)
     while True:
         adopted = []
-        for pid in _children():
+        for pid in _children() - _children_before:
             found = _state_and_session(pid)
             if found is not None and found[1] != own_session:
                 adopted.append((pid, found[0]))
@@ -576,7 +609,7 @@ def _supervise(
     wall = time.monotonic() - started
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
     stdout, stderr = capture.text(out_fd), capture.text(err_fd)
-    if _launcher_failed(stderr):
+    if _launcher_failed(stdout, stderr, status):
         raise SandboxError(f"cannot set the sandbox limits: {stderr.strip()}")
     exception = None if killed_for else final_exception_line(stderr, status)
     limit, stopped, reason = _explain(status, exception, stderr, killed_for, cpu, limits)
@@ -598,8 +631,16 @@ def _has_exited(pid: int) -> bool:
     return info is not None
 
 
-def _launcher_failed(stderr: str) -> bool:
-    return stderr.startswith(("prlimit: ", "quizzer-sandbox: "))
+def _launcher_failed(stdout: str, stderr: str, status: int) -> bool:
+    """Whether the launcher, not the snippet, failed: it wrote only its own complaint and
+    exited as it does (prlimit: 1 when a limit cannot be set, 126 or 127 when the exec
+    fails; quizzer's own launcher: 126)."""
+    if stdout or not stderr:
+        return False
+    lines = stderr.rstrip("\n").split("\n")
+    if all(line.startswith("prlimit: ") for line in lines):
+        return status in (1, 126, 127)
+    return status == 126 and all(line.startswith("quizzer-sandbox: ") for line in lines)
 
 
 _TRACEBACK_HEADER = "Traceback (most recent call last):"

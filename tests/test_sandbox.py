@@ -492,6 +492,58 @@ def test_quizzers_own_children_are_left_alone() -> None:
         mine.wait()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: child subreaper")
+def test_a_programs_own_children_in_other_sessions_and_its_subreaper_flag_are_kept() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    flag = ctypes.c_int(-1)
+    mine = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    assert libc.prctl(36, 1, 0, 0, 0) == 0  # the program is a subreaper of its own
+    try:
+        assert run("print('hi')").stdout == "hi\n"
+        assert mine.poll() is None
+        assert libc.prctl(37, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value == 1
+    finally:
+        libc.prctl(36, 0, 0, 0, 0)
+        mine.kill()
+        mine.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_children_are_found_without_the_proc_children_files() -> None:
+    started = [subprocess.Popen(["sleep", "30"]) for _ in range(2)]
+    try:
+        pids = {child.pid for child in started}
+        assert pids <= sandbox._children_by_scanning()
+        assert sandbox._children_by_scanning() == sandbox._children()
+    finally:
+        for child in started:
+            child.kill()
+            child.wait()
+
+
+def test_a_snippet_writing_like_the_launcher_is_still_a_snippet() -> None:
+    result = run("import sys\nsys.stderr.write('prlimit: not really\\n')\nprint(42)")
+    assert result.stdout == "42\n" and result.exit_status == 0
+    failed = run("import sys\nsys.stderr.write('quizzer-sandbox: no\\n')\nsys.exit(1)")
+    assert failed.exit_status == 1 and failed.exception is None
+
+
+def test_a_launcher_that_cannot_set_the_limits_is_a_sandbox_error(
+    launcher: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sandbox._rlimits
+
+    def soft_above_hard(limits: Limits) -> list[tuple[str, int, int, int]]:
+        # Each limit's soft value above its hard one: both launchers refuse that.
+        return [(option, res, hard + 1, hard) for option, res, _, hard in real(limits)]
+
+    monkeypatch.setattr(sandbox, "_rlimits", soft_above_hard)
+    with pytest.raises(SandboxError, match="cannot set the sandbox limits"):
+        run("print(1)")
+
+
 def test_files_land_in_a_temporary_cwd_that_is_removed() -> None:
     code = """
         import os
