@@ -82,11 +82,11 @@ _READ_CHUNK = 64 * 1024
 def normalize_output(text: str) -> str:
     r"""The form in which two outputs are compared.
 
-    ``\r\n`` counts as ``\n``; trailing spaces and tabs on each line and trailing blank
-    lines are dropped. Nothing else changes: case, leading spaces and blank lines inside
-    the text all count. The result has no final newline.
+    ``\r\n`` counts as ``\n``; trailing spaces on each line and trailing blank lines are
+    dropped, as the deck format says. Nothing else changes: case, tabs, leading spaces
+    and blank lines inside the text all count. The result has no final newline.
     """
-    lines = [line.rstrip(" \t") for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [line.rstrip(" ") for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
