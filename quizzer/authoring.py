@@ -99,12 +99,21 @@ def custom_deck(session: Session, slug: str, *, now: datetime, title: str | None
         session.add(deck)
         session.flush()
         return deck
-    if deck.source is not None:
-        raise QuizzerError(
-            f"{slug}: this deck is loaded from {deck.source}; add the question to that file and "
-            "import it, or add it to a deck of your own (e.g. --deck my-notes)"
-        )
+    refuse_file_deck(
+        deck,
+        advice="add the question to that file and import it, or add it to a deck of your own "
+        "(e.g. --deck my-notes)",
+    )
     return deck
+
+
+def refuse_file_deck(deck: Deck, *, advice: str) -> None:
+    """Raise if ``deck`` is loaded from a deck file: its questions are changed in the file.
+
+    ``advice`` ends the one-line message, saying what to do instead.
+    """
+    if deck.source is not None:
+        raise QuizzerError(f"{deck.slug}: this deck is loaded from {deck.source}; {advice}")
 
 
 def existing_qids(session: Session, deck: Deck) -> set[str]:

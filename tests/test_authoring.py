@@ -128,6 +128,60 @@ def test_add_refuses_code_stopped_by_the_sandbox(invoke: Invoke, db_path: Path) 
     assert not db_path.exists() or "bomb" not in "".join(dump_db(db_path))
 
 
+def test_add_refuses_to_compute_an_answer_its_python_range_excludes(
+    invoke: Invoke, tmp_path: Path, db_path: Path
+) -> None:
+    recall = ["add", "--deck", "my-notes", "--type", "recall", "--prompt", "P", "--answer", "A"]
+    assert invoke(*recall).exit_code == 0
+    before = dump_db(db_path)
+    # Code valid on no Python this test runs on, with a range no Python satisfies: the
+    # output of the running interpreter (a SyntaxError here) is not the answer it claims.
+    code = write(tmp_path / "future.py", "print(f'{1!z}')\n")
+    base = ["add", "--deck", "my-notes", "--type", "predict_output", "--prompt", "Future", "-y"]
+    args = [*base, "--python", ">=99", "--code-file", str(code)]
+    refused = invoke(*args)
+    assert refused.exit_code == 1
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert refused.output == (
+        f"Error: my-notes/future: the answer is for python>=99 but this Python is {version}; "
+        "give it with --answer, or run the code with --interpreter PATH of a matching Python\n"
+    )
+    assert dump_db(db_path) == before
+    chosen = invoke(*args, "--interpreter", sys.executable)
+    assert chosen.exit_code == 1 and f"but {sys.executable} is {version};" in chosen.output
+    assert dump_db(db_path) == before
+    # The way out it names: the answer given, it is stored (not run: the range excludes us).
+    assert invoke(*args, "--answer", "1\n").exit_code == 0
+    assert _show(invoke, "my-notes/future")["answer"] == "1\n"
+    # A range that includes this Python still computes the answer.
+    current = invoke(*base, "--python", f">={version}", "--code", "print(7)", "--id", "now")
+    assert current.exit_code == 0, current.output
+    assert _show(invoke, "my-notes/now")["answer"] == "7\n"
+
+
+def test_add_refuses_text_that_is_not_utf8(invoke: Invoke, tmp_path: Path, db_path: Path) -> None:
+    recall = ["add", "--deck", "my-notes", "--type", "recall", "--prompt", "P", "--answer", "A"]
+    assert invoke(*recall).exit_code == 0
+    before = dump_db(db_path)
+    base = ["add", "--deck", "my-notes", "--type", "predict_output", "--prompt", "Bytes", "-y"]
+    # A byte that is not UTF-8 on the command line reaches Python as a lone surrogate.
+    from_argv = invoke(*base, "--code", "print(1)\n#\udcff")
+    assert from_argv.exit_code == 2
+    assert "Error: Invalid value for '--code': not UTF-8 text" in from_argv.output
+    bad = tmp_path / "bad.py"
+    bad.write_bytes(b"print(1)\n#\xff\n")
+    from_file = invoke(*base, "--code-file", str(bad))
+    assert from_file.exit_code == 2
+    assert (
+        f"Error: Invalid value for '--code-file': {bad} is not UTF-8 text (it holds the byte 0xff)"
+        in from_file.output
+    )
+    for flag in ("--answer", "--explanation", "--title"):
+        other = invoke(*base, "--code", "print(1)", flag, "x\udcff")
+        assert other.exit_code == 2 and f"Invalid value for '{flag}'" in other.output
+    assert dump_db(db_path) == before
+
+
 def test_add_other_types_and_validation(invoke: Invoke) -> None:
     ok = invoke(
         "add",

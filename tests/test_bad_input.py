@@ -290,3 +290,15 @@ def test_a_database_failing_mid_command_is_one_line(tmp_path: Path) -> None:
     assert result.output.startswith("Error: database error, nothing was changed:")
     assert "no such table: settings" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["show", "deck/\udcff"], ["grade", "\udcff/x", "4"], ["cards", "--deck", "\udcff"]],
+    ids=["show", "grade", "cards --deck"],
+)
+def test_names_that_are_not_utf8_are_usage_errors(
+    invoke: Invoke, loaded: list[str], args: list[str]
+) -> None:
+    # A byte that is not UTF-8 on the command line reaches Python as a lone surrogate.
+    _check(invoke(*args), 2, "not UTF-8 text")

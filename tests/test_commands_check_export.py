@@ -7,11 +7,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
-from conftest import SMALL_DECK, Invoke, write
+from conftest import SMALL_DECK, Invoke, dump_db, write
 
 from quizzer.db import resource_dir
+from quizzer.sandbox import output_diff
 
 COMMENTED = """\
 # My closures notes: keep this comment.
@@ -79,6 +81,94 @@ def test_check_reports_a_limit(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke("check", str(path), "--timeout", "0.5")
     assert result.exit_code == 1
     assert "FAIL" in result.output and "ok" in result.output and "wall" in result.output.lower()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--timeout", "inf"),
+        ("--timeout", "1e20"),
+        ("--timeout", "3000000"),
+        ("--timeout", "nan"),
+        ("--timeout", "3600.5"),
+        ("--cpu", "100000000000000000000000000000"),
+        ("--cpu", "3601"),
+        ("--memory", "100000000000000000000000000000"),
+        ("--jobs", "100000"),
+    ],
+)
+def test_check_refuses_limits_out_of_bounds(
+    invoke: Invoke, tmp_path: Path, flag: str, value: str
+) -> None:
+    path = write(tmp_path / "notes.yaml", COMMENTED)
+    result = invoke("check", str(path), flag, value)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(f"Error: Invalid value for '{flag}': ")
+
+
+def test_check_accepts_the_largest_limits(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(tmp_path / "notes.yaml", COMMENTED)
+    largest = ["--timeout", "3600", "--cpu", "3600", "--memory", "1048576", "--jobs", "256"]
+    result = invoke("check", str(path), *largest)
+    assert result.exit_code == 1 and result.output.endswith("1 passed, 1 failed\n")
+
+
+def test_check_shows_no_diff_for_a_runaway_snippet(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "runaway.yaml",
+        COMMENTED.replace(
+            "code: print(1 / 0)", 'code: "i = 0\\nwhile True:\\n    print(i); i += 1\\n"'
+        ),
+    )
+    result = invoke("check", str(path))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    # The other failure keeps its diff; the runaway one has none (it would be 160k lines).
+    reason = lines.index(f"FAIL {path}: ok: stopped: wrote more than 1 MiB of output")
+    assert lines[reason + 1 :] == ["0 passed, 2 failed"], lines[:30]
+    assert "+[2, 2, 2]" in lines[:reason]
+
+
+def test_check_cuts_a_long_diff(invoke: Invoke, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "long.yaml",
+        COMMENTED.replace("code: print(1 / 0)", 'code: "for i in range(1000): print(i)"'),
+    )
+    result = invoke("check", str(path))
+    assert result.exit_code == 1
+    full = output_diff(
+        "ZeroDivisionError: division by zero",
+        "".join(f"{i}\n" for i in range(1000)),
+        expected_label=f"{path}: ok (stored)",
+        actual_label="actual",
+    ).splitlines()
+    lines = result.output.splitlines()
+    start = lines.index(f"FAIL {path}: ok: output differs") + 1
+    assert lines[start : start + 200] == full[:200]
+    assert lines[start + 200] == f"... {len(full) - 200} more lines of the diff left out"
+    assert lines[start + 201] == "0 passed, 2 failed"
+
+
+def test_check_update_refuses_a_deck_loaded_from_a_file_up_front(
+    invoke: Invoke, tmp_path: Path, db_path: Path
+) -> None:
+    path = write(tmp_path / "notes.yaml", COMMENTED)
+    assert invoke("import", str(path)).exit_code == 0
+    before = dump_db(db_path)
+    result = invoke("check", str(path), "--update", "--deck", "notes")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: notes: this deck is loaded from {path}; "
+        f"update the file instead: quizzer check --update {path}\n"
+    )
+    assert path.read_text() == COMMENTED and dump_db(db_path) == before
+    # A deck of your own is still updated in the database.
+    add = ["add", "--deck", "mine", "--type", "predict_output", "--prompt", "P", "--id", "p"]
+    assert invoke(*add, "--code", "print(2)", "--answer", "3", "--force").exit_code == 0
+    updated = invoke("check", "--update", "--deck", "mine")
+    assert updated.exit_code == 0, updated.output
+    assert "mine/p: answer updated" in updated.output
+    assert invoke("check", "--deck", "mine").exit_code == 0
 
 
 def _anki_import(package: Path, collection: Path) -> tuple[int, int]:

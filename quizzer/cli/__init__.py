@@ -188,11 +188,32 @@ def complete_decks(ctx: click.Context, param: click.Parameter, incomplete: str) 
     return _complete(ctx, incomplete, names=False)
 
 
+class Utf8Text(click.types.StringParamType):
+    """Text that can be stored and run: bytes that are not UTF-8 reach Python from argv as
+    lone surrogates, which the database and the sandbox's script file cannot encode."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            self.fail(
+                f"not UTF-8 text: character {exc.start + 1} is a byte that is not UTF-8",
+                param,
+                ctx,
+            )
+        return text
+
+
+UTF8_TEXT = Utf8Text()
+
+
 #: ``--deck SLUG``, repeatable, completed from the database; the value is ``decks``.
 deck_option = click.option(
     "--deck",
     "decks",
     multiple=True,
+    type=UTF8_TEXT,
     shell_complete=complete_decks,
     metavar="SLUG",
     help="Only this deck (repeatable).",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from quizzer.cli import (
+    UTF8_TEXT,
     command,
     common_options,
     complete_names,
@@ -187,7 +188,7 @@ def cards_command(
 
 
 @command("show")
-@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the question, state and history as JSON."
 )
@@ -232,7 +233,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 @command("grade", context_settings={"ignore_unknown_options": True})
-@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
 @click.argument("quality", type=click.IntRange(0, 5), metavar="QUALITY")
 @click.option("--json", "as_json", is_flag=True, help="Print the review and new state as JSON.")
 @click.pass_context
@@ -327,7 +328,7 @@ def undo_command(ctx: click.Context) -> None:
 
 
 @command("unsuspend")
-@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
 @click.pass_context
 def unsuspend_command(ctx: click.Context, name: str) -> None:
     """Bring a suspended card (a leech) back into reviews; its leech tag is cleared."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import click
 
 from quizzer.cli import (
+    UTF8_TEXT,
     command,
     complete_decks,
     complete_names,
@@ -21,6 +23,35 @@ from quizzer.cli import (
 )
 from quizzer.errors import QuizzerError
 
+#: Bounds of check's limits: generous for any quiz snippet, and far inside what the
+#: clock and rlimit arithmetic can represent (an infinite timeout overflows them).
+MAX_SECONDS = 3600
+MAX_MEMORY_MIB = 1024 * 1024  # 1 TiB
+MAX_JOBS = 256
+#: A longer diff is cut: past a few screens it only buries the other failures.
+MAX_DIFF_LINES = 200
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds within a range; NaN, which every comparison lets through, is not."""
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+def echo_diff(diff: str, *, err: bool = False) -> None:
+    """Print ``diff``, cut to MAX_DIFF_LINES lines and a last one saying how many were cut."""
+    lines = diff.rstrip("\n").split("\n")
+    if len(lines) > MAX_DIFF_LINES:
+        left_out = len(lines) - MAX_DIFF_LINES
+        lines = [*lines[:MAX_DIFF_LINES], f"... {left_out} more lines of the diff left out"]
+    click.echo("\n".join(lines), err=err)
+
 
 @command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -28,6 +59,7 @@ from quizzer.errors import QuizzerError
     "--deck",
     "decks",
     multiple=True,
+    type=UTF8_TEXT,
     shell_complete=complete_decks,
     metavar="SLUG",
     help="Check stored questions of a deck.",
@@ -40,20 +72,26 @@ from quizzer.errors import QuizzerError
     help="Interpreter to run snippets with (default: this one).",
 )
 @click.option(
-    "--jobs", type=click.IntRange(min=1), metavar="N", help="Snippets at a time (default: CPUs)."
+    "--jobs",
+    type=click.IntRange(min=1, max=MAX_JOBS),
+    metavar="N",
+    help="Snippets at a time (default: CPUs).",
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(min=0.1, max=MAX_SECONDS),
     metavar="S",
     help="Wall-clock seconds per snippet (default 10).",
 )
 @click.option(
-    "--cpu", type=click.IntRange(min=1), metavar="S", help="CPU seconds per snippet (default 5)."
+    "--cpu",
+    type=click.IntRange(min=1, max=MAX_SECONDS),
+    metavar="S",
+    help="CPU seconds per snippet (default 5).",
 )
 @click.option(
     "--memory",
-    type=click.IntRange(min=16),
+    type=click.IntRange(min=16, max=MAX_MEMORY_MIB),
     metavar="MIB",
     help="Memory per snippet in MiB (default 512).",
 )
@@ -72,9 +110,10 @@ def check_command(
     """Run predict_output code in the sandbox and compare with the stored answers.
 
     PATHS are deck files or folders; --deck checks questions in the database. Each
-    failure is shown with a diff; the exit status is 1 if anything failed. With
-    --update the actual outputs are written back (deck files keep their comments and
-    layout; stored questions of your own decks are updated).
+    failure is shown with a diff (cut after 200 lines; none for a run stopped by a
+    limit); the exit status is 1 if anything failed. With --update the actual outputs
+    are written back (deck files keep their comments and layout; stored questions of
+    your own decks are updated; a deck loaded from a file is refused: check that file).
     """
     from dataclasses import replace
 
@@ -105,6 +144,13 @@ def check_command(
         with database_of(ctx) as database, database.reading() as session:
             for slug in decks:
                 deck_row = services.get_deck(session, slug)
+                if update:
+                    # Before anything runs or is written: the database step of
+                    # _write_back would refuse it after the files were changed.
+                    authoring.refuse_file_deck(
+                        deck_row,
+                        advice=f"update the file instead: quizzer check --update {deck_row.source}",
+                    )
                 for row in deck_row.questions:
                     if not row.retired:
                         items.append((row.name, authoring.question_file(row)))
@@ -125,8 +171,11 @@ def check_command(
         click.echo(
             f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
         )
-        if result.diff:
-            click.echo(result.diff.rstrip("\n"))
+        run = result.run
+        cut_short = run is not None and (run.stopped or run.limit is not None)
+        # A runaway snippet's output is not an answer: its diff would only bury the reason.
+        if result.diff and not cut_short:
+            echo_diff(result.diff)
     click.echo(report.summary())
     left = _write_back(ctx, report, by_label) if update else len(report.failed)
     if left:
@@ -258,17 +307,26 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
                 err=True,
             )
             continue
-        click.echo(result.diff.rstrip("\n"), err=True)
+        echo_diff(result.diff, err=True)
         raise QuizzerError(
             f"{result.label}: field 'answer': not what CPython prints (diff above); fix it, "
             "leave --answer out to store the real output, or --force"
         )
 
 
-def _computed_answer(code: str, *, interpreter: str | None, label: str) -> str:
+def _computed_answer(question: Any, *, interpreter: str | None, label: str) -> str:
+    """What CPython prints for ``question``'s code, refused if its ``python:`` range excludes
+    the interpreter (the output of another version is not the answer it claims)."""
     from quizzer import checking, sandbox
 
-    run = sandbox.run_snippet(code, python=interpreter)
+    version = sandbox.interpreter_version(interpreter)
+    if not question.applies_to(version):
+        which = "this Python" if interpreter is None else interpreter
+        raise QuizzerError(
+            f"{label}: the answer is for python{question.python} but {which} is {version}; "
+            "give it with --answer, or run the code with --interpreter PATH of a matching Python"
+        )
+    run = sandbox.run_snippet(question.code or "", python=interpreter)
     if run.stopped or run.limit is not None:
         raise QuizzerError(f"{label}: the code was stopped by the sandbox: {run.reason}")
     return checking.answer_from_run(run)
@@ -278,31 +336,47 @@ def _computed_answer(code: str, *, interpreter: str | None, label: str) -> str:
 @click.option(
     "--deck",
     metavar="SLUG",
+    type=UTF8_TEXT,
     shell_complete=complete_decks,
     help="Your deck to add to (made if it does not exist).",
 )
 @click.option("--type", "qtype", type=click.Choice(["predict_output", "multiple_choice", "recall"]))
-@click.option("--prompt", help="The question.")
-@click.option("--code", help="Code shown with the question (predict_output: the code to run).")
+@click.option("--prompt", type=UTF8_TEXT, help="The question.")
+@click.option(
+    "--code",
+    type=UTF8_TEXT,
+    help="Code shown with the question (predict_output: the code to run).",
+)
 @click.option(
     "--code-file",
     type=click.File("r", encoding="utf-8"),
     help="Read the code from a file ('-': stdin).",
 )
 @click.option(
-    "--answer", help="The answer (predict_output: computed by running the code if left out)."
+    "--answer",
+    type=UTF8_TEXT,
+    help="The answer (predict_output: computed by running the code if left out).",
 )
-@click.option("--choice", "choices", multiple=True, help="A choice (multiple_choice; repeat).")
-@click.option("--explanation", help="Why the answer is what it is.")
-@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option(
+    "--choice",
+    "choices",
+    type=UTF8_TEXT,
+    multiple=True,
+    help="A choice (multiple_choice; repeat).",
+)
+@click.option("--explanation", type=UTF8_TEXT, help="Why the answer is what it is.")
+@click.option("--tag", "tags", type=UTF8_TEXT, multiple=True, help="A tag (repeatable).")
 @click.option(
     "--python",
     "python_range",
+    type=UTF8_TEXT,
     metavar="RANGE",
     help="Versions the answer holds for, e.g. '>=3.12'.",
 )
-@click.option("--id", "qid", help="The question id (default: made from the prompt).")
-@click.option("--title", help="Title of a new deck (default: its slug).")
+@click.option(
+    "--id", "qid", type=UTF8_TEXT, help="The question id (default: made from the prompt)."
+)
+@click.option("--title", type=UTF8_TEXT, help="Title of a new deck (default: its slug).")
 @click.option(
     "--from",
     "from_file",
@@ -317,8 +391,9 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     """Add your own question, from flags, a YAML file, or prompts (on a terminal).
 
     A predict_output question without --answer runs its code in the sandbox and stores
-    what CPython prints, after you confirm it; with --answer the answer is verified and
-    a mismatch is refused (shown as a diff) unless --force.
+    what CPython prints, after you confirm it (refused when --python excludes the
+    interpreter); with --answer the answer is verified and a mismatch is refused (shown
+    as a diff) unless --force.
     """
     from quizzer import authoring
 
@@ -339,7 +414,15 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     if options["code_file"] is not None:
         if code is not None:
             raise click.UsageError("give --code or --code-file, not both")
-        code = options["code_file"].read()
+        code_file = options["code_file"]
+        try:
+            code = code_file.read()
+        except UnicodeDecodeError as exc:
+            byte = exc.object[exc.start]
+            raise click.BadParameter(
+                f"{code_file.name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
+                param_hint="'--code-file'",
+            ) from None
     slug = options["deck"]
     with database_of(ctx) as database:
         with database.transaction() as session:
@@ -348,17 +431,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             session.rollback()
         qid = options["qid"] or authoring.unique_qid(taken, authoring.slugify(options["prompt"]))
         answer = options["answer"]
-        if options["qtype"] == "predict_output" and answer is None and code and code.strip():
-            answer = _computed_answer(
-                code, interpreter=options["interpreter"], label=f"{slug}/{qid}"
-            )
-            click.echo("CPython prints:")
-            click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
-            if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
-                raise QuizzerError("not added")
-            verify = False
-        else:
-            verify = options["qtype"] == "predict_output"
+        compute = options["qtype"] == "predict_output" and answer is None and code and code.strip()
         item = {
             "id": qid,
             "type": options["qtype"],
@@ -376,7 +449,18 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             source=f"{slug}/{qid}",
             single=True,
         )
-        if verify:
+        if compute:
+            # Validated first, with an empty answer: a bad field (or --python range) is
+            # reported before any code runs.
+            answer = _computed_answer(
+                question, interpreter=options["interpreter"], label=f"{slug}/{qid}"
+            )
+            click.echo("CPython prints:")
+            click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
+            if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
+                raise QuizzerError("not added")
+            question = question.model_copy(update={"answer": answer})
+        elif options["qtype"] == "predict_output":
             _verify(
                 [question], force=options["force"], interpreter=options["interpreter"], label=slug
             )
@@ -452,7 +536,7 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
 
 
 @command("edit")
-@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
 @click.option(
     "--interpreter", metavar="PATH", help="Python to verify code with (default: this one)."
 )
@@ -500,7 +584,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
 
 
 @command("delete")
-@click.argument("name", metavar="DECK/ID", shell_complete=complete_names)
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
 @click.option("--purge", is_flag=True, help="Remove it and its review history for good.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before --purge.")
 @click.pass_context
