@@ -25,7 +25,7 @@ import random
 import re
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -375,7 +375,17 @@ def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[
         values["Answer"] = _text_html(question.answer)
     else:
         raise ValueError(f"{question.deck_slug}/{question.qid}: unknown type {question.type!r}")
-    return [values[name] for name in FIELDS]
+    return [_CONTROL_CHARACTER.sub(_reference, values[name]) for name in FIELDS]
+
+
+#: C0 controls other than tab and line breaks, and DEL. Anki separates a note's fields with
+#: U+001F: one inside a field splits it, and Anki refuses the whole package. A program's
+#: output may hold any of them; as character references they are kept, and harmless.
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _reference(match: re.Match[str]) -> str:
+    return f"&#{ord(match.group())};"
 
 
 def _anki_tag(text: str) -> str:
@@ -445,6 +455,22 @@ def _models() -> dict[str, _Model]:
     }
 
 
+def deck_titles(titles: Mapping[str, str]) -> dict[str, str]:
+    """The title each deck (slug -> title) shows in Anki: cleaned, and "title (slug)" when
+    two titles are the same to Anki (which ignores case). Give it every deck of the
+    collection, not just those exported, so a deck keeps its name from export to export:
+    Anki finds a package's decks by name."""
+    # "::" would nest decks; Anki trims spaces around names.
+    clean = {slug: " ".join(title.replace("::", ":").split()) for slug, title in titles.items()}
+    counts: dict[str, int] = {}
+    for title in clean.values():
+        counts[title.casefold()] = counts.get(title.casefold(), 0) + 1
+    return {
+        slug: f"{title} ({slug})" if counts[title.casefold()] > 1 else (title or slug)
+        for slug, title in clean.items()
+    }
+
+
 def _deck_names(questions: Sequence[ExportQuestion]) -> dict[str, str]:
     """Anki deck name per deck slug: "quizzer::<title>", disambiguated if titles collide."""
     titles: dict[str, str] = {}
@@ -454,18 +480,7 @@ def _deck_names(questions: Sequence[ExportQuestion]) -> dict[str, str]:
             raise ValueError(
                 f"deck {question.deck_slug!r} has two titles: {title!r}, {question.deck_title!r}"
             )
-    # "::" would nest decks; Anki trims spaces around names.
-    clean = {slug: " ".join(title.replace("::", ":").split()) for slug, title in titles.items()}
-    counts: dict[str, int] = {}
-    for title in clean.values():
-        counts[title.casefold()] = counts.get(title.casefold(), 0) + 1
-    names = {}
-    for slug, title in clean.items():
-        shown = title or slug
-        if counts[title.casefold()] > 1:
-            shown = f"{title} ({slug})"
-        names[slug] = f"{PARENT_DECK}::{shown}"
-    return names
+    return {slug: f"{PARENT_DECK}::{shown}" for slug, shown in deck_titles(titles).items()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -238,10 +238,13 @@ def upsert_deck(
         deck = Deck(slug=deck_file.deck, created_at=now, changed_at=now, title=deck_file.title)
         session.add(deck)
         report.new_deck = True
-    meta = (deck_file.title, deck_file.description, list(deck_file.tags))
-    if report.new_deck or meta != (deck.title, deck.description, list(deck.tags or [])):
-        deck.title, deck.description, deck.tags = meta
+    tags = list(deck_file.tags)
+    if report.new_deck or tags != list(deck.tags or []):
+        # Deck tags go into every note of the deck; title and description into none, so
+        # changing them must not update (and overwrite edits to) every note in Anki.
+        deck.tags = tags
         deck.changed_at = now
+    deck.title, deck.description = deck_file.title, deck_file.description
     if source is not None:
         deck.source = source
     if report.new_deck:
@@ -423,9 +426,10 @@ def forget_source_digest(deck: Deck) -> None:
 def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
 
-    A note counts as changed when its question or its deck (title, tags) changed.
+    A note counts as changed when its question or its deck's tags changed (the title
+    names the Anki deck, in no note).
     """
-    from quizzer.anki import ExportQuestion
+    from quizzer.anki import ExportQuestion, deck_titles
 
     for slug in decks:
         get_deck(session, slug)
@@ -453,10 +457,13 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
     )
     if decks:
         stmt = stmt.where(Deck.slug.in_(decks))
+    # Over every deck, so that exporting one deck names it as exporting all does.
+    every_deck = session.execute(select(Deck.slug, Deck.title))
+    titles = deck_titles({slug: title for slug, title in every_deck})
     exported = [
         ExportQuestion(
             deck_slug=row.slug,
-            deck_title=row.title,
+            deck_title=titles[row.slug],
             qid=row.qid,
             type=row.type,
             prompt=row.prompt,

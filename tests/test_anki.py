@@ -580,3 +580,16 @@ def test_temporary_files_of_a_killed_export_are_cleared_later(tmp_path: Path) ->
     os.utime(stale, (old, old))
     export_apkg([RECALL], target)
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, target.name]
+
+
+def test_control_characters_in_an_output_do_not_break_the_package(
+    col: Collection, tmp_path: Path
+) -> None:
+    # Anki separates fields with U+001F: one raw in a field and Anki refuses the package.
+    odd = replace(SINGLE, qid="unit-separator", answer="a\x1fb\x00c\n")
+    export_apkg([odd], tmp_path / "odd.apkg")
+    result = _import(col, tmp_path / "odd.apkg")
+    assert len(result.log.new) == 1
+    note = _note(col, odd)
+    assert "a&#31;b&#0;c" in note["Answer"]
+    assert len(note.fields) == len(export.FIELDS)

@@ -198,3 +198,61 @@ def test_a_bad_file_does_not_create_a_new_database(
     deck_file.write_text(SMALL_DECK)
     assert invoke("import", str(deck_file)).exit_code == 0
     assert db_path.exists()
+
+
+def _export_stamps(db_path: Path) -> dict[str, tuple[str, object]]:
+    from quizzer import services
+    from quizzer.db import open_database
+
+    database = open_database(str(db_path))
+    try:
+        with database.reading() as session:
+            return {q.qid: (q.deck_title, q.changed_at) for q in services.export_questions(session)}
+    finally:
+        database.dispose()
+
+
+def test_only_deck_tags_mark_its_notes_changed_for_anki(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    # A changed note overwrites what the learner edited in Anki: the deck's title and
+    # description are in no note, so changing them must leave the notes as they were.
+    assert invoke("import", str(deck_file), today="2026-01-05").exit_code == 0
+    before = _export_stamps(db_path)
+    text = deck_file.read_text(encoding="utf-8")
+    retitled = text.replace("title: Test closures", "title: Closures\ndescription: New words.")
+    deck_file.write_text(retitled, encoding="utf-8")
+    assert invoke("import", str(deck_file)).exit_code == 0
+    after = _export_stamps(db_path)
+    assert {qid: stamp for qid, (_, stamp) in after.items()} == {
+        qid: stamp for qid, (_, stamp) in before.items()
+    }
+    assert {title for title, _ in after.values()} == {"Closures"}
+    deck_file.write_text(retitled.replace("tags: [closures]", "tags: [scopes]"), encoding="utf-8")
+    assert invoke("import", str(deck_file)).exit_code == 0
+    tagged = _export_stamps(db_path)
+    assert all(tagged[qid][1] != after[qid][1] for qid in after)
+
+
+def test_a_deck_keeps_its_anki_name_whichever_decks_are_exported(
+    invoke: Invoke, tmp_path: Path, db_path: Path
+) -> None:
+    from quizzer import services
+    from quizzer.db import open_database
+
+    for slug, title in (("alpha", "Python"), ("beta", "python")):
+        deck = write(
+            tmp_path / f"{slug}.yaml",
+            f"deck: {slug}\ntitle: {title}\nquestions:\n"
+            "  - id: q\n    type: recall\n    prompt: Q?\n    answer: A\n",
+        )
+        assert invoke("import", str(deck)).exit_code == 0
+    database = open_database(str(db_path))
+    try:
+        with database.reading() as session:
+            alone = services.export_questions(session, decks=["alpha"])
+            together = services.export_questions(session)
+    finally:
+        database.dispose()
+    assert [q.deck_title for q in alone] == ["Python (alpha)"]
+    assert [q.deck_title for q in together] == ["Python (alpha)", "python (beta)"]
