@@ -41,6 +41,15 @@ QuestionType = Literal["predict_output", "multiple_choice", "recall"]
 QUESTION_TYPES: tuple[QuestionType, ...] = ("predict_output", "multiple_choice", "recall")
 
 
+def _refuse_nul(cls: type, value: Any) -> Any:
+    """Text holds no NUL character: PostgreSQL cannot store one, so no collection could
+    move to a server, and SQLite's tools cut strings at it."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and "\x00" in text:
+            raise ValueError("contains a NUL character (\\0), which quizzer cannot store")
+    return value
+
+
 class Question(BaseModel):
     """One question of a deck file."""
 
@@ -54,7 +63,10 @@ class Question(BaseModel):
     choices: list[Text] | None = None
     explanation: str | None = None
     tags: list[Tag] = Field(default_factory=list)
-    python: str | None = None
+    #: As long as the database's column (a longer range is no use either).
+    python: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    _no_nul = field_validator("prompt", "code", "answer", "choices", "explanation")(_refuse_nul)
 
     @field_validator("python")
     @classmethod
@@ -100,6 +112,8 @@ class Deck(BaseModel):
     description: str | None = None
     tags: list[Tag] = Field(default_factory=list)
     questions: list[Question]
+
+    _no_nul = field_validator("title", "description")(_refuse_nul)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Deck:
@@ -434,8 +448,9 @@ def _question_label(root: yaml.Node, index: int) -> str:
 
 
 def _spans(start: yaml.Mark, end: yaml.Mark | None, mark: yaml.Mark) -> bool:
+    # The end is where the next thing starts (a block list ends at the next key): not in.
     here = (mark.line, mark.column)
-    return (start.line, start.column) <= here and (end is None or here <= (end.line, end.column))
+    return (start.line, start.column) <= here and (end is None or here < (end.line, end.column))
 
 
 def _locate(root: yaml.Node, mark: yaml.Mark) -> tuple[str, str | None]:
@@ -749,9 +764,16 @@ class _BlockDumper(yaml.SafeDumper):
 
 
 def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if any(mark in value for mark in _OTHER_LINE_BREAKS):
+        # Written raw, NEL is read back as a line break (and folded to a space): escaped.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value and all(line == line.rstrip() for line in value.split("\n")):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+#: What YAML counts as a line break besides \n and \r.
+_OTHER_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
 _BlockDumper.add_representer(str, _str_presenter)

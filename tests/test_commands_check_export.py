@@ -269,3 +269,15 @@ def test_importing_a_deck_never_runs_its_code(invoke: Invoke, tmp_path: Path) ->
     assert invoke("import", str(deck)).exit_code == 0
     assert invoke("review", input="hi\n.\n\n").exit_code == 0
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/sub"])
+def test_yaml_export_to_a_place_that_is_not_a_folder_is_one_line(
+    invoke: Invoke, deck_file: Path, tmp_path: Path, where: str
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    (tmp_path / "a-file").write_text("not a folder")
+    result = invoke("export", "--format", "yaml", "-o", str(tmp_path / where))
+    assert result.exit_code == 1, result.output
+    assert "cannot write deck files there" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

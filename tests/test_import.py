@@ -102,6 +102,16 @@ def test_removed_question_is_retired_then_restored(invoke: Invoke, deck_file: Pa
             "    answer: 42\n",
             "question 'late-binding' (#1): field 'answer': Input should be a valid string",
         ),
+        (
+            "    answer: nonlocal\n",
+            '    answer: "non\\0local"\n',
+            "question 'nonlocal' (#3): field 'answer': contains a NUL character",
+        ),
+        (
+            "    answer: nonlocal\n",
+            "    answer: nonlocal\n    python: '" + ",".join(["!=3.2"] * 20) + "'\n",
+            "question 'nonlocal' (#3): field 'python': String should have at most 100 characters",
+        ),
     ],
 )
 def test_bad_file_names_file_question_field_and_changes_nothing(
@@ -256,3 +266,26 @@ def test_a_deck_keeps_its_anki_name_whichever_decks_are_exported(
         database.dispose()
     assert [q.deck_title for q in alone] == ["Python (alpha)"]
     assert [q.deck_title for q in together] == ["Python (alpha)", "python (beta)"]
+
+
+@pytest.mark.parametrize("mark", ["\x85", "\u2028", "\u2029", "\r", "\t"])
+def test_written_decks_read_back_the_same(mark: str) -> None:
+    # YAML reads NEL written raw as a line break, which a plain scalar folds to a space.
+    from quizzer import deckfile
+
+    text = f"a{mark}b"
+    deck = deckfile.Deck(
+        deck="x",
+        title=f"T{mark}",
+        questions=[deckfile.Question(id="a", type="recall", prompt=text, answer=text)],
+    )
+    assert deckfile.parse_deck(deckfile.dump_deck(deck), source="x.yaml") == deck
+
+
+def test_a_repeated_deck_key_after_the_questions_is_the_decks(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    deck = write(tmp_path / "dk.yaml", SMALL_DECK + "tags: [python, closures]\n")
+    result = invoke("import", str(deck))
+    assert result.exit_code == 1
+    assert f"{deck}: deck: field 'tags': duplicate key" in result.output, result.output

@@ -211,7 +211,13 @@ def _write_back(
         with database_of(ctx) as database, database.transaction() as session:
             for name, answer in stored.items():
                 question = services.get_question(session, name)
-                edited = authoring.question_file(question).model_copy(update={"answer": answer})
+                current = authoring.question_file(question).model_dump(exclude_none=True)
+                (edited,) = authoring.validate_questions(
+                    [{**current, "answer": answer}],
+                    deck=question.deck.slug,
+                    source=name,
+                    single=True,
+                )
                 authoring.custom_deck(session, question.deck.slug, now=utc_now())
                 authoring.apply_edit(session, question, edited, now=utc_now())
                 click.echo(f"{name}: answer updated")
@@ -459,7 +465,13 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
             if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
                 raise QuizzerError("not added")
-            question = question.model_copy(update={"answer": answer})
+            # Validated again: an output can hold what no answer may (a NUL character).
+            (question,) = authoring.validate_questions(
+                [{**question.model_dump(exclude_none=True), "answer": answer}],
+                deck=slug,
+                source=f"{slug}/{qid}",
+                single=True,
+            )
         elif options["qtype"] == "predict_output":
             _verify(
                 [question], force=options["force"], interpreter=options["interpreter"], label=slug
