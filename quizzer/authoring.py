@@ -178,7 +178,9 @@ def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Questi
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise QuizzerError(f"{name}: the edited text is not valid YAML: {exc}") from None
+        raise QuizzerError(
+            f"{name}: the edited text is not valid YAML: {_yaml_problem(exc)}"
+        ) from None
     if not isinstance(data, dict):
         raise QuizzerError(f"{name}: the edited text must be one question (a YAML mapping)")
     if data.get("id", original.qid) != original.qid:
@@ -188,6 +190,17 @@ def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Questi
     data["id"] = original.qid
     (edited,) = validate_questions([data], deck=original.deck.slug, source=name, single=True)
     return edited
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """PyYAML's problem and where it is, in one line (its own report spans several, with
+    the context and a copy of the offending line)."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{' '.join(exc.problem.split())} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
 
 
 def apply_edit(
@@ -252,10 +265,15 @@ def export_yaml(session: Session, out_dir: Path, *, decks: Sequence[str] = ()) -
     )
     if not chosen:
         raise QuizzerError("no decks to export")
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for deck in chosen:
-        path = out_dir / f"{deck.slug}.yaml"
-        write_bytes_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)).encode())
-        written.append(path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for deck in chosen:
+            path = out_dir / f"{deck.slug}.yaml"
+            write_bytes_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)).encode())
+            written.append(path)
+    except OSError as exc:
+        raise QuizzerError(
+            f"{out_dir}: cannot write deck files there: {exc.strerror or exc}"
+        ) from None
     return written

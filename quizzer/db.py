@@ -8,6 +8,7 @@ that a newer quizzer wrote, is refused and never written to.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +19,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from quizzer.errors import DatabaseError
+from quizzer.errors import DatabaseError, UsageError
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
 SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
+
+#: The form of quizzer's revision ids (numbered, not Alembic's random hex): an unknown
+#: revision of this form was written by a newer quizzer; any other is another program's.
+REVISION_FORM = re.compile(r"[0-9]{4}")
+
+#: The ``user:password@`` of a URL that does not parse, so a message can hide the password.
+_CREDENTIALS = re.compile(r"(://[^:/@]*):.*@")
 
 #: How long a writer waits for another process's transaction before giving up (ms).
 BUSY_TIMEOUT_MS = 30_000
@@ -54,23 +62,51 @@ def default_db_path() -> Path:
 
 
 def resolve_url(target: str | None) -> str:
-    """Turn ``--db`` / ``QUIZZER_DB`` (a path or an SQLAlchemy URL) into a URL."""
-    if not target:
+    """Turn ``--db`` / ``QUIZZER_DB`` (a path or an SQLAlchemy URL) into a URL.
+
+    Only None means the default database: an empty string is refused (UsageError), so a
+    script passing an unset variable never reaches the user's own collection.
+    """
+    if target is None:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
+    if not target:
+        raise UsageError(
+            "the database is an empty string: name a file or URL, or leave it out for the default"
+        )
     if "://" in target:
         try:
-            make_url(target)
-        except sa_exc.ArgumentError:
-            raise DatabaseError(f"{target}: not a database URL or path") from None
+            parsed = make_url(target)
+        except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+            shown = _CREDENTIALS.sub(r"\1:***@", target)
+            raise DatabaseError(f"{shown}: not a database URL or path") from None
+        named = _sqlite_path(target)
+        if named is not None:  # what the plain-path form checks, for sqlite:/// URLs too
+            _check_location(named, parsed.render_as_string(hide_password=True))
         return target
     path = Path(target).expanduser()
-    if path.is_dir():
-        raise DatabaseError(f"{target}: is a folder, not a database file")
-    if not path.parent.is_dir():
-        raise DatabaseError(f"{target}: the folder {path.parent} does not exist")
+    _check_location(path, target)
     return f"sqlite:///{path.resolve()}"
+
+
+def _check_location(path: Path, shown: str) -> None:
+    if path.is_dir():
+        raise DatabaseError(f"{shown}: is a folder, not a database file")
+    if not path.parent.is_dir():
+        raise DatabaseError(f"{shown}: the folder {path.parent} does not exist")
+
+
+def url_for(target: str | None) -> str:
+    """:func:`resolve_url` of ``target``, or else of ``QUIZZER_DB`` (an empty one is refused)."""
+    if target is None:
+        target = os.environ.get("QUIZZER_DB")
+        if target == "":
+            raise UsageError(
+                "QUIZZER_DB is set but empty: name a database file or URL, or unset it "
+                "for the default"
+            )
+    return resolve_url(target)
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -141,7 +177,13 @@ def _current_revision(connection: Any) -> str | None:
         raise DatabaseError("not a quizzer database (it has other tables and no quizzer schema)")
     rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     if not rows:
-        return None  # stamped at "base": no revision applied yet
+        # Stamped at "base" (no revision applied yet) is new only if nothing else is
+        # there: another program's Alembic can leave an empty table beside its own.
+        if tables - {"alembic_version"}:
+            raise DatabaseError(
+                "not a quizzer database (it has other tables and no quizzer schema)"
+            )
+        return None
     if len(rows) != 1:
         raise DatabaseError("not a quizzer database (its schema version is unreadable)")
     return str(rows[0])
@@ -163,16 +205,20 @@ def _upgrade(connection: Any, current: str | None) -> None:
 
 
 def _refuse_newer(current: str | None, where: str) -> None:
-    if current is not None and current not in SCHEMA_REVISIONS:
+    if current is None or current in SCHEMA_REVISIONS:
+        return
+    if REVISION_FORM.fullmatch(current) is None:
         raise DatabaseError(
-            f"{where}: written by a newer quizzer (schema {current}); upgrade quizzer to use it"
+            f"{where}: not a quizzer database (its schema version {current!r} is another program's)"
         )
+    raise DatabaseError(
+        f"{where}: written by a newer quizzer (schema {current}); upgrade quizzer to use it"
+    )
 
 
 def database_exists(target: str | None) -> bool:
     """Whether the database ``target`` names is there already (a server's always counts)."""
-    url = resolve_url(target if target is not None else os.environ.get("QUIZZER_DB"))
-    path = _sqlite_path(url)
+    path = _sqlite_path(url_for(target))
     return path is None or path.exists()
 
 
@@ -183,12 +229,20 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
     """
     where = _describe(url)
     path = _sqlite_path(url)
-    if path is not None and path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as handle:
-            if handle.read(16) != b"SQLite format 3\0":
-                raise DatabaseError(f"{where}: not a quizzer database (not an SQLite file)")
+    header = None
     try:
-        with engine.connect() as connection:
+        if path is not None and path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as handle:
+                header = handle.read(16)
+    except OSError as exc:  # no permission to read it, a folder, ...
+        raise DatabaseError(f"{where}: cannot read this file: {exc.strerror or exc}") from None
+    if header is not None and header != b"SQLite format 3\0":
+        raise DatabaseError(f"{where}: not a quizzer database (not an SQLite file)")
+    try:
+        # A deferred (read-only) transaction: an up-to-date database is used without
+        # waiting for, or blocking, another process's writer (WAL lets them run side by
+        # side). Only a migration takes the write lock, below.
+        with engine.connect().execution_options(quizzer_read_only=True) as connection:
             current = _current_revision(connection)
             connection.rollback()
         if current == SCHEMA_HEAD:
@@ -264,4 +318,4 @@ class Database:
 
 def open_database(target: str | None = None) -> Database:
     """Open the database named by ``target`` (or ``QUIZZER_DB``, or the default)."""
-    return Database(resolve_url(target if target is not None else os.environ.get("QUIZZER_DB")))
+    return Database(url_for(target))

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, false, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from quizzer.db import Database, _describe, _sqlite_path, resolve_url
+from quizzer.db import Database, _describe, _sqlite_path, resolve_url, url_for
 from quizzer.errors import DatabaseError, QuizzerError
 from quizzer.orm import Base
 
@@ -128,13 +128,14 @@ def copy_database(
     """Copy every row of the collection at ``source`` into ``target``.
 
     ``source`` and ``target`` are what ``--db`` takes (a path or an SQLAlchemy URL;
-    ``source`` None means the default database). Both are brought to the current schema
-    first. A target that already holds rows is refused unless ``replace``, which empties
-    it in the same transaction as the copy. Row counts are compared afterwards and the
-    whole copy is rolled back if they differ. Primary keys are kept; PostgreSQL's id
-    sequences are moved past them. Raises QuizzerError (nothing written) on refusal.
+    ``source`` None means ``QUIZZER_DB``, or else the default database; an empty string
+    is refused). Both are brought to the current schema first. A target that already
+    holds rows is refused unless ``replace``, which empties it in the same transaction as
+    the copy. Row counts are compared afterwards and the whole copy is rolled back if they
+    differ. Primary keys are kept; PostgreSQL's id sequences are moved past them. Raises
+    QuizzerError (nothing written) on refusal.
     """
-    source_url = resolve_url(source)
+    source_url = url_for(source)
     target_url = resolve_url(target)
     where_from, where_to = _describe(source_url), _describe(target_url)
     if _identity(source_url) == _identity(target_url):

@@ -21,6 +21,10 @@ from quizzer.orm import CardState, Deck, Question, Review, Setting
 
 #: New cards a day when the user has not chosen another number.
 DEFAULT_NEW_PER_DAY = 10
+#: The largest value a setting takes: far more cards than anyone reviews in a day, and
+#: far inside what SQLite's 64-bit integers hold (a bigger number would be stored as a
+#: float and overflow the queries that use it).
+MAX_SETTING = 100_000
 SETTINGS: dict[str, tuple[type, Any, str]] = {
     "new-per-day": (int, DEFAULT_NEW_PER_DAY, "new cards introduced per day by `review`"),
     "leech-threshold": (
@@ -45,10 +49,29 @@ class QueueItem:
 
 
 def get_setting(session: Session, key: str) -> Any:
-    """A persisted setting, or its default."""
+    """A persisted setting, or its default.
+
+    A number stored out of bounds (by an older quizzer, which did not check) is read as
+    the nearest bound.
+    """
     kind, default, _ = SETTINGS[key]
     row = session.get(Setting, key)
-    return kind(row.value) if row is not None else default
+    if row is None:
+        return default
+    try:
+        value = kind(row.value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
+        raise QuizzerError(
+            f"{key}: the stored value {row.value!r} is not {_wanted(kind)}; "
+            f"set it again with `quizzer config {key} N`"
+        ) from None
+    if isinstance(value, int):
+        value = min(max(value, 0), MAX_SETTING)
+    return value
+
+
+def _wanted(kind: type) -> str:
+    return "a whole number" if kind is int else kind.__name__
 
 
 def set_setting(session: Session, key: str, value: str) -> Any:
@@ -59,10 +82,11 @@ def set_setting(session: Session, key: str, value: str) -> Any:
     try:
         parsed = kind(value)
     except ValueError:
-        wanted = "a whole number" if kind is int else kind.__name__
-        raise QuizzerError(f"{key}: {value!r} is not {wanted}") from None
+        raise QuizzerError(f"{key}: {value!r} is not {_wanted(kind)}") from None
     if isinstance(parsed, int) and parsed < 0:
         raise QuizzerError(f"{key}: must not be negative")
+    if isinstance(parsed, int) and parsed > MAX_SETTING:
+        raise QuizzerError(f"{key}: must be at most {MAX_SETTING}")
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=parsed))

@@ -836,11 +836,22 @@ def grade(
     )
 
 
-def set_suspended(session: Session, name: str, *, suspended: bool) -> Question:
-    """Suspend or unsuspend a card; unsuspending also clears its leech tag."""
+def unsuspend(session: Session, name: str) -> bool:
+    """Bring the suspended card ``DECK/ID`` back into reviews and clear its leech tag.
+
+    Returns False, changing nothing, when the card is not suspended. A retired question is
+    refused (QuizzerError): it is not asked, suspended or not.
+    """
     question = get_question(session, name)
-    question.state.suspended = suspended
-    if not suspended:
-        question.state.leech = False
+    if question.retired:
+        raise QuizzerError(
+            f"{name}: this question is retired (deleted, or removed from its deck file) and "
+            "will not be asked; nothing changed"
+        )
+    state = question.state
+    if not state.suspended:
+        return False
+    state.suspended = False
+    state.leech = False
     session.flush()
-    return question
+    return True

@@ -128,6 +128,15 @@ def test_add_refuses_code_stopped_by_the_sandbox(invoke: Invoke, db_path: Path) 
     assert not db_path.exists() or "bomb" not in "".join(dump_db(db_path))
 
 
+def test_add_refuses_an_output_no_answer_may_hold(invoke: Invoke, db_path: Path) -> None:
+    # A NUL character: PostgreSQL cannot store it, so the collection could never move.
+    args = ["add", "--deck", "my-notes", "--type", "predict_output", "--prompt", "Nul"]
+    result = invoke(*args, "--code", 'print("a\\0b")', "-y")
+    assert result.exit_code == 1, result.output
+    assert "my-notes/nul: field 'answer': contains a NUL character" in result.output
+    assert not db_path.exists() or "nul" not in "".join(dump_db(db_path))
+
+
 def test_add_refuses_to_compute_an_answer_its_python_range_excludes(
     invoke: Invoke, tmp_path: Path, db_path: Path
 ) -> None:
@@ -323,6 +332,22 @@ def test_edit_reverifies_a_changed_answer(
     assert "No change." in custom("edit", "my-notes/alias").output
 
 
+def test_edit_to_invalid_yaml_is_one_line_with_line_and_column(
+    custom: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
+) -> None:
+    before = dump_db(db_path)
+    monkeypatch.setenv(
+        "EDITOR", _editor(tmp_path, "text = '# header\\nid: alias\\nprompt: a: b\\n'")
+    )
+    result = custom("edit", "my-notes/alias")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: my-notes/alias: the edited text is not valid YAML: "
+        "mapping values are not allowed here (line 3, column 10)\n"
+    )
+    assert dump_db(db_path) == before
+
+
 # --- delete -----------------------------------------------------------------------------
 
 
@@ -372,9 +397,37 @@ def test_leech_is_tagged_suspended_and_can_come_back(invoke: Invoke, deck_file: 
     assert invoke("undo").exit_code == 0
     assert json.loads(invoke("cards", "--leeches", "--json").output) == []
     assert invoke("grade", "test-closures/nonlocal", "0", today="2026-01-06").exit_code == 0
-    assert invoke("unsuspend", "test-closures/nonlocal").exit_code == 0
+    unsuspended = invoke("unsuspend", "test-closures/nonlocal")
+    assert unsuspended.exit_code == 0
+    assert unsuspended.output == "test-closures/nonlocal: back in reviews.\n"
     state = _show(invoke, "test-closures/nonlocal")["state"]
     assert state["suspended"] is False and state["leech"] is False  # type: ignore[index]
+
+
+def test_unsuspend_says_when_there_is_nothing_to_bring_back(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    before = dump_db(db_path)
+    again = invoke("unsuspend", "test-closures/nonlocal")
+    assert again.exit_code == 0
+    assert again.output == "test-closures/nonlocal is not suspended; nothing changed.\n"
+    assert dump_db(db_path) == before
+    # A retired question is not asked, suspended or not: said so, and it stays as it is.
+    assert invoke("config", "leech-threshold", "1").exit_code == 0
+    assert invoke("grade", "test-closures/cell", "0").exit_code == 0
+    for name in ("test-closures/cell", "test-closures/nonlocal"):
+        assert invoke("delete", name).exit_code == 0
+    before = dump_db(db_path)
+    for name in ("test-closures/cell", "test-closures/nonlocal"):
+        retired = invoke("unsuspend", name)
+        assert retired.exit_code == 1
+        assert retired.output == (
+            f"Error: {name}: this question is retired (deleted, or removed from its deck "
+            "file) and will not be asked; nothing changed\n"
+        )
+    assert dump_db(db_path) == before
+    assert _show(invoke, "test-closures/cell")["state"]["suspended"] is True  # type: ignore[index]
 
 
 def test_review_says_when_a_card_becomes_a_leech(invoke: Invoke, deck_file: Path) -> None:

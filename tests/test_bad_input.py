@@ -8,6 +8,7 @@ deck or question that does not exist, a missing path, a database quizzer must no
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -58,8 +59,24 @@ def _truncated(path: Path, real: Path) -> None:
 def _newer(path: Path, real: Path) -> None:
     shutil.copyfile(real, path)
     with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = 'ffff9999'")
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
     connection.close()
+
+
+def _another_program_with_alembic(revision: str | None) -> Callable[[Path, Path], None]:
+    def make(path: Path, real: Path) -> None:
+        with sqlite3.connect(path) as connection:
+            connection.execute(
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+            )
+            connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+            connection.execute("INSERT INTO users (name) VALUES ('ada')")
+            if revision is not None:
+                connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+        connection.close()
+
+    return make
 
 
 def _garbage_after_header(path: Path, real: Path) -> None:
@@ -70,7 +87,15 @@ BAD_DATABASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "not-sqlite": (_not_sqlite, "not a quizzer database (not an SQLite file)"),
     "another-program": (_another_program, "not a quizzer database (it has other tables"),
     "truncated": (_truncated, "cannot use this database: database disk image is malformed"),
-    "newer-quizzer": (_newer, "written by a newer quizzer (schema ffff9999); upgrade quizzer"),
+    "newer-quizzer": (_newer, "written by a newer quizzer (schema 9999); upgrade quizzer"),
+    "another-program-at-base": (
+        _another_program_with_alembic(None),
+        "not a quizzer database (it has other tables",
+    ),
+    "another-program-revision": (
+        _another_program_with_alembic("ae1027a6acf"),
+        "not a quizzer database (its schema version 'ae1027a6acf' is another program's)",
+    ),
     "garbage-after-header": (_garbage_after_header, "cannot use this database"),
 }
 
@@ -210,6 +235,31 @@ def test_bad_quality_is_a_usage_error(
     _check(invoke("grade", "test-closures/cell", quality), 2, fragment)
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (
+            ["config", "new-per-day", "99999999999999999999"],
+            1,
+            "new-per-day: must be at most 100000",
+        ),
+        (["config", "new-per-day", "100001"], 1, "new-per-day: must be at most 100000"),
+        (["config", "leech-threshold", "100001"], 1, "leech-threshold: must be at most 100000"),
+        (
+            ["review", "--new", "99999999999999999999"],
+            2,
+            "'--new': 99999999999999999999 is not in the range 0<=x<=100000",
+        ),
+        (["review", "--limit", "100001"], 2, "'--limit': 100001 is not in the range 1<=x<=100000"),
+    ],
+)
+def test_numbers_past_the_bounds_are_refused(
+    invoke: Invoke, loaded: list[str], args: list[str], code: int, fragment: str
+) -> None:
+    # Unbounded, such a number was stored as a float and `review` then overflowed SQLite.
+    _check(invoke(*args, input=""), code, fragment)
+
+
 NAME_FORM = "name a question as DECK/ID, e.g. python-closures/late-binding"
 
 
@@ -270,6 +320,93 @@ def test_db_that_is_a_folder_is_refused(tmp_path: Path) -> None:
 
 def test_db_url_of_an_unknown_kind_is_refused_in_one_line(tmp_path: Path) -> None:
     _check(_run("nosuchdialect://somewhere/x", "decks"), 1, "nosuchdialect://somewhere/x")
+
+
+def test_db_url_naming_a_folder_is_refused_in_one_line(tmp_path: Path) -> None:
+    before = sorted(tmp_path.iterdir())
+    _check(_run(f"sqlite:///{tmp_path}", "decks"), 1, f"{tmp_path}: is a folder")
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://me:s3cret@h:abc/db", "postgresql://me:***@h:abc/db"),  # port not a number
+        ("post gres://me:s3cret@h/db", "post gres://me:***@h/db"),
+    ],
+)
+def test_db_url_that_does_not_parse_is_one_line_without_its_password(url: str, shown: str) -> None:
+    result = _run(url, "decks")
+    _check(result, 1, f"{shown}: not a database URL or path")
+    assert "s3cret" not in result.output
+
+
+def test_a_database_that_cannot_be_read_is_one_line(real_db: Path, tmp_path: Path) -> None:
+    # Root reads any file: the process gives up its capabilities (as an ordinary user it
+    # needs none of that, and chmod 000 is enough).
+    path = tmp_path / "locked.db"
+    shutil.copyfile(real_db, path)
+    path.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: every file is readable")
+        prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all"]
+    try:
+        result = subprocess.run(
+            [*prefix, sys.executable, "-m", "quizzer", "--db", str(path), "decks"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        path.chmod(0o600)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Error: {path}: cannot read this file: Permission denied\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked.db"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "fragment"),
+    [
+        (["--db", "", "decks"], {}, "Invalid value for '--db': empty"),
+        (["decks", "--db", ""], {}, "Invalid value for '--db': empty"),
+        (["decks"], {"QUIZZER_DB": ""}, "QUIZZER_DB is set but empty"),
+        (["import", "DECK"], {"QUIZZER_DB": ""}, "QUIZZER_DB is set but empty"),
+        (["--db", "", "db", "copy", "--to", "COPY"], {}, "Invalid value for '--db': empty"),
+        (["db", "copy", "--to", "COPY"], {"QUIZZER_DB": ""}, "QUIZZER_DB is set but empty"),
+        (["--db", "DB", "db", "copy", "--to", ""], {}, "Invalid value for '--to': empty"),
+        (
+            ["--db", "DB", "db", "copy", "--to", "", "--replace"],
+            {},
+            "Invalid value for '--to': empty",
+        ),
+    ],
+)
+def test_an_empty_database_is_a_usage_error_not_the_default_one(
+    argv: list[str],
+    env: dict[str, str],
+    fragment: str,
+    real_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A script passing an unset variable must not reach (or, with --replace, wipe) the
+    # user's own collection in the data folder.
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.delenv("QUIZZER_DB", raising=False)
+    source = tmp_path / "source.db"
+    shutil.copyfile(real_db, source)
+    deck = write(tmp_path / "closures.yaml", SMALL_DECK)
+    names = {"DB": str(source), "COPY": str(tmp_path / "copy.db"), "DECK": str(deck)}
+    result = CliRunner().invoke(
+        main, [names.get(part, part) for part in argv], env=env, catch_exceptions=False
+    )
+    _check(result, 2, fragment)
+    assert not data.exists()
+    assert not (tmp_path / "copy.db").exists()
 
 
 def test_a_database_failing_mid_command_is_one_line(tmp_path: Path) -> None:

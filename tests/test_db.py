@@ -12,10 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from conftest import Invoke
+from sqlalchemy import Engine, create_engine, event
 
 from quizzer import db
-from quizzer.errors import DatabaseError
+from quizzer.errors import DatabaseError, UsageError
 from quizzer.orm import Base
 
 
@@ -30,6 +31,10 @@ def test_known_revisions_match_the_migrations() -> None:
     chain = [rev.revision for rev in script.walk_revisions()][::-1]
     assert tuple(chain) == db.SCHEMA_REVISIONS
     assert script.get_current_head() == db.SCHEMA_HEAD
+
+
+def test_revision_ids_are_numbered_so_a_newer_quizzer_is_told_from_another_program() -> None:
+    assert all(db.REVISION_FORM.fullmatch(rev) for rev in db.SCHEMA_REVISIONS)
 
 
 def test_models_and_migrations_do_not_drift(db_path: Path) -> None:
@@ -135,6 +140,53 @@ def test_database_from_a_newer_quizzer_is_refused_untouched(db_path: Path) -> No
     assert db_path.read_bytes() == before
 
 
+def _other_app_with_alembic(path: Path, revision: str | None) -> None:
+    """An SQLite file of another program whose schema its own Alembic manages."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO users (name) VALUES ('ada')")
+        if revision is not None:
+            connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("revision", "message"),
+    [
+        (None, "not a quizzer database (it has other tables and no quizzer schema)"),
+        ("ae1027a6acf", "not a quizzer database (its schema version 'ae1027a6acf' is another"),
+    ],
+    ids=["stamped-at-base", "its-own-revision"],
+)
+def test_sqlite_file_of_another_program_with_alembic_is_refused_untouched(
+    tmp_path: Path, revision: str | None, message: str
+) -> None:
+    path = tmp_path / "other.db"
+    _other_app_with_alembic(path, revision)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError) as raised:
+        db.open_database(str(path))
+    assert str(raised.value).startswith(f"{path}: {message}")
+    assert "newer quizzer" not in str(raised.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_a_database_stamped_at_base_with_nothing_else_is_new(db_path: Path) -> None:
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    connection.close()
+    db.open_database(str(db_path)).dispose()
+    with sqlite3.connect(db_path) as connection:
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    connection.close()
+    assert version == [(db.SCHEMA_HEAD,)]
+
+
 def test_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("just some notes\n" * 100)
@@ -164,6 +216,125 @@ def test_database_urls_and_paths_resolve(tmp_path: Path) -> None:
         db.resolve_url(str(tmp_path / "missing" / "a.db"))
     with pytest.raises(DatabaseError, match="is a folder"):
         db.resolve_url(str(tmp_path))
+    # A URL naming an SQLite file is checked like a path.
+    with pytest.raises(DatabaseError, match="is a folder"):
+        db.resolve_url(f"sqlite:///{tmp_path}")
+    with pytest.raises(DatabaseError, match="does not exist"):
+        db.resolve_url(f"sqlite:///{tmp_path / 'missing' / 'a.db'}")
+
+
+def test_only_a_missing_target_means_the_default_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("QUIZZER_DB", "")
+    with pytest.raises(UsageError, match="empty"):
+        db.resolve_url("")
+    with pytest.raises(UsageError, match="QUIZZER_DB is set but empty"):
+        db.open_database()
+    with pytest.raises(UsageError, match="QUIZZER_DB is set but empty"):
+        db.database_exists(None)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_folder_named_by_a_url_is_refused_when_its_header_is_read(tmp_path: Path) -> None:
+    # Past resolve_url's check (Database takes a URL as it is): reading the header of
+    # something that is not a readable file is one DatabaseError, not an OSError.
+    with pytest.raises(DatabaseError, match="cannot read this file: Is a directory"):
+        db.Database(f"sqlite:///{tmp_path}")
+
+
+# --- locks: readers never wait for a writer; a migration takes the write lock --------------
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another program in the middle of a write transaction on ``path`` (not committed)."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE decks SET title = 'Renamed'")
+    return writer
+
+
+def _write_lock_is_held(path: Path) -> bool:
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return True
+    finally:
+        other.close()
+    other.execute("ROLLBACK")
+    return False
+
+
+def test_reading_commands_run_beside_a_writer(
+    invoke: Invoke,
+    db_path: Path,
+    deck_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    # Were a command to wait for the writer after all, it would fail at once, not in 30 s.
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    writer = _hold_write_lock(db_path)
+    try:
+        for args in (
+            ["decks"],
+            ["cards"],
+            ["show", "test-closures/cell"],
+            ["stats"],
+            ["db", "copy", "--to", str(tmp_path / "copy.db")],
+        ):
+            result = invoke(*args)
+            assert result.exit_code == 0, (args, result.output)
+        # They saw the collection as it was before the writer's change.
+        assert "Test closures" in invoke("decks").output
+        assert _write_lock_is_held(db_path)
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    assert "Renamed" in invoke("decks").output
+
+
+def _statements_while_opening(path: Path) -> list[str]:
+    issued: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        issued.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        db.open_database(str(path)).dispose()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    return issued
+
+
+def test_opening_an_up_to_date_database_takes_no_write_lock(db_path: Path) -> None:
+    db.open_database(str(db_path)).dispose()
+    issued = _statements_while_opening(db_path)
+    assert "BEGIN" in issued
+    assert "BEGIN IMMEDIATE" not in issued
+
+
+def test_a_migration_takes_the_write_lock_before_it_looks_again(db_path: Path) -> None:
+    from alembic import command
+
+    config = _alembic_config()
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, db.SCHEMA_REVISIONS[0])
+    engine.dispose()
+    issued = _statements_while_opening(db_path)
+    immediate = issued.index("BEGIN IMMEDIATE")
+    first_change = next(
+        n for n, sql in enumerate(issued) if sql.startswith(("CREATE", "ALTER", "UPDATE"))
+    )
+    assert immediate < first_change
+    assert "SELECT version_num FROM alembic_version" in issued[immediate:first_change]
 
 
 def test_bundled_resources_are_found() -> None:

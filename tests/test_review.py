@@ -314,6 +314,27 @@ def test_first_review_on_a_new_database_loads_the_bundled_decks(invoke: Invoke) 
     assert sum(d["total"] for d in decks) >= 100
 
 
+def test_the_largest_numbers_work_and_a_huge_stored_one_is_read_as_the_largest(
+    imported: Invoke, db_path: Path
+) -> None:
+    from quizzer.cli.practice import MAX_CARDS
+    from quizzer.reviews import MAX_SETTING
+
+    assert MAX_CARDS == MAX_SETTING == 100_000
+    assert imported("config", "new-per-day", "100000").exit_code == 0
+    assert imported("config", "leech-threshold", "100000").exit_code == 0
+    result = imported("review", "--new", "100000", "--limit", "100000", input="q\n")
+    assert result.exit_code == 0, result.output
+    # What an older quizzer stored for `config new-per-day 99999999999999999999`.
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("UPDATE settings SET value = 1e20 WHERE key = 'new-per-day'")
+    connection.close()
+    assert "new-per-day = 100000" in imported("config").output
+    result = imported("review", input="q\n")
+    assert result.exit_code == 0, result.output
+    assert "3 cards wait for today" in result.output
+
+
 def test_config_rejects_unknown_and_bad_values(invoke: Invoke) -> None:
     assert invoke("config", "colour", "red").exit_code == 1
     bad = invoke("config", "new-per-day", "many")

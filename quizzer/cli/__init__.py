@@ -90,8 +90,20 @@ def _parse_day(value: str | None, param_hint: str) -> date | None:
     return day
 
 
+def refuse_empty(value: str | None, param_hint: str) -> str | None:
+    """``value`` unless it is an empty string (a usage error): only a missing value means
+    the default database, so a script passing an unset variable never reaches it."""
+    if value == "":
+        raise click.BadParameter(
+            "empty; name a database file or URL (leave the option out for the default)",
+            param_hint=param_hint,
+        )
+    return value
+
+
 def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
+    # Click skips an empty QUIZZER_DB; quizzer.db.url_for refuses it in its turn.
+    if refuse_empty(value, "'--db'") is not None:
         settings_of(ctx).db = value
 
 
@@ -160,7 +172,7 @@ def _complete(ctx: click.Context, incomplete: str, *, names: bool) -> list[Any]:
 
         database = open_database(settings_of(ctx).db)
         try:
-            with database.transaction() as session:
+            with database.reading() as session:
                 if names:
                     rows = session.execute(
                         select(Deck.slug, Question.qid)

@@ -17,6 +17,7 @@ from quizzer.cli import (
     leech_message,
     main,
     print_table,
+    refuse_empty,
     settings_of,
     utc_now,
 )
@@ -331,12 +332,18 @@ def undo_command(ctx: click.Context) -> None:
 @click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
 @click.pass_context
 def unsuspend_command(ctx: click.Context, name: str) -> None:
-    """Bring a suspended card (a leech) back into reviews; its leech tag is cleared."""
+    """Bring a suspended card (a leech) back into reviews; its leech tag is cleared.
+
+    A card that is not suspended is left as it is; a retired question is refused.
+    """
     from quizzer import services
 
     with database_of(ctx) as database, database.transaction() as session:
-        services.set_suspended(session, name, suspended=False)
-    click.echo(f"{name}: back in reviews.")
+        changed = services.unsuspend(session, name)
+    if changed:
+        click.echo(f"{name}: back in reviews.")
+    else:
+        click.echo(f"{name} is not suspended; nothing changed.")
 
 
 # --- db -------------------------------------------------------------------------------
@@ -355,6 +362,7 @@ def db_group() -> None:
     "target",
     required=True,
     metavar="TARGET",
+    callback=lambda ctx, param, value: refuse_empty(value, "'--to'"),
     help="Where to copy to: a database file path or SQLAlchemy URL (any backend).",
 )
 @click.option("--replace", is_flag=True, help="Empty a target that already holds a collection.")

@@ -16,6 +16,10 @@ from quizzer.cli import (
     utc_now,
 )
 
+#: The bound of --new and --limit: reviews.MAX_SETTING, the bound of the `new-per-day`
+#: setting (a test checks they agree; reviews is not imported here, to keep start-up light).
+MAX_CARDS = 100_000
+
 # --- review ---------------------------------------------------------------------------
 
 
@@ -24,13 +28,13 @@ from quizzer.cli import (
 @click.option(
     "--new",
     "new_per_day",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_CARDS),
     metavar="N",
     help="New cards allowed today (default: the `new-per-day` setting, 10).",
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_CARDS),
     metavar="N",
     help="At most N due and new cards this session (drill not counted).",
 )
