@@ -76,6 +76,20 @@ def cli_process(args: Sequence[str], watched: Sequence[str] = (), *, input: str 
     return CliProcess(output, *json.loads(state))
 
 
+def other_program_with_alembic(path: Path, revision: str | None) -> None:
+    """An SQLite file of another program whose schema its own Alembic manages."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO users (name) VALUES ('ada')")
+        if revision is not None:
+            connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    connection.close()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """Where this test's database lives (created on first use)."""

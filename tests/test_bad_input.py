@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import SMALL_DECK, Invoke, dump_db, write
+from conftest import SMALL_DECK, Invoke, dump_db, other_program_with_alembic, write
 
 from quizzer.cli import main
 
@@ -64,19 +64,7 @@ def _newer(path: Path, real: Path) -> None:
 
 
 def _another_program_with_alembic(revision: str | None) -> Callable[[Path, Path], None]:
-    def make(path: Path, real: Path) -> None:
-        with sqlite3.connect(path) as connection:
-            connection.execute(
-                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-            )
-            connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-            connection.execute("INSERT INTO users (name) VALUES ('ada')")
-            if revision is not None:
-                connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
-        connection.close()
-
-    return make
+    return lambda path, real: other_program_with_alembic(path, revision)
 
 
 def _garbage_after_header(path: Path, real: Path) -> None:

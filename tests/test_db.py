@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import Invoke
+from conftest import Invoke, other_program_with_alembic
 from sqlalchemy import Engine, create_engine, event
 
 from quizzer import db
@@ -140,20 +140,6 @@ def test_database_from_a_newer_quizzer_is_refused_untouched(db_path: Path) -> No
     assert db_path.read_bytes() == before
 
 
-def _other_app_with_alembic(path: Path, revision: str | None) -> None:
-    """An SQLite file of another program whose schema its own Alembic manages."""
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-        )
-        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-        connection.execute("INSERT INTO users (name) VALUES ('ada')")
-        if revision is not None:
-            connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
-    connection.close()
-
-
 @pytest.mark.parametrize(
     ("revision", "message"),
     [
@@ -166,7 +152,7 @@ def test_sqlite_file_of_another_program_with_alembic_is_refused_untouched(
     tmp_path: Path, revision: str | None, message: str
 ) -> None:
     path = tmp_path / "other.db"
-    _other_app_with_alembic(path, revision)
+    other_program_with_alembic(path, revision)
     before = path.read_bytes()
     with pytest.raises(DatabaseError) as raised:
         db.open_database(str(path))
