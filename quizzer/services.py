@@ -378,12 +378,34 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: da
         )
         report.decks.append(DeckImport(deck=deck.slug, path=str(path), unchanged=int(active or 0)))
     for path, deck_file in loaded:
+        report.decks += _retire_renamed(session, path, deck_file.deck)
         report.decks.append(upsert_deck(session, deck_file, source=str(path), now=now, today=today))
         session.scalars(
             select(Deck).where(Deck.slug == deck_file.deck)
         ).one().source_digest = plan.digests[path]
     session.flush()
     return report
+
+
+def _retire_renamed(session: Session, path: Path, slug: str) -> list[DeckImport]:
+    """Retire the questions of decks that ``path`` held under another slug before.
+
+    A deck's slug is its identity, so a file whose ``deck:`` was renamed holds a new deck,
+    and the old one's questions are gone from every file: retired, as any question removed
+    from its file is (history kept). Left active, each question would be asked twice.
+    """
+    here = path.resolve()
+    reports = []
+    others = session.scalars(select(Deck).where(Deck.source.is_not(None), Deck.slug != slug))
+    for old in others:
+        if old.source is None or Path(old.source).resolve() != here:
+            continue
+        active = Question.deck_id == old.id, Question.retired.is_(False)
+        retired = session.scalar(select(func.count()).select_from(Question).where(*active))
+        session.execute(update(Question).where(*active).values(retired=True))
+        old.source, old.source_digest = None, None
+        reports.append(DeckImport(deck=old.slug, path=str(path), retired=int(retired or 0)))
+    return reports
 
 
 def import_decks(

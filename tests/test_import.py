@@ -289,3 +289,31 @@ def test_a_repeated_deck_key_after_the_questions_is_the_decks(
     result = invoke("import", str(deck))
     assert result.exit_code == 1
     assert f"{deck}: deck: field 'tags': duplicate key" in result.output, result.output
+
+
+def test_renaming_a_decks_slug_retires_the_old_deck_instead_of_asking_twice(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    assert invoke("grade", "test-closures/nonlocal", "4").exit_code == 0
+    text = deck_file.read_text(encoding="utf-8")
+    deck_file.write_text(text.replace("deck: test-closures", "deck: closures"), encoding="utf-8")
+    renamed = invoke("import", str(deck_file))
+    assert renamed.exit_code == 0, renamed.output
+    assert "test-closures: 0 added, 0 updated, 0 unchanged, 3 retired" in renamed.output
+    cards = json.loads(invoke("cards", "--json").output)
+    assert sorted(card["name"] for card in cards) == [
+        "closures/cell",
+        "closures/late-binding",
+        "closures/nonlocal",
+    ]
+    # Renamed back: the old deck's questions return with their history.
+    deck_file.write_text(text, encoding="utf-8")
+    assert invoke("import", str(deck_file)).exit_code == 0
+    back = {c["name"]: c for c in json.loads(invoke("cards", "--json").output)}
+    assert sorted(back) == [
+        "test-closures/cell",
+        "test-closures/late-binding",
+        "test-closures/nonlocal",
+    ]
+    assert back["test-closures/nonlocal"]["repetitions"] == 1
