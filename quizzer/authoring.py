@@ -55,7 +55,7 @@ def unique_qid(taken: Iterable[str], base: str) -> str:
 
 
 def validate_questions(
-    items: Sequence[Any], *, deck: str, source: str, single: bool = False
+    items: Sequence[Any], *, source: str, single: bool = False
 ) -> list[deckfile.Question]:
     """Validate question mappings with the deck-file models.
 
@@ -105,6 +105,17 @@ def custom_deck(session: Session, slug: str, *, now: datetime, title: str | None
         "(e.g. --deck my-notes)",
     )
     return deck
+
+
+def with_answer(question: deckfile.Question, answer: str, *, source: str) -> deckfile.Question:
+    """``question`` with ``answer``, validated again: an output (from the sandbox) can hold
+    what no answer may, such as a NUL character."""
+    (changed,) = validate_questions(
+        [{**question.model_dump(exclude_none=True), "answer": answer}],
+        source=source,
+        single=True,
+    )
+    return changed
 
 
 def refuse_file_deck(deck: Deck, *, advice: str) -> None:
@@ -188,7 +199,7 @@ def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Questi
             f"{name}: field 'id': the id cannot change (it identifies the card and its history)"
         )
     data["id"] = original.qid
-    (edited,) = validate_questions([data], deck=original.deck.slug, source=name, single=True)
+    (edited,) = validate_questions([data], source=name, single=True)
     return edited
 
 

@@ -486,26 +486,28 @@ def _children() -> set[int]:
 def _children_by_scanning() -> set[int]:
     # Kernels built without CONFIG_PROC_CHILDREN have no children files: every process's
     # stat names its parent.
-    me, found = os.getpid(), set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
-                    stat = handle.read()
-                if int(stat[stat.rfind(")") + 2 :].split()[1]) == me:
-                    found.add(int(entry))
-    return found
+    me = os.getpid()
+    return {
+        int(entry)
+        for entry in os.listdir("/proc")
+        if entry.isdigit() and (fields := _stat_fields(int(entry))) and int(fields[1]) == me
+    }
 
 
-def _state_and_session(pid: int) -> tuple[str, int] | None:
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name: state, ppid, pgrp, session, ..."""
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
             stat = handle.read()
     except OSError:
         return None
     # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[0], int(fields[3])
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def _state_and_session(pid: int) -> tuple[str, int] | None:
+    fields = _stat_fields(pid)
+    return None if fields is None else (fields[0], int(fields[3]))
 
 
 def _kill_leftovers() -> None:

@@ -211,12 +211,8 @@ def _write_back(
         with database_of(ctx) as database, database.transaction() as session:
             for name, answer in stored.items():
                 question = services.get_question(session, name)
-                current = authoring.question_file(question).model_dump(exclude_none=True)
-                (edited,) = authoring.validate_questions(
-                    [{**current, "answer": answer}],
-                    deck=question.deck.slug,
-                    source=name,
-                    single=True,
+                edited = authoring.with_answer(
+                    authoring.question_file(question), answer, source=name
                 )
                 authoring.custom_deck(session, question.deck.slug, now=utc_now())
                 authoring.apply_edit(session, question, edited, now=utc_now())
@@ -451,7 +447,6 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
         }
         (question,) = authoring.validate_questions(
             [{k: v for k, v in item.items() if v is not None}],
-            deck=slug,
             source=f"{slug}/{qid}",
             single=True,
         )
@@ -465,13 +460,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
             if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
                 raise QuizzerError("not added")
-            # Validated again: an output can hold what no answer may (a NUL character).
-            (question,) = authoring.validate_questions(
-                [{**question.model_dump(exclude_none=True), "answer": answer}],
-                deck=slug,
-                source=f"{slug}/{qid}",
-                single=True,
-            )
+            question = authoring.with_answer(question, answer, source=f"{slug}/{qid}")
         elif options["qtype"] == "predict_output":
             _verify(
                 [question], force=options["force"], interpreter=options["interpreter"], label=slug
@@ -527,7 +516,7 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         if not options["deck"]:
             raise click.UsageError("a list of questions needs --deck SLUG")
         slug, title = options["deck"], options["title"]
-        questions = authoring.validate_questions(data, deck=slug, source=str(path))
+        questions = authoring.validate_questions(data, source=str(path))
     else:
         parsed = deckfile.load_deck(path)
         slug = options["deck"] or parsed.deck
