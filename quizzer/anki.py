@@ -33,10 +33,10 @@ from typing import Any, Final
 
 import genanki
 
+from quizzer.answers import normalize_output
 from quizzer.errors import QuizzerError
 from quizzer.files import atomic_write
 from quizzer.highlight import highlight_html
-from quizzer.sandbox import normalize_output
 
 QUESTION_TYPES: Final = ("predict_output", "multiple_choice", "recall")
 

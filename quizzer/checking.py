@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from quizzer.answers import normalize_output, output_diff, outputs_match
 from quizzer.deckfile import Question, load_decks
 from quizzer.sandbox import (
     DEFAULT_LIMITS,
     Limits,
     RunResult,
     interpreter_version,
-    normalize_output,
-    output_diff,
-    outputs_match,
     resolve_python,
     run_many,
 )
@@ -113,7 +111,7 @@ class CheckReport:
         """New answers for the failed questions that ran to the end, by deck file and id.
 
         Meant for an explicit "write the actual outputs back" step
-        (:func:`quizzer.yamledit.update_answers`). Runs that were stopped or ran into a
+        (:func:`quizzer.deckfile.rewrite.update_answers`). Runs that were stopped or ran into a
         limit are left out: their output is not the snippet's real answer.
         """
         updates: dict[Path, dict[str, str]] = {}

@@ -24,8 +24,8 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from quizzer import reviews, scheduler, services
+from quizzer.answers import output_diff, outputs_match
 from quizzer.errors import QuizzerError
-from quizzer.sandbox import output_diff, outputs_match
 
 if TYPE_CHECKING:
     from quizzer.db import Database

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from quizzer.checking import answer_from_run, check_files, check_questions
 from quizzer.deckfile import Question, load_deck
+from quizzer.deckfile.rewrite import update_answers
 from quizzer.errors import DeckFileError
 from quizzer.sandbox import Limits, run_snippet
-from quizzer.yamledit import update_answers
 
 QUICK = Limits(cpu_seconds=1, wall_seconds=3)
 VERSION = ".".join(map(str, sys.version_info[:3]))

@@ -12,8 +12,8 @@ from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPack
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from conftest import SMALL_DECK, Invoke, dump_db, write
 
+from quizzer.answers import output_diff
 from quizzer.db import resource_dir
-from quizzer.sandbox import output_diff
 
 COMMENTED = """\
 # My closures notes: keep this comment.

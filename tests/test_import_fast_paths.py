@@ -1,6 +1,6 @@
 """The shortcuts that make a big import fast give exactly what the general paths give.
 
-A deck file is read straight from libyaml's events when it is plain (deckfile._plain_data),
+A deck file is read straight from libyaml's events when it is plain (reader._plain_data),
 and new questions are inserted with one executemany on the driver (services._bulk_insert).
 Each is checked here against the path it short-cuts.
 """
@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 
 from quizzer import deckfile
 from quizzer.db import open_database, resource_dir
+from quizzer.deckfile import reader
 from quizzer.errors import DeckFileError
 from quizzer.orm import CardState, Deck, Question
 
@@ -31,16 +32,16 @@ pytestmark = pytest.mark.skipif(
 def _full(text: str) -> tuple[str, str]:
     """What the full loader makes of ``text``: ("ok", repr of the data) or ("refused", why)."""
     try:
-        return "ok", repr(deckfile._load_fully(text, source="t.yaml")[1])
+        return "ok", repr(reader._load_fully(text, source="t.yaml")[1])
     except DeckFileError as exc:
         return "refused", str(exc)
 
 
 def _assert_agree(text: str) -> None:
     """If the fast path reads ``text``, the full loader reads the same values, of the same types."""
-    if deckfile._NOT_PRINTABLE.search(text) or "\ufeff" in text:
+    if reader._NOT_PRINTABLE.search(text) or "\ufeff" in text:
         return  # parse_deck refuses these before either loader sees them
-    fast = deckfile._plain_data(text)
+    fast = reader._plain_data(text)
     if fast is None:
         return
     # repr tells 1 from True and 1.0, keeps key order, and makes nan equal to nan.
@@ -50,7 +51,7 @@ def _assert_agree(text: str) -> None:
 @pytest.mark.parametrize("path", sorted(resource_dir("decks").glob("*.yaml")), ids=lambda p: p.stem)
 def test_bundled_decks_take_the_fast_path_and_load_the_same(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    fast = deckfile._plain_data(text)
+    fast = reader._plain_data(text)
     assert isinstance(fast, dict), "a bundled deck fell back to the slow loader"
     assert _full(text) == ("ok", repr(fast))
 
@@ -64,7 +65,7 @@ def test_a_typical_big_deck_takes_the_fast_path() -> None:
     }
     text = yaml.safe_dump(deck, sort_keys=False)
     assert "&" not in text  # no anchors: every question is its own
-    assert deckfile._plain_data(text) == deck
+    assert reader._plain_data(text) == deck
     assert deckfile.parse_deck(text, source="big.yaml").questions[299].id == "q-299"
 
 
@@ -81,20 +82,20 @@ NOT_PLAIN = {
     "list as key": "? [a]\n: b\n",
     "timestamp": "a: 2024-01-02\n",
     "two documents": "a: 1\n---\nb: 2\n",
-    "too deep": "a: " + "[" * deckfile.MAX_DEPTH + "]" * deckfile.MAX_DEPTH + "\n",
+    "too deep": "a: " + "[" * reader.MAX_DEPTH + "]" * reader.MAX_DEPTH + "\n",
     "bad YAML": "a: [1, 2\n",
 }
 
 
 @pytest.mark.parametrize("text", NOT_PLAIN.values(), ids=list(NOT_PLAIN))
 def test_what_is_not_plain_goes_to_the_full_loader(text: str) -> None:
-    assert deckfile._plain_data(text) is None
+    assert reader._plain_data(text) is None
 
 
 def test_just_deep_enough_is_plain_and_one_more_level_is_not() -> None:
-    depth = deckfile.MAX_DEPTH - 1  # the root mapping is one level
+    depth = reader.MAX_DEPTH - 1  # the root mapping is one level
     text = "a: " + "[" * depth + "]" * depth + "\n"
-    assert deckfile._plain_data(text) is not None
+    assert reader._plain_data(text) is not None
     assert _full(text)[0] == "ok"
     deeper = "a: " + "[" * (depth + 1) + "]" * (depth + 1) + "\n"
     assert _full(deeper)[0] == "refused"
@@ -102,7 +103,7 @@ def test_just_deep_enough_is_plain_and_one_more_level_is_not() -> None:
 
 def test_plain_scalars_get_yaml_types_and_quoted_ones_stay_text() -> None:
     text = "a: 7\nb: '7'\nc: true\nd: ~\ne: 1.5\nf: .nan\ng: 0x1f\nh: yes\ni: |\n  7\n"
-    data = deckfile._plain_data(text)
+    data = reader._plain_data(text)
     assert data is not None
     assert repr(data) == repr(
         {"a": 7, "b": "7", "c": True, "d": None, "e": 1.5, "f": float("nan"), "g": 31}

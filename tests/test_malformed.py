@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from quizzer import deckfile
 from quizzer.cli import main
-from quizzer.deckfile import MAX_FILE_BYTES, dump_deck, load_deck, parse_deck
+from quizzer.deckfile import MAX_FILE_BYTES, dump_deck, load_deck, parse_deck, reader
 from quizzer.errors import DeckFileError
 
 CORPUS = Path(__file__).parent / "data" / "malformed"
@@ -101,7 +101,7 @@ def test_pure_python_yaml_refuses_the_corpus_too(
 ) -> None:
     # Where PyYAML lacks libyaml, parse_deck falls back to the pure-Python parser; the
     # guards (aliases, depth, size, tags) are in the shared composer and constructors.
-    monkeypatch.setattr(deckfile, "_LOADERS", deckfile._LOADERS[-1:])
+    monkeypatch.setattr(reader, "_LOADERS", reader._LOADERS[-1:])
     with pytest.raises(DeckFileError) as caught:
         load_deck(case)
     message = str(caught.value)
@@ -219,10 +219,10 @@ def test_an_alias_names_the_question_and_field_where_it_is_used() -> None:
 
 
 def test_too_many_values_are_refused_in_bounded_time() -> None:
-    tags = ", ".join(["t"] * (deckfile.MAX_NODES + 1))
+    tags = ", ".join(["t"] * (reader.MAX_NODES + 1))
     text = f"deck: many\ntitle: Many\ntags: [{tags}]\nquestions: []\n"
     started = time.perf_counter()
-    with pytest.raises(DeckFileError, match=f"more than {deckfile.MAX_NODES} values"):
+    with pytest.raises(DeckFileError, match=f"more than {reader.MAX_NODES} values"):
         parse_deck(text, source="many.yaml")
     assert time.perf_counter() - started < 10
 

@@ -186,7 +186,8 @@ def _write_back(
     ctx: click.Context, report: Any, by_label: dict[str, tuple[Path | None, str]]
 ) -> int:
     """Store the actual outputs of failed questions; returns how many could not be."""
-    from quizzer import checking, yamledit
+    from quizzer import checking
+    from quizzer.deckfile import rewrite
 
     files: dict[Path, dict[str, str]] = {}
     stored: dict[str, str] = {}
@@ -203,7 +204,7 @@ def _write_back(
         else:
             stored[key] = checking.answer_from_run(run)
     for path, answers in files.items():
-        changed = yamledit.update_answers(path, answers)
+        changed = rewrite.update_answers(path, answers)
         click.echo(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
     if stored:
         from quizzer import authoring, services

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quizzer.deckfile import MAX_FILE_BYTES, Deck, parse_deck
+from quizzer.deckfile.models import Deck
+from quizzer.deckfile.reader import MAX_FILE_BYTES, parse_deck
 from quizzer.errors import DeckFileError
 from quizzer.files import write_bytes_atomically
 

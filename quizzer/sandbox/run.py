@@ -1,30 +1,8 @@
-"""Run untrusted predict-the-output snippets in a limited subprocess, and compare outputs.
-
-A snippet runs as ``python -I snippet.py`` in a fresh temporary directory (its cwd and
-HOME, removed afterwards), with stdin closed, a minimal environment, kernel resource
-limits (CPU time, address space, file size, processes) and sandbox-enforced limits
-(wall-clock time, captured output). The child leads its own session and process group,
-and the whole group is killed when the run ends, even after a clean exit: a snippet may
-leave background children behind.
-
-On Linux, a descendant that left the group (``setsid()``, ``start_new_session=True``) is
-killed too: quizzer adopts it as a child subreaper and kills what it adopted once no
-snippet is running (see "What a snippet leaves behind" below).
-
-What this is not: a security boundary against a determined attacker. The snippet runs
-as the same user, can read and write whatever that user can, and can ask another program
-to start processes for it (``systemd-run``, ``at``), which are not its descendants. It
-stops the accidents a quiz snippet can cause (infinite loops, memory bombs, runaway
-output, forgotten children).
-
-This module imports only the standard library and runs nothing at import time: the
-review screen imports :func:`outputs_match` from here and must start fast.
-"""
+"""Launching a snippet under limits, supervising it, and explaining how it ended."""
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import os
 import re
@@ -37,33 +15,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Literal
 
 from quizzer.errors import SandboxError
-
-__all__ = [
-    "DEFAULT_LIMITS",
-    "SAFE_PATH",
-    "LimitName",
-    "Limits",
-    "MiB",
-    "RunResult",
-    "final_exception_line",
-    "interpreter_version",
-    "normalize_output",
-    "output_diff",
-    "outputs_match",
-    "resolve_python",
-    "run_many",
-    "run_snippet",
-]
-
-MiB = 1024 * 1024
-
-LimitName = Literal["cpu", "memory", "timeout", "output", "file_size", "processes"]
+from quizzer.sandbox.limits import DEFAULT_LIMITS, LimitName, Limits, MiB, RunResult
+from quizzer.sandbox.reaper import adopting_leftovers
+from quizzer.sandbox.tracebacks import final_exception_line
 
 #: The only PATH a snippet sees: enough to find ``sleep`` or ``python3`` for snippets
 #: about subprocesses, nothing from the user's own environment.
@@ -72,124 +30,6 @@ _SCRIPT_NAME = "snippet.py"
 #: How often a run started by run_many looks whether it was called off.
 _STOP_POLL_SECONDS = 0.1
 _READ_CHUNK = 64 * 1024
-
-
-# --------------------------------------------------------------------------------------
-# Comparing outputs: the one definition used by check, add and review.
-# --------------------------------------------------------------------------------------
-
-
-def normalize_output(text: str) -> str:
-    r"""The form in which two outputs are compared.
-
-    ``\r\n`` counts as ``\n``; trailing spaces on each line and trailing blank lines are
-    dropped, as the deck format says. Nothing else changes: case, tabs, leading spaces
-    and blank lines inside the text all count. The result has no final newline.
-    """
-    lines = [line.rstrip(" ") for line in text.replace("\r\n", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines)
-
-
-def outputs_match(expected: str, actual: str) -> bool:
-    """Whether ``actual`` counts as the same output as ``expected`` (see normalize_output)."""
-    return normalize_output(expected) == normalize_output(actual)
-
-
-def output_diff(
-    expected: str, actual: str, *, expected_label: str = "expected", actual_label: str = "actual"
-) -> str:
-    """A unified diff of the normalized outputs; empty when they match."""
-    expected_lines = normalize_output(expected).split("\n")
-    actual_lines = normalize_output(actual).split("\n")
-    if expected_lines == actual_lines:
-        return ""
-    diff = difflib.unified_diff(
-        expected_lines, actual_lines, fromfile=expected_label, tofile=actual_label, lineterm=""
-    )
-    return "\n".join(diff) + "\n"
-
-
-# --------------------------------------------------------------------------------------
-# Limits and results
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What one snippet may use. Defaults suit quiz snippets, which run in milliseconds.
-
-    - ``cpu_seconds`` (5): CPU time, RLIMIT_CPU (SIGXCPU, then SIGKILL a second later).
-    - ``wall_seconds`` (10): wall-clock time, enforced by the sandbox (catches ``sleep``).
-    - ``memory_bytes`` (512 MiB): address space, RLIMIT_AS; allocations beyond it fail
-      with MemoryError.
-    - ``file_size_bytes`` (10 MiB): largest file the snippet may write, RLIMIT_FSIZE.
-    - ``processes`` (64): how many more tasks (processes and threads) the snippet may
-      start, RLIMIT_NPROC. The kernel counts that limit per user, so the sandbox adds the
-      number of tasks already running on the machine; it does not bind root at all, which
-      is why the process-group kill at the end is the real guarantee.
-    - ``output_bytes`` (1 MiB): stdout plus stderr captured; the snippet is killed when it
-      writes more.
-    """
-
-    cpu_seconds: int = 5
-    wall_seconds: float = 10.0
-    memory_bytes: int = 512 * MiB
-    file_size_bytes: int = 10 * MiB
-    processes: int = 64
-    output_bytes: int = 1 * MiB
-
-    def __post_init__(self) -> None:
-        for name in (
-            "cpu_seconds",
-            "wall_seconds",
-            "memory_bytes",
-            "file_size_bytes",
-            "processes",
-            "output_bytes",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Limits.{name} must be positive, not {getattr(self, name)!r}")
-
-
-DEFAULT_LIMITS = Limits()
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """What happened when a snippet ran.
-
-    ``exit_status`` is the process's return code as :mod:`subprocess` reports it: the
-    exit code, or ``-N`` when signal N ended it. ``exception`` is the final line Python
-    printed for an uncaught exception (``SyntaxError`` included), else None. ``limit``
-    names the limit the snippet ran into, if any; ``stopped`` says the run was cut short
-    (killed), so its output is incomplete. A snippet can hit a limit without being
-    stopped: an allocation past the memory limit ends in an ordinary ``MemoryError``.
-    """
-
-    stdout: str
-    stderr: str
-    exception: str | None
-    exit_status: int
-    limit: LimitName | None
-    stopped: bool
-    reason: str
-    wall_seconds: float
-    cpu_seconds: float
-
-    @property
-    def output(self) -> str:
-        """The answer as the deck format defines it: stdout, then the exception line."""
-        if self.exception is None:
-            return self.stdout
-        separator = "" if not self.stdout or self.stdout.endswith("\n") else "\n"
-        return f"{self.stdout}{separator}{self.exception}\n"
-
-
-# --------------------------------------------------------------------------------------
-# Running
-# --------------------------------------------------------------------------------------
 
 
 @functools.cache
@@ -390,145 +230,10 @@ def _run(code: str, python: str, limits: Limits, stop: threading.Event | None = 
         script = os.path.join(workdir, _SCRIPT_NAME)
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(code)
-        with _adopting_leftovers():
+        with adopting_leftovers():
             return _supervise(_command(python, script, limits), workdir, limits, stop)
     finally:
         _remove_tree(workdir)
-
-
-# --------------------------------------------------------------------------------------
-# What a snippet leaves behind in a session of its own
-# --------------------------------------------------------------------------------------
-#
-# Killing a run's process group misses a descendant that moved to another group or session
-# (setsid(), setpgid(), subprocess's start_new_session=True) and lives on. On Linux, while
-# snippets run, quizzer is a "child subreaper": such a process, once its parent has gone,
-# becomes quizzer's child instead of init's. Whenever no snippet is running, every child of
-# quizzer outside quizzer's own session is one of them, and is killed and reaped; again
-# until none is left, since a killed one's children come to quizzer in turn.
-
-_PR_SET_CHILD_SUBREAPER = 36
-_PR_GET_CHILD_SUBREAPER = 37
-_leftovers_lock = threading.Lock()
-_snippets_running = 0
-#: While snippets run: quizzer's children from before (never killed), and whether quizzer
-#: was a subreaper already (a program using this module may be one).
-_children_before: set[int] = set()
-_was_subreaper = False
-
-
-@contextlib.contextmanager
-def _adopting_leftovers() -> Iterator[None]:
-    global _snippets_running, _children_before, _was_subreaper
-    with _leftovers_lock:
-        if _snippets_running == 0:
-            _was_subreaper = _is_subreaper()
-            _children_before = _children() if _prctl() is not None else set()
-            _set_subreaper(True)
-        _snippets_running += 1
-    try:
-        yield
-    finally:
-        with _leftovers_lock:
-            _snippets_running -= 1
-            if _snippets_running == 0:
-                _kill_leftovers()
-                _set_subreaper(_was_subreaper)
-
-
-@functools.cache
-def _prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
-def _set_subreaper(on: bool) -> None:
-    prctl = _prctl()
-    if prctl is not None:
-        prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
-
-
-def _is_subreaper() -> bool:
-    prctl = _prctl()
-    if prctl is None:
-        return False
-    import ctypes
-
-    flag = ctypes.c_int(0)
-    return prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and flag.value != 0
-
-
-def _children() -> set[int]:
-    """This process's children (of every thread)."""
-    found: set[int] = set()
-    try:
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
-        return found
-    read_any = False
-    for task in tasks:
-        try:
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
-                found.update(int(pid) for pid in handle.read().split())
-            read_any = True
-        except OSError:
-            continue  # a thread that has ended
-    return found if read_any else _children_by_scanning()
-
-
-def _children_by_scanning() -> set[int]:
-    # Kernels built without CONFIG_PROC_CHILDREN have no children files: every process's
-    # stat names its parent.
-    me = os.getpid()
-    return {
-        int(entry)
-        for entry in os.listdir("/proc")
-        if entry.isdigit() and (fields := _stat_fields(int(entry))) and int(fields[1]) == me
-    }
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """The fields of ``/proc/PID/stat`` after the command name: state, ppid, pgrp, session, ..."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
-    return stat[stat.rfind(")") + 2 :].split()
-
-
-def _state_and_session(pid: int) -> tuple[str, int] | None:
-    fields = _stat_fields(pid)
-    return None if fields is None else (fields[0], int(fields[3]))
-
-
-def _kill_leftovers() -> None:
-    """Kill and reap the children adopted from snippets' own sessions (see above)."""
-    if _prctl() is None:
-        return
-    own_session = os.getsid(0)
-    while True:
-        adopted = []
-        for pid in _children() - _children_before:
-            found = _state_and_session(pid)
-            if found is not None and found[1] != own_session:
-                adopted.append((pid, found[0]))
-        if not adopted:
-            return
-        for pid, state in adopted:
-            if state != "Z":
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
 
 
 def _supervise(
@@ -643,74 +348,6 @@ def _launcher_failed(stdout: str, stderr: str, status: int) -> bool:
     if all(line.startswith("prlimit: ") for line in lines):
         return status in (1, 126, 127)
     return status == 126 and all(line.startswith("quizzer-sandbox: ") for line in lines)
-
-
-_TRACEBACK_HEADER = "Traceback (most recent call last):"
-_GROUP_HEADER = "Exception Group Traceback (most recent call last):"
-_SYNTAX_LINE = re.compile(r"^(SyntaxError|IndentationError|TabError)(: .*)?$")
-_SCRIPT_FRAME = re.compile(r'^  File ".*", line \d+$', re.MULTILINE)
-#: Lines that introduce a traceback Python prints besides the main one: a thread's uncaught
-#: exception, or one raised where it cannot propagate (``__del__``, a callback at exit).
-_SIDE_INTRO = ("Exception in thread ", "Exception ignored ")
-#: Lines that chain the next traceback to the one before it (same block).
-_CHAIN_LINES = (
-    "During handling of the above exception, another exception occurred:",
-    "The above exception was the direct cause of the following exception:",
-)
-
-
-def final_exception_line(stderr: str, exit_status: int) -> str | None:
-    """The last line Python printed for an uncaught exception, or None if there was none.
-
-    An uncaught exception exits with status 1 (or dies of SIGINT for KeyboardInterrupt)
-    after printing a traceback; a SyntaxError in the script itself prints a
-    ``File ..., line N`` block without the header. Writing to stderr and exiting,
-    or ``sys.exit(3)``, is not an exception. For an exception group the group's own
-    line (``ExceptionGroup: msg (2 sub-exceptions)``) is used rather than the box border.
-
-    Tracebacks of threads (``Exception in thread ...:``) and of exceptions Python could
-    only report (``Exception ignored in: ...``, from ``__del__`` at exit, say) are not the
-    main one, whether they come before it or after. What stderr cannot tell apart: a
-    program that prints a traceback itself and then exits with status 1, or writes to
-    stderr at exit after its uncaught exception's traceback.
-    """
-    if exit_status not in (1, -signal.SIGINT):
-        return None
-    lines = [line for line in stderr.split("\n") if line.strip()]
-    if not lines:
-        return None
-    # Split stderr into blocks, each a traceback (with its chained ones) or other text.
-    blocks: list[tuple[int, bool]] = []  # (first line, is it a main traceback?)
-    for i, line in enumerate(lines):
-        if line.startswith(_SIDE_INTRO):
-            blocks.append((i, False))
-        elif _is_header(line) and not (
-            i and lines[i - 1].startswith((*_CHAIN_LINES, *_SIDE_INTRO))
-        ):
-            blocks.append((i, True))
-    mains = [n for n, (_, is_main) in enumerate(blocks) if is_main]
-    if not mains:
-        last = lines[-1]
-        if _SYNTAX_LINE.match(last) and _SCRIPT_FRAME.search(stderr):
-            return last
-        return None
-    start = blocks[mains[-1]][0]
-    end = blocks[mains[-1] + 1][0] if mains[-1] + 1 < len(blocks) else len(lines)
-    block = lines[start:end]
-    header_at = max(i for i, line in enumerate(block) if _is_header(line))
-    if _GROUP_HEADER not in block[header_at]:
-        return block[-1]
-    found = None
-    for line in block[header_at + 1 :]:
-        if line.startswith("  +-"):
-            break
-        if line.startswith("  | ") and not line.startswith("  |  "):
-            found = line[4:]
-    return found
-
-
-def _is_header(line: str) -> bool:
-    return line.endswith(_TRACEBACK_HEADER) or _GROUP_HEADER in line
 
 
 def _signal_name(number: int) -> str:
