@@ -1,11 +1,11 @@
 """Synthetic collections for the benchmarks, built through quizzer's own code paths.
 
 Questions reach the database the way a user's do: deck files written here, loaded with
-``quizzer import`` (a subprocess of the installed script, so ``services.import_decks`` does
+``quizzer import`` (a subprocess of the installed script, so ``importing.import_decks`` does
 the work). Only the review log is bulk-loaded: months of answering cannot be replayed
 through ``quizzer grade`` in a benchmark's time, so :func:`add_review_histories` simulates
 each card's answers with quizzer's own SM-2 (``scheduler.answer``), with before/after
-states chained exactly as ``services.record_answer`` writes them (drill answers included).
+states chained exactly as ``review.record_answer`` writes them (drill answers included).
 The rows are written with SQLAlchemy Core ``insert()`` of 20k rows at a time into a staging
 table with the columns of ``Review``, moved into ``reviews`` in time order by one
 INSERT ... SELECT, and each card's stored state is set to the last ``after`` state of its
@@ -266,7 +266,7 @@ def add_review_histories(dbs: dict[int, Path], *, learned: int, seed: int = 7) -
     from sqlalchemy import Column, MetaData, Table, bindparam, insert, select, text, update
 
     from quizzer.db import open_database
-    from quizzer.orm import CardState, Question, Review
+    from quizzer.orm import Card, Question, Review
 
     extra = {
         name: False for name in ("leech_before", "suspended_before") if name in Review.__table__.c
@@ -320,7 +320,7 @@ def add_review_histories(dbs: dict[int, Path], *, learned: int, seed: int = 7) -
                     chunks[rows].extend(history[-count:])
                 if len(chunks[rows]) >= 20_000:
                     flush(rows)
-        table = CardState.metadata.tables["card_states"]
+        table = Card.metadata.tables["card_states"]
         states = (
             update(table)
             .where(table.c.question_id == bindparam("qid"))

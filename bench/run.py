@@ -70,7 +70,7 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
         1.3,
     ),
     "due_query": (
-        "due-card query (`reviews.build_queue`) at the max review log",
+        "due-card query (`review.build_queue`) at the max review log",
         "the same query at the min review log",
         "ratio",
         1.2,
@@ -234,8 +234,8 @@ def fig_review_first_card(repeat: int, db: Path) -> Figure:
 
 
 def fig_due_query(repeat: int, small_log: Path, big_log: Path) -> Figure:
-    """``reviews.build_queue`` on both databases, alternately (so load hits both alike)."""
-    from quizzer import reviews
+    """``review.build_queue`` on both databases, alternately (so load hits both alike)."""
+    from quizzer import review
     from quizzer.db import open_database
 
     databases = [open_database(str(big_log)), open_database(str(small_log))]
@@ -246,7 +246,7 @@ def fig_due_query(repeat: int, small_log: Path, big_log: Path) -> Figure:
             for which, database in enumerate(databases):
                 with database.transaction() as session:
                     started = time.perf_counter()
-                    queue = reviews.build_queue(session, today=data.TODAY, new_per_day=10)
+                    queue = review.build_queue(session, today=data.TODAY, new_per_day=10)
                     elapsed = time.perf_counter() - started
                 sizes[which] = len(queue)
                 if n:  # the first round warms the caches

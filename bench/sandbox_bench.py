@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from quizzer import sandbox
+from quizzer.sandbox import run as sandbox_run
 
 SNIPPETS = [
     "print(sum(range(100)))",
@@ -63,8 +64,8 @@ def main() -> None:
     parser.add_argument("--launcher", choices=["auto", "python"], default="auto")
     args = parser.parse_args()
     if args.launcher == "python":
-        sandbox._prlimit_path = lambda: None  # type: ignore[assignment]
-    launcher = "prlimit" if sandbox._prlimit_path() else "python -I -S -c (fallback)"
+        sandbox_run._prlimit_path = lambda: None  # type: ignore[assignment]
+    launcher = "prlimit" if sandbox_run._prlimit_path() else "python -I -S -c (fallback)"
 
     bare_times, sandbox_times = [], []
     for _ in range(args.repeat):  # interleaved, so machine load affects both alike

@@ -1,4 +1,4 @@
-"""People's own questions: add, edit, delete, and writing decks back out as deck files.
+"""People's own questions: add, edit and delete them in decks of their own.
 
 Questions are validated by the same pydantic models as deck files, so a question added
 from the command line obeys exactly the rules of one imported from YAML. Running code to
@@ -11,29 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from quizzer import deckfile, services
+from quizzer import deckfile, store, transfer
 from quizzer.errors import QuizzerError
-from quizzer.files import write_bytes_atomically
 from quizzer.orm import Deck, Question, Review
-
-QUESTION_KEYS = (
-    "id",
-    "type",
-    "prompt",
-    "code",
-    "answer",
-    "choices",
-    "explanation",
-    "tags",
-    "python",
-)
+from quizzer.questions import Content
 
 
 def slugify(text: str, *, max_words: int = 6, max_length: int = 60) -> str:
@@ -153,8 +140,13 @@ def add_questions(
                 "(choose another --id, or `quizzer edit` it)"
             )
         taken.add(question.id)
-        row = services.new_question_row(
-            deck, question, position=int(position or 0) + offset, now=now, today=today
+        row = store.new_question_row(
+            deck,
+            question.id,
+            Content.of(question),
+            position=int(position or 0) + offset,
+            now=now,
+            today=today,
         )
         session.add(row)
         added.append(row)
@@ -162,24 +154,9 @@ def add_questions(
     return added
 
 
-def question_file(question: Question) -> deckfile.Question:
-    """A stored question in deck-file form."""
-    return deckfile.Question(
-        id=question.qid,
-        type=question.type,  # type: ignore[arg-type]
-        prompt=question.prompt,
-        code=question.code,
-        answer=question.answer,
-        choices=list(question.choices) if question.choices is not None else None,
-        explanation=question.explanation,
-        tags=list(question.tags or []),
-        python=question.python,
-    )
-
-
 def question_yaml(question: Question) -> str:
     """The YAML a user edits for ``question`` (deck-file question form)."""
-    return deckfile.dump_question(question_file(question))
+    return deckfile.dump_question(transfer.question_file(question))
 
 
 def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Question:
@@ -187,7 +164,7 @@ def parse_edited(text: str, *, name: str, original: Question) -> deckfile.Questi
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = deckfile.strict_load(text)  # the deck-file rules: no aliases, no duplicate keys
     except yaml.YAMLError as exc:
         raise QuizzerError(
             f"{name}: the edited text is not valid YAML: {_yaml_problem(exc)}"
@@ -221,14 +198,13 @@ def apply_edit(
 
     An edited card is unsuspended: rewriting a leech is the cure for it.
     """
-    digest = services.content_hash(edited)
-    services.forget_source_digest(question.deck)
+    content = Content.of(edited)
+    store.forget_source_digest(question.deck)
     question.state.suspended = False
     question.state.leech = False
-    if digest == question.content_hash:
+    if content.digest() == question.content_hash:
         return False
-    services.apply_fields(question, edited)
-    question.content_hash = digest
+    store.write_content(question, content)
     question.changed_at = now
     session.flush()
     return True
@@ -236,7 +212,7 @@ def apply_edit(
 
 def retire(session: Session, question: Question) -> None:
     """Retire ``question``: kept with its history, never asked."""
-    services.forget_source_digest(question.deck)
+    store.forget_source_digest(question.deck)
     question.retired = True
     session.flush()
 
@@ -247,44 +223,7 @@ def purge(session: Session, question: Question) -> int:
         select(func.count()).select_from(Review).where(Review.question_id == question.id)
     )
     session.execute(delete(Review).where(Review.question_id == question.id))
-    services.forget_source_digest(question.deck)
+    store.forget_source_digest(question.deck)
     session.delete(question)
     session.flush()
     return int(count or 0)
-
-
-def deck_file_of(session: Session, deck: Deck) -> deckfile.Deck:
-    """A deck and its active questions in deck-file form, in file order."""
-    rows = session.scalars(
-        select(Question)
-        .where(Question.deck_id == deck.id, Question.retired.is_(False))
-        .order_by(Question.position, Question.id)
-    )
-    return deckfile.Deck(
-        deck=deck.slug,
-        title=deck.title,
-        description=deck.description,
-        tags=list(deck.tags or []),
-        questions=[question_file(q) for q in rows],
-    )
-
-
-def export_yaml(session: Session, out_dir: Path, *, decks: Sequence[str] = ()) -> list[Path]:
-    """Write each deck (custom ones too) as ``OUT_DIR/<slug>.yaml``; returns the files."""
-    chosen = [services.get_deck(session, slug) for slug in decks] or list(
-        session.scalars(select(Deck).order_by(Deck.slug))
-    )
-    if not chosen:
-        raise QuizzerError("no decks to export")
-    written = []
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for deck in chosen:
-            path = out_dir / f"{deck.slug}.yaml"
-            write_bytes_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)).encode())
-            written.append(path)
-    except OSError as exc:
-        raise QuizzerError(
-            f"{out_dir}: cannot write deck files there: {exc.strerror or exc}"
-        ) from None
-    return written

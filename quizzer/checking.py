@@ -1,8 +1,9 @@
 """The check service: run predict_output questions in the sandbox, compare with their answers.
 
-Works on plain data (labels and :class:`~quizzer.deckfile.Question` objects), never on a
-database, so ``quizzer check PATH`` and ``quizzer check --deck SLUG`` share it: the CLI
-builds the items from deck files or from stored questions and renders the report.
+Works on plain data (labels and :class:`~quizzer.deckfile.Question` objects), so
+``quizzer check PATH`` and ``quizzer check --deck SLUG`` share it: the items come from deck
+files (:func:`file_items`) or stored questions (:func:`stored_items`), and new answers go
+back to the files (``deckfile.rewrite``) or the database (:func:`store_answers`).
 Nothing here runs at import time.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from quizzer.answers import normalize_output, output_diff, outputs_match
 from quizzer.deckfile import Question, load_decks
+from quizzer.errors import QuizzerError
 from quizzer.sandbox import (
     DEFAULT_LIMITS,
     Limits,
@@ -23,15 +26,25 @@ from quizzer.sandbox import (
     interpreter_version,
     resolve_python,
     run_many,
+    run_snippet,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "CheckReport",
     "CheckResult",
     "CheckStatus",
     "answer_from_run",
+    "check",
     "check_files",
     "check_questions",
+    "computed_answer",
+    "file_items",
+    "store_answers",
+    "stored_items",
+    "wrong_answers",
 ]
 
 CheckStatus = Literal["passed", "failed", "skipped"]
@@ -117,10 +130,28 @@ class CheckReport:
         updates: dict[Path, dict[str, str]] = {}
         for result in self.failed:
             run = result.run
-            if result.source is None or run is None or run.stopped or run.limit is not None:
+            if result.source is None or run is None or _cut_short(run):
                 continue
             updates.setdefault(result.source, {})[result.question.id] = answer_from_run(run)
         return updates
+
+    def stored_updates(self) -> dict[str, str]:
+        """New answers for the failed stored questions (no deck file) that ran to the end,
+        by label (their ``DECK/ID`` name)."""
+        return {
+            result.label: answer_from_run(result.run)
+            for result in self.failed
+            if result.source is None and result.run is not None and not _cut_short(result.run)
+        }
+
+    def not_updatable(self) -> tuple[CheckResult, ...]:
+        """Failed questions whose run was stopped or hit a limit: no answer to write back."""
+        return tuple(r for r in self.failed if r.run is None or _cut_short(r.run))
+
+
+def _cut_short(run: RunResult) -> bool:
+    """Whether a run was stopped or hit a limit: its output is not the snippet's answer."""
+    return run.stopped or run.limit is not None
 
 
 def answer_from_run(run: RunResult) -> str:
@@ -141,14 +172,15 @@ def _verdict(label: str, question: Question, run: RunResult, source: Path | None
     return CheckResult(label, question, "failed", reason, diff, run, source)
 
 
-def _check(
+def check(
     items: Sequence[tuple[str, Question, Path | None]],
     *,
-    python: str | None,
-    limits: Limits,
-    jobs: int | None,
-    progress: Progress | None,
+    python: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    jobs: int | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
+    """Check ``(label, question, deck file or None)`` items; see :func:`check_questions`."""
     interpreter = resolve_python(python)
     version = interpreter_version(interpreter)
     verdicts: list[CheckResult | None] = []
@@ -185,7 +217,8 @@ def check_questions(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> CheckReport:
-    """Run the predict_output questions among ``items`` and compare with their answers.
+    """Run the predict_output questions among ``items`` and compare with their answers
+    (as :func:`check`, for questions from no file).
 
     Each item is ``(label, question)``; the label names the question in the report, e.g.
     ``"decks/closures.yaml: late-binding"`` or ``"closures/late-binding"``. Other question
@@ -194,7 +227,7 @@ def check_questions(
     interpreter to check against (default: the one running quizzer); ``jobs`` snippets
     run at a time (default: the number of CPUs).
     """
-    return _check(
+    return check(
         [(label, question, None) for label, question in items],
         python=python,
         limits=limits,
@@ -215,9 +248,87 @@ def check_files(
 
     Raises :class:`~quizzer.errors.DeckFileError` for a file that is not a valid deck.
     """
-    items = [
+    items = file_items(paths)
+    return check(items, python=python, limits=limits, jobs=jobs, progress=progress)
+
+
+# --- where the questions come from, and where new answers go --------------------------
+
+
+def file_items(paths: Iterable[Path]) -> list[tuple[str, Question, Path | None]]:
+    """The questions of the deck files named by ``paths``, labelled ``file: id``."""
+    return [
         (f"{path}: {question.id}", question, path)
         for path, deck in load_decks(paths)
         for question in deck.questions
     ]
-    return _check(items, python=python, limits=limits, jobs=jobs, progress=progress)
+
+
+def stored_items(
+    session: Session, decks: Sequence[str], *, update: bool
+) -> list[tuple[str, Question, Path | None]]:
+    """The active stored questions of ``decks``, labelled ``DECK/ID``.
+
+    With ``update``, a deck loaded from a file is refused before anything runs: its
+    answers are changed in the file (``check --update FILE``), not in the database.
+    """
+    from quizzer import authoring, store, transfer
+
+    items: list[tuple[str, Question, Path | None]] = []
+    for slug in decks:
+        deck = store.get_deck(session, slug)
+        if update:
+            authoring.refuse_file_deck(
+                deck, advice=f"update the file instead: quizzer check --update {deck.source}"
+            )
+        for row in deck.questions:
+            if not row.retired:
+                items.append((row.name, transfer.question_file(row), None))
+    return items
+
+
+def store_answers(session: Session, answers: dict[str, str], *, now: datetime) -> list[str]:
+    """Store new answers for stored questions (by ``DECK/ID``); returns the names updated."""
+    from quizzer import authoring, store, transfer
+
+    for name, answer in answers.items():
+        question = store.get_question(session, name)
+        edited = authoring.with_answer(transfer.question_file(question), answer, source=name)
+        authoring.custom_deck(session, question.deck.slug, now=now)
+        authoring.apply_edit(session, question, edited, now=now)
+    return list(answers)
+
+
+# --- add and edit: computing and verifying one question's answer ---------------------
+
+
+def wrong_answers(
+    questions: Sequence[Question], *, interpreter: str | None, label: str
+) -> list[CheckResult]:
+    """The predict_output ``questions`` whose answer is not what CPython prints.
+
+    A snippet stopped by the sandbox is refused (QuizzerError): its output is no answer.
+    """
+    report = check_questions([(f"{label}/{q.id}", q) for q in questions], python=interpreter)
+    for result in report.failed:
+        if result.run is not None and _cut_short(result.run):
+            raise QuizzerError(
+                f"{result.label}: the code was stopped by the sandbox: {result.reason}"
+            )
+    return list(report.failed)
+
+
+def computed_answer(question: Question, *, interpreter: str | None, label: str) -> str:
+    """What CPython prints for ``question``'s code, refused if its ``python:`` range excludes
+    the interpreter (the output of another version is not the answer it claims)."""
+    version = interpreter_version(interpreter)
+    if not question.applies_to(version):
+        which = "this Python" if interpreter is None else interpreter
+        raise QuizzerError(
+            f"{label}: the answer is for python{question.python} but {which} is {version}; "
+            "give it with --answer, or run the code with --interpreter PATH of a matching Python"
+        )
+    run = run_snippet(question.code or "", python=interpreter)
+    if _cut_short(run):
+        raise QuizzerError(f"{label}: the code was stopped by the sandbox: {run.reason}")
+    return answer_from_run(run)

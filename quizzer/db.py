@@ -81,7 +81,7 @@ def resolve_url(target: str | None) -> str:
         except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
             shown = _CREDENTIALS.sub(r"\1:***@", target)
             raise DatabaseError(f"{shown}: not a database URL or path") from None
-        named = _sqlite_path(target)
+        named = sqlite_path(target)
         if named is not None:  # what the plain-path form checks, for sqlite:/// URLs too
             _check_location(named, parsed.render_as_string(hide_password=True))
         return target
@@ -109,7 +109,7 @@ def url_for(target: str | None) -> str:
     return resolve_url(target)
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -152,9 +152,9 @@ def make_engine(url: str) -> Engine:
         hint = (
             " (install it with: pip install 'quizzer[postgres]')" if "psycopg" in str(exc) else ""
         )
-        raise DatabaseError(f"{_describe(url)}: cannot use this database: {exc}{hint}") from None
+        raise DatabaseError(f"{describe(url)}: cannot use this database: {exc}{hint}") from None
     except sa_exc.ArgumentError as exc:
-        raise DatabaseError(f"{_describe(url)}: cannot use this database: {exc}") from None
+        raise DatabaseError(f"{describe(url)}: cannot use this database: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
@@ -189,8 +189,8 @@ def _current_revision(connection: Any) -> str | None:
     return str(rows[0])
 
 
-def _describe(url: str) -> str:
-    path = _sqlite_path(url)
+def describe(url: str) -> str:
+    path = sqlite_path(url)
     return str(path) if path else make_url(url).render_as_string(hide_password=True)
 
 
@@ -218,7 +218,7 @@ def _refuse_newer(current: str | None, where: str) -> None:
 
 def database_exists(target: str | None) -> bool:
     """Whether the database ``target`` names is there already (a server's always counts)."""
-    path = _sqlite_path(url_for(target))
+    path = sqlite_path(url_for(target))
     return path is None or path.exists()
 
 
@@ -227,8 +227,8 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
 
     Nothing is written to a database that is refused.
     """
-    where = _describe(url)
-    path = _sqlite_path(url)
+    where = describe(url)
+    path = sqlite_path(url)
     header = None
     try:
         if path is not None and path.exists() and path.stat().st_size > 0:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, false, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from quizzer.db import Database, _describe, _sqlite_path, resolve_url, url_for
+from quizzer.db import Database, describe, resolve_url, sqlite_path, url_for
 from quizzer.errors import DatabaseError, QuizzerError
 from quizzer.orm import Base
 
@@ -61,7 +61,7 @@ def _count_words(rows: dict[str, int]) -> str:
 
 def _identity(url: str) -> tuple[str, ...]:
     """What names one database, whatever the spelling of its URL."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is not None:
         return ("sqlite", str(path.resolve()))
     parsed = make_url(url)
@@ -137,10 +137,10 @@ def copy_database(
     """
     source_url = url_for(source)
     target_url = resolve_url(target)
-    where_from, where_to = _describe(source_url), _describe(target_url)
+    where_from, where_to = describe(source_url), describe(target_url)
     if _identity(source_url) == _identity(target_url):
         raise QuizzerError(f"{where_to}: is the database being copied; choose another target")
-    source_path = _sqlite_path(source_url)
+    source_path = sqlite_path(source_url)
     if source_path is not None and not source_path.exists():
         # Opening it would create an empty database, and copying that would copy nothing.
         raise DatabaseError(f"{where_from}: no database here to copy")
@@ -167,7 +167,7 @@ def _copy(
     replace: bool,
     batch_size: int,
 ) -> tuple[dict[str, int], bool]:
-    where_from, where_to = _describe(source_db.url), _describe(target_db.url)
+    where_from, where_to = describe(source_db.url), describe(target_db.url)
     # One snapshot for every table, so the copy is consistent while others write (on
     # SQLite a deferred read transaction, which in WAL mode does not block writers).
     options: dict[str, Any] = {"quizzer_read_only": True}

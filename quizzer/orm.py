@@ -131,7 +131,7 @@ class Question(Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     deck: Mapped[Deck] = relationship(back_populates="questions")
-    state: Mapped[CardState] = relationship(
+    state: Mapped[Card] = relationship(
         back_populates="question", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -141,8 +141,8 @@ class Question(Base):
         return f"{self.deck.slug}/{self.qid}"
 
 
-class CardState(Base):
-    """The SM-2 state of one question. Ease in integer hundredths, kept exact."""
+class Card(Base):
+    """A question's card: its SM-2 state and flags. Ease in integer hundredths, kept exact."""
 
     __tablename__ = "card_states"
 
@@ -155,7 +155,7 @@ class CardState(Base):
     due: Mapped[date] = mapped_column(Date)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
     last_graded: Mapped[date | None] = mapped_column(Date)
-    #: Failed so often (the leech threshold) that it was set aside; see reviews.LEECH.
+    #: Failed so often (the leech threshold) that it was set aside; see review.is_leech_lapse.
     leech: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Not asked in reviews until unsuspended (``quizzer unsuspend`` or ``edit``).
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -2,7 +2,8 @@
 
 Every number is aggregated by the database (GROUP BY day, due date, question or deck);
 Python only ever sees a row per day, due date or deck.
-Only the ``stats`` command imports this module, so sqlalchemy and rich load at the top.
+Only the ``stats`` command imports this module, so sqlalchemy loads at the top; the
+rendering is the command's (``quizzer.cli.render``).
 
 Activity (reviews per day, retention, streak, reviews in 30 days) counts every answer
 ever logged, retired questions included: it is the learner's history. The due forecast
@@ -11,21 +12,17 @@ counts what ``review`` would ask: learned, active, not suspended cards.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVarTuple
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from quizzer import scheduler, services
+from quizzer import collection, scheduler, store
 from quizzer.errors import QuizzerError
-from quizzer.orm import CardState, Deck, Question, Review
+from quizzer.orm import Card, Deck, Question, Review
 
 #: Days in the due forecast; day 0 is today and includes every overdue card.
 FORECAST_DAYS = 14
@@ -33,8 +30,6 @@ FORECAST_DAYS = 14
 RECENT_DAYS = 30
 #: The longest heatmap ``compute_stats`` accepts (ten years).
 MAX_WEEKS = 520
-#: The heatmap's shades above "no reviews": a day's level is ceil(LEVELS * n / busiest day).
-LEVELS = 4
 
 Columns = TypeVarTuple("Columns")
 
@@ -115,7 +110,7 @@ class DueDay:
 
 
 @dataclass(frozen=True)
-class DeckStats(services.DeckSummary):
+class DeckStats(collection.DeckSummary):
     """One row of the per-deck table: ``decks``' counts plus the last 30 days of answers."""
 
     reviews_30d: int
@@ -264,19 +259,19 @@ def _forecast(
     # What `review` asks: learned, not suspended, of active questions (reviews._scope's
     # rule). As an IN list rather than a join: SQLite reads the questions once, in order,
     # instead of looking one up per card (a third faster on 100k cards).
-    active = select(Question.id).where(Question.retired.is_(False))
+    active = select(Question.id).where(store.ACTIVE)
     if decks:
         active = active.where(Question.deck_id.in_(select(Deck.id).where(Deck.slug.in_(decks))))
     # Grouped by due date: one row per day with cards due, overdue days included.
     scoped = (
-        select(CardState.due, func.count())
+        select(Card.due, func.count())
         .where(
-            CardState.last_graded.is_not(None),
-            CardState.suspended.is_(False),
-            CardState.due <= horizon,
-            CardState.question_id.in_(active),
+            store.LEARNED,
+            store.NOT_SUSPENDED,
+            Card.due <= horizon,
+            Card.question_id.in_(active),
         )
-        .group_by(CardState.due)
+        .group_by(Card.due)
     )
     overdue = 0
     counts: dict[date, int] = {}
@@ -314,7 +309,7 @@ def _deck_rows(session: Session, *, today: date, decks: Sequence[str]) -> tuple[
         recent = recent.where(Deck.slug.in_(decks))
     answers = {slug: (int(n), int(g), int(c)) for slug, n, g, c in session.execute(recent)}
     rows = []
-    for summary in services.deck_summaries(session, today=today):
+    for summary in collection.deck_summaries(session, today=today):
         if decks and summary.deck not in decks:
             continue
         n, graded, correct = answers.get(summary.deck, (0, 0, 0))
@@ -346,7 +341,7 @@ def compute_stats(
         raise QuizzerError(f"weeks: must be from 1 to {MAX_WEEKS}, not {weeks}")
     slugs = tuple(dict.fromkeys(decks))
     for slug in slugs:
-        services.get_deck(session, slug)
+        store.get_deck(session, slug)
     start = heatmap_start(today, weeks)
     since = min(start, today - timedelta(days=RECENT_DAYS - 1))
     per_day = _per_day(session, since=since, today=today, decks=slugs)
@@ -368,178 +363,3 @@ def compute_stats(
         forecast=forecast,
         decks=_deck_rows(session, today=today, decks=slugs),
     )
-
-
-# --- rendering ----------------------------------------------------------------------
-
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-#: GitHub's greens, from no reviews to the busiest days.
-SHADE_STYLES = ("bright_black", "#0e4429", "#006d32", "#26a641", "#39d353")
-#: Without colour the level must show in the character itself.
-UNICODE_RAMP = ("·", "░", "▒", "▓", "█")
-ASCII_RAMP = (".", ":", "+", "*", "#")
-#: Left margin of the heatmap and the bars (weekday names, dates).
-LABEL_WIDTH = 4
-
-
-@dataclass(frozen=True)
-class _Glyphs:
-    cells: tuple[str, ...]
-    bar: str
-    ge: str
-
-
-def _glyphs(console: Console) -> _Glyphs:
-    ascii_only = not console.encoding.lower().startswith("utf")
-    if ascii_only:
-        return _Glyphs(ASCII_RAMP, "#", ">=")
-    # Shades of green are only told apart with 256 colours or more; otherwise the
-    # character carries the level and colour just helps.
-    many_colours = not console.no_color and console.color_system in ("256", "truecolor")
-    cells = ("■",) * (LEVELS + 1) if many_colours else UNICODE_RAMP
-    return _Glyphs(cells, "█", "≥")
-
-
-def level(count: int, busiest: int) -> int:
-    """A day's shade, 0 (no answers) to LEVELS (the busiest day)."""
-    if count <= 0 or busiest <= 0:
-        return 0
-    return max(1, min(LEVELS, math.ceil(LEVELS * count / busiest)))
-
-
-def _percent(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.0%}"
-
-
-def _heatmap(stats: Stats, console: Console, glyphs: _Glyphs) -> None:
-    start = stats.days[0].day
-    columns = len(stats.days) // 7 + (1 if len(stats.days) % 7 else 0)
-    # The oldest weeks give way when the terminal is too narrow for all of them.
-    shown = max(1, min(columns, (console.width - LABEL_WIDTH) // 2))
-    first_column = columns - shown
-    busiest = max((d.reviews for d in stats.days), default=0)
-
-    # A label may run one character past the last column ("Jan" over a 2-wide cell).
-    header = [" "] * min(console.width, LABEL_WIDTH + 2 * shown + 1)
-    free_from = 0
-    previous_month: int | None = None
-    for column in range(first_column, columns):
-        monday = start + timedelta(days=7 * column)
-        label = MONTHS[monday.month - 1]
-        at = LABEL_WIDTH + 2 * (column - first_column)
-        if monday.month != previous_month and at >= free_from and at + len(label) <= len(header):
-            header[at : at + len(label)] = label
-            free_from = at + len(label) + 1
-        previous_month = monday.month
-    console.print("".join(header).rstrip(), highlight=False)
-
-    for weekday in range(7):
-        line = Text(f"{WEEKDAYS[weekday]:<{LABEL_WIDTH}}")
-        for column in range(first_column, columns):
-            index = 7 * column + weekday
-            if index >= len(stats.days):
-                line.append("  ")
-                continue
-            shade = level(stats.days[index].reviews, busiest)
-            line.append(glyphs.cells[shade], style=SHADE_STYLES[shade])
-            line.append(" ")
-        line.rstrip()
-        console.print(line, highlight=False)
-
-    legend = Text(" " * LABEL_WIDTH + "less ")
-    for shade in range(LEVELS + 1):
-        legend.append(glyphs.cells[shade], style=SHADE_STYLES[shade])
-        legend.append(" ")
-    legend.append("more")
-    if busiest:
-        legend.append(f"  (busiest day: {busiest})")
-    console.print(legend, highlight=False)
-
-
-def _bars(stats: Stats, console: Console, glyphs: _Glyphs) -> None:
-    busiest = max((d.due for d in stats.forecast), default=0)
-    label_width = len("Mon 01-05 today")
-    count_width = len(str(busiest))
-    room = max(10, min(50, console.width - label_width - count_width - 3))
-    for offset, entry in enumerate(stats.forecast):
-        when = f"{WEEKDAYS[entry.day.weekday()]} {entry.day:%m-%d}"
-        when += " today" if offset == 0 else f" +{offset:<4}"
-        length = round(room * entry.due / busiest) if busiest else 0
-        if entry.due and not length:
-            length = 1
-        line = Text(f"{when:<{label_width}} ")
-        line.append(glyphs.bar * length, style="cyan")
-        line.append(f" {entry.due}" if length else f"{entry.due}")
-        console.print(line, highlight=False)
-
-
-def _deck_table(stats: Stats, console: Console) -> None:
-    if not stats.decks:
-        console.print("No decks yet. Load some with `quizzer import PATH`.", highlight=False)
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("deck")
-    for name in ("total", "new", "due", "learned", "retired", "reviews 30d", "retention 30d"):
-        table.add_column(name, justify="right")
-    for row in stats.decks:
-        table.add_row(
-            Text(row.deck),
-            str(row.total),
-            str(row.new),
-            str(row.due),
-            str(row.learned),
-            str(row.retired),
-            str(row.reviews_30d),
-            _percent(row.retention_30d),
-        )
-    console.print(table, highlight=False)
-
-
-def render_stats(stats: Stats, console: Console) -> None:
-    """Print ``stats`` for a terminal: heatmap, retention, streak, forecast bars, decks.
-
-    Falls back to plain shade characters without colour (NO_COLOR, not a terminal) and
-    to ASCII when the console's encoding is not UTF-8.
-    """
-    glyphs = _glyphs(console)
-    scope = f" (decks: {', '.join(stats.deck_filter)})" if stats.deck_filter else ""
-    first, last = stats.days[0].day, stats.days[-1].day
-    console.print(
-        Text(
-            f"Reviews per day, {first.isoformat()} to {last.isoformat()}{scope}: "
-            f"{stats.reviews_in_window} answers on {stats.active_days} days",
-            style="bold",
-        ),
-        highlight=False,
-    )
-    _heatmap(stats, console, glyphs)
-    console.print()
-
-    r7, r30 = stats.retention_7d, stats.retention_30d
-    console.print(
-        f"Retention (graded answers with quality {glyphs.ge} {scheduler.PASSING_QUALITY}): "
-        f"7 days {_percent(r7.rate)} ({r7.correct} of {r7.graded}), "
-        f"30 days {_percent(r30.rate)} ({r30.correct} of {r30.graded})",
-        highlight=False,
-        markup=False,
-    )
-    streak = stats.streak
-    if streak.days:
-        note = "" if streak.reviewed_today else " (today not reviewed yet)"
-        text = f"Streak: {streak.days} day{'s' if streak.days != 1 else ''}{note}"
-    elif streak.last_day is not None:
-        text = f"Streak: 0 days (last answer on {streak.last_day.isoformat()})"
-    else:
-        text = "Streak: 0 days (no answers yet)"
-    console.print(text, highlight=False, markup=False)
-    console.print()
-
-    overdue = f", today includes {stats.overdue} overdue" if stats.overdue else ""
-    console.print(
-        Text(f"Due in the next {len(stats.forecast)} days{overdue}", style="bold"),
-        highlight=False,
-    )
-    _bars(stats, console, glyphs)
-    console.print()
-    _deck_table(stats, console)

@@ -35,9 +35,9 @@ import yaml
 from click.testing import CliRunner
 from conftest import dump_db
 
-from quizzer import scheduler, services
+from quizzer import review, scheduler
 from quizzer.cli import main
-from quizzer.session import choice_order
+from quizzer.cli.review_screen import choice_order
 
 QUIZZER = str(Path(sys.executable).with_name("quizzer"))
 #: The day every test deck is imported on: each new card starts as new_card(BASE_DAY).
@@ -463,7 +463,7 @@ def check_database(db: Path, *, leech_threshold: int = LEECH_THRESHOLD) -> None:
             before, after = _state(tuple(logged[:6])), _state(tuple(logged[6:]))
             assert (kind, before) == (outcome.kind, _fields(state)), question_id
             assert after == _fields(outcome.after)[:5], question_id
-            leeched |= outcome.after.lapses > state.lapses and services.is_leech_lapse(
+            leeched |= outcome.after.lapses > state.lapses and review.is_leech_lapse(
                 outcome.after.lapses, leech_threshold
             )
             state = outcome.after

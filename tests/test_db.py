@@ -69,7 +69,7 @@ def test_opening_an_up_to_date_sqlite_database_loads_no_alembic_and_no_postgresq
 ) -> None:
     db.open_database(str(db_path)).dispose()
     code = (
-        "import sys; from quizzer.db import open_database; import quizzer.reviews; "
+        "import sys; from quizzer.db import open_database; import quizzer.review; "
         f"open_database({str(db_path)!r}).dispose(); "
         "print(sorted(m for m in sys.modules if 'alembic' in m or 'postgresql' in m))"
     )
@@ -81,12 +81,12 @@ def test_opening_an_up_to_date_sqlite_database_loads_no_alembic_and_no_postgresq
 
 def test_a_postgresql_engine_describes_the_partial_indexes_for_postgresql() -> None:
     pytest.importorskip("psycopg")
-    from quizzer.orm import CardState, Review
+    from quizzer.orm import Card, Review
 
     db.make_engine("postgresql://nobody@127.0.0.1:1/none").dispose()  # connects to nothing
     wheres = {
         index.name: str(index.dialect_options["postgresql"]["where"])
-        for table in (CardState.__table__, Review.__table__)
+        for table in (Card.__table__, Review.__table__)
         for index in table.indexes
         if index.dialect_options["sqlite"]["where"] is not None
     }

@@ -211,13 +211,13 @@ def test_a_bad_file_does_not_create_a_new_database(
 
 
 def _export_stamps(db_path: Path) -> dict[str, tuple[str, object]]:
-    from quizzer import services
+    from quizzer import transfer
     from quizzer.db import open_database
 
     database = open_database(str(db_path))
     try:
         with database.reading() as session:
-            return {q.qid: (q.deck_title, q.changed_at) for q in services.export_questions(session)}
+            return {q.qid: (q.deck_title, q.changed_at) for q in transfer.export_questions(session)}
     finally:
         database.dispose()
 
@@ -247,7 +247,7 @@ def test_only_deck_tags_mark_its_notes_changed_for_anki(
 def test_a_deck_keeps_its_anki_name_whichever_decks_are_exported(
     invoke: Invoke, tmp_path: Path, db_path: Path
 ) -> None:
-    from quizzer import services
+    from quizzer import transfer
     from quizzer.db import open_database
 
     for slug, title in (("alpha", "Python"), ("beta", "python")):
@@ -260,8 +260,8 @@ def test_a_deck_keeps_its_anki_name_whichever_decks_are_exported(
     database = open_database(str(db_path))
     try:
         with database.reading() as session:
-            alone = services.export_questions(session, decks=["alpha"])
-            together = services.export_questions(session)
+            alone = transfer.export_questions(session, decks=["alpha"])
+            together = transfer.export_questions(session)
     finally:
         database.dispose()
     assert [q.deck_title for q in alone] == ["Python (alpha)"]

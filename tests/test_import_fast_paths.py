@@ -1,7 +1,7 @@
 """The shortcuts that make a big import fast give exactly what the general paths give.
 
 A deck file is read straight from libyaml's events when it is plain (reader._plain_data),
-and new questions are inserted with one executemany on the driver (services._bulk_insert).
+and new questions are inserted with one executemany on the driver (store.bulk_insert).
 Each is checked here against the path it short-cuts.
 """
 
@@ -22,7 +22,7 @@ from quizzer import deckfile
 from quizzer.db import open_database, resource_dir
 from quizzer.deckfile import reader
 from quizzer.errors import DeckFileError
-from quizzer.orm import CardState, Deck, Question
+from quizzer.orm import Card, Deck, Question
 
 pytestmark = pytest.mark.skipif(
     not getattr(yaml, "__with_libyaml__", False), reason="the fast path needs libyaml"
@@ -174,17 +174,17 @@ def _rows(deck_id: int) -> list[dict[str, object]]:
 def assert_bulk_insert_stores_what_sqlalchemy_stores(url: str) -> None:
     """Questions and card states inserted by Core into one deck and by _bulk_insert into
     another are the same rows, once read back (also run on PostgreSQL: test_postgres.py)."""
-    from quizzer.services import _bulk_insert
+    from quizzer.store import bulk_insert
 
     questions = Question.metadata.tables["questions"]
-    states = CardState.metadata.tables["card_states"]
+    states = Card.metadata.tables["card_states"]
     database = open_database(url)
     try:
         with database.transaction() as session:
             connection = session.connection()
             for slug, insert_rows in (
                 ("core", lambda table, rows: connection.execute(insert(table), rows)),
-                ("bulk", lambda table, rows: _bulk_insert(connection, table, rows)),
+                ("bulk", lambda table, rows: bulk_insert(connection, table, rows)),
             ):
                 now = datetime.now(UTC)
                 deck = Deck(slug=slug, title=slug, tags=[], created_at=now, changed_at=now)
@@ -247,13 +247,13 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
 
 
 def test_bulk_insert_refuses_rows_that_leave_a_default_to_sqlalchemy(tmp_path: Path) -> None:
-    from quizzer.services import _bulk_insert
+    from quizzer.store import bulk_insert
 
     database = open_database(str(tmp_path / "q.db"))
     with database.transaction() as session:
         rows = [{k: v for k, v in row.items() if k != "tags"} for row in _rows(1)]
         with pytest.raises(ValueError, match="tags"):
-            _bulk_insert(session.connection(), Question.metadata.tables["questions"], rows)
+            bulk_insert(session.connection(), Question.metadata.tables["questions"], rows)
     database.dispose()
 
 

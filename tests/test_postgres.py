@@ -27,9 +27,9 @@ from sqlalchemy.pool import NullPool
 from test_import_fast_paths import assert_bulk_insert_stores_what_sqlalchemy_stores
 
 from quizzer import db
+from quizzer.cli.review_screen import choice_order
 from quizzer.errors import DatabaseError
 from quizzer.orm import Base
-from quizzer.session import choice_order
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Invoke, write
 
-from quizzer.session import choice_order
+from quizzer.cli.review_screen import choice_order
 
 CELL_CHOICES = ["The value at definition time", "The variable (a cell)"]
 CELL_ANSWER = "The variable (a cell)"
@@ -318,7 +318,7 @@ def test_the_largest_numbers_work_and_a_huge_stored_one_is_read_as_the_largest(
     imported: Invoke, db_path: Path
 ) -> None:
     from quizzer.cli.practice import MAX_CARDS
-    from quizzer.reviews import MAX_SETTING
+    from quizzer.collection import MAX_SETTING
 
     assert MAX_CARDS == MAX_SETTING == 100_000
     assert imported("config", "new-per-day", "100000").exit_code == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from quizzer.session import choice_order
+from quizzer.cli.review_screen import choice_order
 
 QUIZZER = str(Path(sys.executable).with_name("quizzer"))
 

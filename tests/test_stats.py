@@ -12,10 +12,11 @@ import pytest
 from conftest import write
 from rich.console import Console
 
-from quizzer import reviews, services
+from quizzer import importing, review, store
+from quizzer.cli.render import render_stats
 from quizzer.db import Database, open_database
 from quizzer.errors import NotFoundError, QuizzerError
-from quizzer.stats import Stats, compute_stats, render_stats
+from quizzer.stats import Stats, compute_stats
 
 IMPORTED = date(2025, 11, 1)
 TODAY = date(2026, 1, 7)  # a Wednesday
@@ -58,8 +59,8 @@ def _at(day: date) -> datetime:
 def answer(database: Database, name: str, quality: int, day: date) -> None:
     """Record one answer through the same service `review` and `grade` use."""
     with database.transaction() as session:
-        question = services.get_question(session, name)
-        services.record_answer(session, question, quality=quality, today=day, now=_at(day))
+        question = store.get_question(session, name)
+        review.record_answer(session, question, quality=quality, today=day, now=_at(day))
 
 
 @pytest.fixture
@@ -75,12 +76,12 @@ def history(database: Database, tmp_path: Path) -> Database:
     alpha = _deck(tmp_path, "alpha", [f"a{n}" for n in range(6)])
     beta = _deck(tmp_path, "beta", ["b0", "b1", "b2"])
     with database.transaction() as session:
-        services.import_decks(session, [alpha, beta], now=_at(IMPORTED), today=IMPORTED)
+        importing.import_decks(session, [alpha, beta], now=_at(IMPORTED), today=IMPORTED)
     for day, name, quality in HISTORY:
         answer(database, name, quality, D(day))
     _deck(tmp_path, "alpha", [f"a{n}" for n in range(5)])
     with database.transaction() as session:
-        report = services.import_decks(session, [alpha], now=_at(TODAY), today=TODAY)
+        report = importing.import_decks(session, [alpha], now=_at(TODAY), today=TODAY)
     assert report.decks[0].retired == 1
     return database
 
@@ -173,7 +174,7 @@ def test_streak_broken_by_a_gap_and_on_past_days(history: Database) -> None:
 def test_a_streak_longer_than_the_days_shown(database: Database, tmp_path: Path) -> None:
     deck = _deck(tmp_path, "long", [f"l{n:02d}" for n in range(40)])
     with database.transaction() as session:
-        services.import_decks(session, [deck], now=_at(IMPORTED), today=IMPORTED)
+        importing.import_decks(session, [deck], now=_at(IMPORTED), today=IMPORTED)
     days = [D("2025-11-10") + timedelta(days=n) for n in range(40)]
     days.remove(D("2025-11-14"))
     for n, day in enumerate(days):
@@ -208,8 +209,8 @@ def test_forecast_14_days_with_overdue_in_day_0(history: Database) -> None:
 def test_forecast_agrees_with_what_review_asks(history: Database) -> None:
     stats = stats_of(history)
     with history.transaction() as session:
-        due_now = reviews.due_ids(session, today=TODAY)
-        outlook = reviews.outlook(session, today=TODAY)
+        due_now = review.due_ids(session, today=TODAY)
+        outlook = review.outlook(session, today=TODAY)
     assert stats.forecast[0].due == len(due_now)
     assert outlook.tomorrow == sum(d.due for d in stats.forecast[:2])
     assert outlook.week == sum(d.due for d in stats.forecast[:8])
@@ -217,11 +218,11 @@ def test_forecast_agrees_with_what_review_asks(history: Database) -> None:
 
 def test_suspended_cards_are_not_forecast(history: Database) -> None:
     with history.transaction() as session:
-        services.get_question(session, "beta/b1").state.suspended = True
+        store.get_question(session, "beta/b1").state.suspended = True
     stats = stats_of(history)
     assert stats.forecast[0].due == 5
     with history.transaction() as session:
-        assert stats.forecast[0].due == len(reviews.due_ids(session, today=TODAY))
+        assert stats.forecast[0].due == len(review.due_ids(session, today=TODAY))
 
 
 def test_per_deck_table(history: Database) -> None:

@@ -40,7 +40,7 @@ def import_command(
     their schedule and history, and questions removed from a file are retired. The
     whole import is one transaction: a bad file changes nothing. Code is never run.
     """
-    from quizzer import services
+    from quizzer import importing
 
     if dry_run:
         from quizzer import deckfile
@@ -66,15 +66,15 @@ def import_command(
 
     # A new database is made only once the files have proved valid.
     settings = settings_of(ctx)
-    plan = None if database_exists(settings.db) else services.plan_import(paths, known=set())
+    plan = None if database_exists(settings.db) else importing.plan_import(paths, known=set())
     with database_of(ctx) as database:
         if plan is None:
             with database.reading() as session:
-                known = services.known_digests(session)
+                known = importing.known_digests(session)
             # Parsed before the write transaction: other processes are not kept waiting.
-            plan = services.plan_import(paths, known=known)
+            plan = importing.plan_import(paths, known=known)
         with database.transaction() as session:
-            report = services.apply_import(session, plan, now=utc_now(), today=settings.day())
+            report = importing.apply_import(session, plan, now=utc_now(), today=settings.day())
     if as_json:
         echo_json(report.to_json())
         return
@@ -97,10 +97,10 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
     """List decks with counts: new, due today, learned, retired."""
     from dataclasses import asdict
 
-    from quizzer import services
+    from quizzer import collection
 
     with database_of(ctx) as database, database.reading() as session:
-        summaries = services.deck_summaries(session, today=settings_of(ctx).day())
+        summaries = collection.deck_summaries(session, today=settings_of(ctx).day())
     if as_json:
         echo_json([asdict(s) for s in summaries])
         return
@@ -142,10 +142,10 @@ def cards_command(
     as_json: bool,
 ) -> None:
     """List questions with their schedule: ease, repetitions, interval, due, lapses."""
-    from quizzer import services
+    from quizzer import collection
 
     with database_of(ctx) as database, database.reading() as session:
-        rows = services.list_cards(
+        rows = collection.list_cards(
             session,
             today=settings_of(ctx).day(),
             decks=decks,
@@ -196,10 +196,10 @@ def cards_command(
 @click.pass_context
 def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     """Show one question, its schedule and its review history."""
-    from quizzer import services
+    from quizzer import collection
 
     with database_of(ctx) as database, database.reading() as session:
-        data = services.show_question(session, name)
+        data = collection.show_question(session, name)
     if as_json:
         echo_json(data)
         return
@@ -244,11 +244,11 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
     An answer on the day of the card's last graded review is a drill: logged, schedule
     unchanged. A card that is not due yet is refused and nothing changes.
     """
-    from quizzer import reviews, services
+    from quizzer import collection, review
 
     with database_of(ctx) as database, database.transaction() as session:
-        threshold = reviews.get_setting(session, "leech-threshold")
-        recorded = services.grade(
+        threshold = collection.get_setting(session, "leech-threshold")
+        recorded = review.grade(
             session,
             name,
             quality,
@@ -295,19 +295,19 @@ def config_command(ctx: click.Context, key: str | None, value: str | None) -> No
 
     `quizzer config` lists them; `quizzer config new-per-day 20` changes one.
     """
-    from quizzer import reviews
+    from quizzer import collection
 
     with database_of(ctx) as database, database.transaction() as session:
         if key is None:
-            for name, (_, _, about) in sorted(reviews.SETTINGS.items()):
-                click.echo(f"{name} = {reviews.get_setting(session, name)}    # {about}")
+            for name, (_, _, about) in sorted(collection.SETTINGS.items()):
+                click.echo(f"{name} = {collection.get_setting(session, name)}    # {about}")
             return
         if value is None:
-            if key not in reviews.SETTINGS:
+            if key not in collection.SETTINGS:
                 raise QuizzerError(f"{key}: no such setting")
-            click.echo(str(reviews.get_setting(session, key)))
+            click.echo(str(collection.get_setting(session, key)))
             return
-        stored = reviews.set_setting(session, key, value)
+        stored = collection.set_setting(session, key, value)
     click.echo(f"{key} = {stored}")
 
 
@@ -321,10 +321,10 @@ def undo_command(ctx: click.Context) -> None:
 
     Works across sessions; a second undo takes back the answer before that.
     """
-    from quizzer import reviews
+    from quizzer import review
 
     with database_of(ctx) as database, database.transaction() as session:
-        undone = reviews.undo_last(session)
+        undone = review.undo_last(session)
     click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
 
 
@@ -336,10 +336,10 @@ def unsuspend_command(ctx: click.Context, name: str) -> None:
 
     A card that is not suspended is left as it is; a retired question is refused.
     """
-    from quizzer import services
+    from quizzer import collection
 
     with database_of(ctx) as database, database.transaction() as session:
-        changed = services.unsuspend(session, name)
+        changed = collection.unsuspend(session, name)
     if changed:
         click.echo(f"{name}: back in reviews.")
     else:

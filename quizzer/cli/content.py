@@ -28,8 +28,6 @@ from quizzer.errors import QuizzerError
 MAX_SECONDS = 3600
 MAX_MEMORY_MIB = 1024 * 1024  # 1 TiB
 MAX_JOBS = 256
-#: A longer diff is cut: past a few screens it only buries the other failures.
-MAX_DIFF_LINES = 200
 
 
 class Seconds(click.FloatRange):
@@ -42,15 +40,6 @@ class Seconds(click.FloatRange):
         if math.isnan(seconds):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
         return seconds
-
-
-def echo_diff(diff: str, *, err: bool = False) -> None:
-    """Print ``diff``, cut to MAX_DIFF_LINES lines and a last one saying how many were cut."""
-    lines = diff.rstrip("\n").split("\n")
-    if len(lines) > MAX_DIFF_LINES:
-        left_out = len(lines) - MAX_DIFF_LINES
-        lines = [*lines[:MAX_DIFF_LINES], f"... {left_out} more lines of the diff left out"]
-    click.echo("\n".join(lines), err=err)
 
 
 @command("check")
@@ -119,6 +108,7 @@ def check_command(
 
     from quizzer import checking, sandbox
     from quizzer.bulk import end_startup
+    from quizzer.cli import render
 
     if not paths and not decks:
         raise click.UsageError("name deck files or folders, or --deck SLUG")
@@ -129,44 +119,21 @@ def check_command(
         limits = replace(limits, cpu_seconds=cpu)
     if memory is not None:
         limits = replace(limits, memory_bytes=memory * sandbox.MiB)
-    items: list[tuple[str, Any]] = []
-    sources: list[tuple[Path | None, str]] = []
-    if paths:
-        from quizzer import deckfile
-
-        for path, deck in deckfile.load_decks(paths):
-            for question in deck.questions:
-                items.append((f"{path}: {question.id}", question))
-                sources.append((path, question.id))
+    items = checking.file_items(paths) if paths else []
     if decks:
-        from quizzer import authoring, services
-
         with database_of(ctx) as database, database.reading() as session:
-            for slug in decks:
-                deck_row = services.get_deck(session, slug)
-                if update:
-                    # Before anything runs or is written: the database step of
-                    # _write_back would refuse it after the files were changed.
-                    authoring.refuse_file_deck(
-                        deck_row,
-                        advice=f"update the file instead: quizzer check --update {deck_row.source}",
-                    )
-                for row in deck_row.questions:
-                    if not row.retired:
-                        items.append((row.name, authoring.question_file(row)))
-                        sources.append((None, row.name))
-    runnable = sum(1 for _, q in items if q.type == "predict_output")
+            items += checking.stored_items(session, decks, update=update)
+    runnable = sum(1 for _, q, _ in items if q.type == "predict_output")
     end_startup()  # when only files were named, no database was opened
     with progress_bar("checking") as bar:
         task = bar.add_task("check", total=runnable, visible=runnable >= 20)
-        report = checking.check_questions(
+        report = checking.check(
             items,
             python=python,
             limits=limits,
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    by_label = dict(zip((label for label, _ in items), sources, strict=True))
     for result in report.failed:
         click.echo(
             f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
@@ -175,50 +142,30 @@ def check_command(
         cut_short = run is not None and (run.stopped or run.limit is not None)
         # A runaway snippet's output is not an answer: its diff would only bury the reason.
         if result.diff and not cut_short:
-            echo_diff(result.diff)
+            render.echo_diff(result.diff)
     click.echo(report.summary())
-    left = _write_back(ctx, report, by_label) if update else len(report.failed)
+    left = _write_back(ctx, report) if update else len(report.failed)
     if left:
         ctx.exit(1)
 
 
-def _write_back(
-    ctx: click.Context, report: Any, by_label: dict[str, tuple[Path | None, str]]
-) -> int:
+def _write_back(ctx: click.Context, report: Any) -> int:
     """Store the actual outputs of failed questions; returns how many could not be."""
     from quizzer import checking
     from quizzer.deckfile import rewrite
 
-    files: dict[Path, dict[str, str]] = {}
-    stored: dict[str, str] = {}
-    left = 0
-    for result in report.failed:
-        run = result.run
-        if run is None or run.stopped or run.limit is not None:
-            click.echo(f"not updated: {result.label}: {result.reason}")
-            left += 1
-            continue
-        path, key = by_label[result.label]
-        if path is not None:
-            files.setdefault(path, {})[key] = checking.answer_from_run(run)
-        else:
-            stored[key] = checking.answer_from_run(run)
-    for path, answers in files.items():
+    skipped = report.not_updatable()
+    for result in skipped:
+        click.echo(f"not updated: {result.label}: {result.reason}")
+    for path, answers in report.answer_updates().items():
         changed = rewrite.update_answers(path, answers)
         click.echo(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    stored = report.stored_updates()
     if stored:
-        from quizzer import authoring, services
-
         with database_of(ctx) as database, database.transaction() as session:
-            for name, answer in stored.items():
-                question = services.get_question(session, name)
-                edited = authoring.with_answer(
-                    authoring.question_file(question), answer, source=name
-                )
-                authoring.custom_deck(session, question.deck.slug, now=utc_now())
-                authoring.apply_edit(session, question, edited, now=utc_now())
+            for name in checking.store_answers(session, stored, now=utc_now()):
                 click.echo(f"{name}: answer updated")
-    return left
+    return len(skipped)
 
 
 # --- export ---------------------------------------------------------------------------
@@ -250,20 +197,18 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
     the file is written atomically. With --format yaml each deck (your own ones too)
     becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back.
     """
-    from quizzer import services
+    from quizzer import transfer
 
     if fmt == "yaml":
-        from quizzer import authoring
-
         with database_of(ctx) as database, database.reading() as session:
-            written = authoring.export_yaml(session, output, decks=decks)
+            written = transfer.export_yaml(session, output, decks=decks)
         for path in written:
             click.echo(f"wrote {path}")
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     with database_of(ctx) as database, database.reading() as session:
-        questions = services.export_questions(session, decks=decks)
+        questions = transfer.export_questions(session, decks=decks)
     from quizzer import anki
 
     with progress_bar("exporting") as bar:
@@ -294,45 +239,20 @@ def schema_command() -> None:
 def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label: str) -> None:
     """Run predict_output code and refuse answers CPython does not print (unless forced)."""
     from quizzer import checking
+    from quizzer.cli import render
 
-    report = checking.check_questions(
-        [(f"{label}/{q.id}", q) for q in questions], python=interpreter
-    )
-    for result in report.failed:
-        run = result.run
-        if run is not None and (run.stopped or run.limit is not None):
-            raise QuizzerError(
-                f"{result.label}: the code was stopped by the sandbox: {result.reason}"
-            )
+    for result in checking.wrong_answers(questions, interpreter=interpreter, label=label):
         if force:
             click.echo(
                 f"warning: {result.label}: storing an answer CPython does not print (--force)",
                 err=True,
             )
             continue
-        echo_diff(result.diff, err=True)
+        render.echo_diff(result.diff, err=True)
         raise QuizzerError(
             f"{result.label}: field 'answer': not what CPython prints (diff above); fix it, "
             "leave --answer out to store the real output, or --force"
         )
-
-
-def _computed_answer(question: Any, *, interpreter: str | None, label: str) -> str:
-    """What CPython prints for ``question``'s code, refused if its ``python:`` range excludes
-    the interpreter (the output of another version is not the answer it claims)."""
-    from quizzer import checking, sandbox
-
-    version = sandbox.interpreter_version(interpreter)
-    if not question.applies_to(version):
-        which = "this Python" if interpreter is None else interpreter
-        raise QuizzerError(
-            f"{label}: the answer is for python{question.python} but {which} is {version}; "
-            "give it with --answer, or run the code with --interpreter PATH of a matching Python"
-        )
-    run = sandbox.run_snippet(question.code or "", python=interpreter)
-    if run.stopped or run.limit is not None:
-        raise QuizzerError(f"{label}: the code was stopped by the sandbox: {run.reason}")
-    return checking.answer_from_run(run)
 
 
 @command("add")
@@ -398,7 +318,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     interpreter); with --answer the answer is verified and a mismatch is refused (shown
     as a diff) unless --force.
     """
-    from quizzer import authoring
+    from quizzer import authoring, checking
 
     if options["from_file"] is not None:
         _add_from_file(ctx, options)
@@ -454,7 +374,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
         if compute:
             # Validated first, with an empty answer: a bad field (or --python range) is
             # reported before any code runs.
-            answer = _computed_answer(
+            answer = checking.computed_answer(
                 question, interpreter=options["interpreter"], label=f"{slug}/{qid}"
             )
             click.echo("CPython prints:")
@@ -503,23 +423,17 @@ def _ask_fields(options: dict[str, Any]) -> None:
 
 
 def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
-    import yaml
-
     from quizzer import authoring, deckfile
 
     path: Path = options["from_file"]
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeError, yaml.YAMLError):
-        data = None  # load_deck below reports the problem precisely
-    if isinstance(data, list):
+    # The reader `import` uses: whatever import refuses is refused here, in the same words.
+    parsed = deckfile.load_questions_or_deck(path)
+    if isinstance(parsed, list):
         if not options["deck"]:
             raise click.UsageError("a list of questions needs --deck SLUG")
         slug, title = options["deck"], options["title"]
-        questions = authoring.validate_questions(data, source=str(path))
+        questions = parsed
     else:
-        parsed = deckfile.load_deck(path)
         slug = options["deck"] or parsed.deck
         title = options["title"] or parsed.title
         questions = list(parsed.questions)
@@ -550,22 +464,22 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
     A predict_output question whose code or answer changed is verified again. Editing
     a card also unsuspends it (rewriting a leech is the cure).
     """
-    from quizzer import authoring, services
+    from quizzer import authoring, store, transfer
 
     with database_of(ctx) as database:
-        with database.transaction() as session:
-            question = services.get_question(session, name)
+        with database.reading() as session:
+            question = store.get_question(session, name)
             text = authoring.question_yaml(question)
-            before = authoring.question_file(question)
+            before = transfer.question_file(question)
             source = question.deck.source
         header = f"# {name}: save and close to apply; the id cannot change.\n"
         edited_text = click.edit(header + text, extension=".yaml", require_save=True)
         if edited_text is None or edited_text == header + text:
             click.echo("No change.")
             return
-        with database.transaction() as session:
+        with database.reading() as session:
             edited = authoring.parse_edited(
-                edited_text, name=name, original=services.get_question(session, name)
+                edited_text, name=name, original=store.get_question(session, name)
             )
         rerun = (edited.code, edited.answer, edited.python) != (
             before.code,
@@ -576,7 +490,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
             _verify([edited], force=force, interpreter=interpreter, label=name.split("/")[0])
         with database.transaction() as session:
             changed = authoring.apply_edit(
-                session, services.get_question(session, name), edited, now=utc_now()
+                session, store.get_question(session, name), edited, now=utc_now()
             )
     click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
     if changed and source:
@@ -592,23 +506,25 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
 @click.pass_context
 def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> None:
     """Retire a question (kept with its history, never asked); --purge removes it."""
-    from quizzer import authoring, services
+    from quizzer import authoring, store
 
-    with database_of(ctx) as database, database.transaction() as session:
-        question = services.get_question(session, name)
+    with database_of(ctx) as database:
         if not purge:
-            authoring.retire(session, question)
+            with database.transaction() as session:
+                question = store.get_question(session, name)
+                authoring.retire(session, question)
+                source = question.deck.source
             click.echo(f"{name}: retired (its history is kept).")
-            if question.deck.source:
-                click.echo(
-                    f"note: importing {question.deck.source} again brings it back "
-                    "while the file has it."
-                )
+            if source:
+                click.echo(f"note: importing {source} again brings it back while the file has it.")
             return
-        reviews_count = len(services.history(session, question))
+        # Asked with no transaction open: a prompt never holds a lock.
+        with database.reading() as session:
+            reviews_count = len(store.history(session, store.get_question(session, name)))
         if not yes and not click.confirm(
             f"Delete {name} and its {reviews_count} reviews for good?", default=False
         ):
             raise QuizzerError("nothing deleted")
-        removed = authoring.purge(session, question)
+        with database.transaction() as session:
+            removed = authoring.purge(session, store.get_question(session, name))
     click.echo(f"{name}: deleted with {removed} reviews.")

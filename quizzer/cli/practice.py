@@ -16,8 +16,8 @@ from quizzer.cli import (
     utc_now,
 )
 
-#: The bound of --new and --limit: reviews.MAX_SETTING, the bound of the `new-per-day`
-#: setting (a test checks they agree; reviews is not imported here, to keep start-up light).
+#: The bound of --new and --limit: collection.MAX_SETTING, the bound of the `new-per-day`
+#: setting (a test checks they agree; collection is not imported here, to keep start-up light).
 MAX_CARDS = 100_000
 
 # --- review ---------------------------------------------------------------------------
@@ -52,35 +52,35 @@ def review_command(
     """
     from rich.console import Console
 
-    from quizzer import reviews, services
-    from quizzer.session import ReviewSession, Terminal
+    from quizzer import collection, importing, store
+    from quizzer.cli.review_screen import ReviewScreen, Terminal
 
     settings = settings_of(ctx)
     today = settings.day()
     with database_of(ctx) as database:
         with database.transaction() as session:
-            if not services.has_decks(session):
-                report = services.import_decks(
-                    session, [services.bundled_decks_dir()], now=utc_now(), today=today
+            if not store.has_decks(session):
+                report = importing.import_decks(
+                    session, [importing.bundled_decks_dir()], now=utc_now(), today=today
                 )
                 added = sum(d.added for d in report.decks)
                 click.echo(
                     f"Loaded the bundled decks: {len(report.decks)} decks, {added} questions."
                 )
             for slug in decks:
-                services.get_deck(session, slug)
-            leech_threshold = reviews.get_setting(session, "leech-threshold")
+                store.get_deck(session, slug)
+            leech_threshold = collection.get_setting(session, "leech-threshold")
             per_day = (
                 new_per_day
                 if new_per_day is not None
-                else reviews.get_setting(session, "new-per-day")
+                else collection.get_setting(session, "new-per-day")
             )
         reconfigure_output()
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
             import readline  # noqa: F401  (line editing for input())
         terminal = Terminal(Console(highlight=False), interactive=interactive)
-        ReviewSession(
+        ReviewScreen(
             database,
             terminal,
             today=today,
@@ -108,11 +108,11 @@ def review_command(
 @click.pass_context
 def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_json: bool) -> None:
     """Reviews per day (heatmap), retention, streak, 14-day forecast, per-deck table."""
-    from quizzer import services, stats
+    from quizzer import stats, store
 
     with database_of(ctx) as database, database.reading() as session:
         for slug in decks:
-            services.get_deck(session, slug)
+            store.get_deck(session, slug)
         numbers = stats.compute_stats(
             session, today=settings_of(ctx).day(), weeks=weeks, decks=decks
         )
@@ -122,4 +122,6 @@ def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_jso
     from rich.console import Console
 
     reconfigure_output()
-    stats.render_stats(numbers, Console(highlight=False))
+    from quizzer.cli.render import render_stats
+
+    render_stats(numbers, Console(highlight=False))

@@ -421,8 +421,11 @@ def load_questions_or_deck(path: Path) -> Deck | list[Question]:
 def strict_load(text: str) -> Any:
     """One YAML document read by the deck-file rules (no anchors, aliases, merge keys,
     duplicate keys or tags; bounded depth and size): for text that is not a whole deck,
-    such as a question being edited. Raises ``yaml.YAMLError``."""
-    loader = _LOADERS[0](text)
+    such as a question being edited. Raises ``yaml.YAMLError``.
+
+    Read by PyYAML's pure-Python parser, whose messages are PyYAML's usual words (a text
+    this size costs nothing to parse either way)."""
+    loader = _LOADERS[-1](text)
     try:
         root = loader.get_single_node()
         if root is None:

@@ -1,10 +1,10 @@
-"""The interactive ``quizzer review`` session: show a card, read the answer, record it.
+"""The ``quizzer review`` screen: show a card, read the answer, record it.
 
 Every answer is committed in its own transaction the moment it is given, and nothing
 is held open while waiting for the learner, so Ctrl-C, a closed terminal or a crash
 loses at most the answer being typed.
 
-On a terminal the session reads lines with ``input()`` (line editing included). When
+On a terminal the screen reads lines with ``input()`` (line editing included). When
 stdin is not a terminal it reads the same lines from stdin: the *line protocol*,
 documented in the README, so sessions can be scripted and tested.
 """
@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from quizzer import reviews, scheduler, services
+from quizzer import review, scheduler, store
 from quizzer.answers import output_diff, outputs_match
 from quizzer.errors import QuizzerError
 
@@ -60,12 +60,12 @@ class _Command(Exception):
 
 
 class _EndOfInput(Exception):
-    """stdin ended: the session stops as if the learner had typed ``q``."""
+    """stdin ended: the review stops as if the learner had typed ``q``."""
 
 
 @dataclass(frozen=True)
-class Card:
-    """What the session needs of a question, read once per card."""
+class CardView:
+    """What the screen needs of a question, read once per card."""
 
     question_id: int
     name: str
@@ -80,13 +80,13 @@ class Card:
 
 @dataclass
 class Summary:
-    """What one session did."""
+    """What one sitting did."""
 
-    answers: list[tuple[int, int, reviews.Phase]] = field(default_factory=list)
+    answers: list[tuple[int, int, review.Phase]] = field(default_factory=list)
     started: float = 0.0
     ended: float = 0.0
     interrupted: bool = False
-    #: Cards still waiting when the session ended (0: all done for today).
+    #: Cards still waiting when the sitting ended (0: all done for today).
     left: int = 0
 
     @property
@@ -109,7 +109,7 @@ class Summary:
 
 
 class Terminal:
-    """Reads answer lines and writes the session's screen."""
+    """Reads answer lines and writes the screen."""
 
     def __init__(self, console: Console, *, interactive: bool) -> None:
         self.console = console
@@ -131,13 +131,13 @@ class Terminal:
             self.console.print()
             raise _EndOfInput
         line = line.rstrip("\n").rstrip("\r").replace("\0", "")
-        # Scripts get their answers echoed, so a transcript reads like a session.
+        # Scripts get their answers echoed, so a transcript reads like a review.
         self.console.print(line, markup=False, highlight=False)
         return line
 
 
-def _card(question: Question) -> Card:
-    return Card(
+def _card(question: Question) -> CardView:
+    return CardView(
         question_id=question.id,
         name=question.name,
         deck_title=question.deck.title,
@@ -153,15 +153,15 @@ def _card(question: Question) -> Card:
 def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
     """The shuffled order a multiple-choice card shows on ``today``.
 
-    The same card shows the same order all day, so a resumed session looks the same.
+    The same card shows the same order all day, so a resumed review looks the same.
     """
     order = list(choices)
     random.Random(f"{today.isoformat()}/{name}").shuffle(order)
     return order
 
 
-class ReviewSession:
-    """One sitting of ``quizzer review``."""
+class ReviewScreen:
+    """One sitting of ``quizzer review``: the screen, the keyboard, a transaction per answer."""
 
     def __init__(
         self,
@@ -172,7 +172,7 @@ class ReviewSession:
         decks: Sequence[str] = (),
         new_per_day: int,
         limit: int | None = None,
-        leech_threshold: int = services.DEFAULT_LEECH_THRESHOLD,
+        leech_threshold: int = review.DEFAULT_LEECH_THRESHOLD,
         now: Callable[[], datetime],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -202,7 +202,7 @@ class ReviewSession:
                     break
                 item, total = queue[0], len(queue)
                 with self.database.reading() as session:
-                    card = _card(reviews.load_question(session, item.question_id))
+                    card = _card(store.load_question(session, item.question_id))
                 try:
                     self._ask(card, item.phase, total)
                 except _Command as command:
@@ -223,10 +223,10 @@ class ReviewSession:
         self._finish()
         return self.summary
 
-    def _queue(self) -> list[reviews.QueueItem]:
+    def _queue(self) -> list[review.QueueItem]:
         left = None if self.limit is None else self.limit - self.summary.fresh_answered
         with self.database.reading() as session:
-            queue = reviews.build_queue(
+            queue = review.build_queue(
                 session,
                 today=self.today,
                 decks=self.decks,
@@ -239,7 +239,7 @@ class ReviewSession:
 
     # --- one card ----------------------------------------------------------------------
 
-    def _ask(self, card: Card, phase: reviews.Phase, left: int) -> None:
+    def _ask(self, card: CardView, phase: review.Phase, left: int) -> None:
         position = len(self.summary.answers) + 1
         total = len(self.summary.answers) + left
         label = {"due": "review", "new": "new", "drill": "drill"}[phase]
@@ -298,7 +298,7 @@ class ReviewSession:
                 return ratings[line]
             self.out.print(f"Type one of: {', '.join(k for k in ratings if k)} (Enter = good).")
 
-    def _predict_output(self, card: Card) -> tuple[int, str]:
+    def _predict_output(self, card: CardView) -> tuple[int, str]:
         self.out.print(
             f'[dim]Type the output; a line with just "{END_OF_OUTPUT}" finishes (? for help).[/]'
         )
@@ -334,7 +334,7 @@ class ReviewSession:
             style = next((v for k, v in styles.items() if line.startswith(k)), "")
             self.out.print(escape(line), style=style, highlight=False)
 
-    def _multiple_choice(self, card: Card) -> tuple[int, str]:
+    def _multiple_choice(self, card: CardView) -> tuple[int, str]:
         order = choice_order(card.choices, today=self.today, name=card.name)
         for number, choice in enumerate(order, start=1):
             self.out.print(f"  {number}. {escape(choice)}", highlight=False)
@@ -355,14 +355,14 @@ class ReviewSession:
         self._explain(card)
         return 1, chosen
 
-    def _recall(self, card: Card) -> tuple[int, str | None]:
+    def _recall(self, card: CardView) -> tuple[int, str | None]:
         self._read_answer("Recall the answer, then press Enter to see it: ")
         self.out.print(f"[bold]Answer:[/] {escape(card.answer.rstrip())}", highlight=False)
         self._explain(card)
         quality = self._rate("a(gain) / h(ard) / g(ood) / e(asy), or 0-5 [g]: ", RECALL_RATINGS)
         return quality, None
 
-    def _explain(self, card: Card) -> None:
+    def _explain(self, card: CardView) -> None:
         if card.explanation:
             self.out.print(f"[dim]Why:[/] {escape(card.explanation.strip())}", highlight=False)
 
@@ -379,11 +379,11 @@ class ReviewSession:
     # --- saving ------------------------------------------------------------------------
 
     def _record(
-        self, card: Card, phase: reviews.Phase, quality: int, typed: str | None, seconds: float
+        self, card: CardView, phase: review.Phase, quality: int, typed: str | None, seconds: float
     ) -> None:
         with self.database.transaction() as session:
-            question = reviews.load_question(session, card.question_id)
-            recorded = services.record_answer(
+            question = store.load_question(session, card.question_id)
+            recorded = review.record_answer(
                 session,
                 question,
                 quality=quality,
@@ -412,7 +412,7 @@ class ReviewSession:
     def _undo(self) -> None:
         try:
             with self.database.transaction() as session:
-                undone = reviews.undo_last(session)
+                undone = review.undo_last(session)
         except QuizzerError as exc:
             self.out.print(str(exc))
             return
@@ -427,11 +427,11 @@ class ReviewSession:
     def _finish(self) -> None:
         summary = self.summary
         with self.database.reading() as session:
-            ahead = reviews.outlook(session, today=self.today, decks=self.decks)
-            new_today = reviews.new_started_on(session, self.today)
+            ahead = review.outlook(session, today=self.today, decks=self.decks)
+            new_today = review.new_started_on(session, self.today)
             if self.limit is not None:  # what --limit left out still waits for today
                 summary.left = len(
-                    reviews.build_queue(
+                    review.build_queue(
                         session, today=self.today, decks=self.decks, new_per_day=self.new_per_day
                     )
                 )

@@ -1,0 +1,207 @@
+"""How the commands draw: diffs, the stats heatmap and bars. Only ``cli`` uses it, and
+imports it inside the commands that draw (rich is not loaded for the others)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from quizzer import scheduler
+from quizzer.stats import Stats
+
+# --- diffs ---------------------------------------------------------------------------
+
+#: A longer diff is cut: past a few screens it only buries the other failures.
+MAX_DIFF_LINES = 200
+
+
+def echo_diff(diff: str, *, err: bool = False) -> None:
+    """Print ``diff``, cut to MAX_DIFF_LINES lines and a last one saying how many were cut."""
+    lines = diff.rstrip("\n").split("\n")
+    if len(lines) > MAX_DIFF_LINES:
+        left_out = len(lines) - MAX_DIFF_LINES
+        lines = [*lines[:MAX_DIFF_LINES], f"... {left_out} more lines of the diff left out"]
+    click.echo("\n".join(lines), err=err)
+
+
+# --- stats ---------------------------------------------------------------------------
+
+#: The heatmap's shades above "no reviews": a day's level is ceil(LEVELS * n / busiest day).
+LEVELS = 4
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: GitHub's greens, from no reviews to the busiest days.
+SHADE_STYLES = ("bright_black", "#0e4429", "#006d32", "#26a641", "#39d353")
+#: Without colour the level must show in the character itself.
+UNICODE_RAMP = ("·", "░", "▒", "▓", "█")
+ASCII_RAMP = (".", ":", "+", "*", "#")
+#: Left margin of the heatmap and the bars (weekday names, dates).
+LABEL_WIDTH = 4
+
+
+@dataclass(frozen=True)
+class _Glyphs:
+    cells: tuple[str, ...]
+    bar: str
+    ge: str
+
+
+def _glyphs(console: Console) -> _Glyphs:
+    ascii_only = not console.encoding.lower().startswith("utf")
+    if ascii_only:
+        return _Glyphs(ASCII_RAMP, "#", ">=")
+    # Shades of green are only told apart with 256 colours or more; otherwise the
+    # character carries the level and colour just helps.
+    many_colours = not console.no_color and console.color_system in ("256", "truecolor")
+    cells = ("■",) * (LEVELS + 1) if many_colours else UNICODE_RAMP
+    return _Glyphs(cells, "█", "≥")
+
+
+def level(count: int, busiest: int) -> int:
+    """A day's shade, 0 (no answers) to LEVELS (the busiest day)."""
+    if count <= 0 or busiest <= 0:
+        return 0
+    return max(1, min(LEVELS, math.ceil(LEVELS * count / busiest)))
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _heatmap(stats: Stats, console: Console, glyphs: _Glyphs) -> None:
+    start = stats.days[0].day
+    columns = len(stats.days) // 7 + (1 if len(stats.days) % 7 else 0)
+    # The oldest weeks give way when the terminal is too narrow for all of them.
+    shown = max(1, min(columns, (console.width - LABEL_WIDTH) // 2))
+    first_column = columns - shown
+    busiest = max((d.reviews for d in stats.days), default=0)
+
+    # A label may run one character past the last column ("Jan" over a 2-wide cell).
+    header = [" "] * min(console.width, LABEL_WIDTH + 2 * shown + 1)
+    free_from = 0
+    previous_month: int | None = None
+    for column in range(first_column, columns):
+        monday = start + timedelta(days=7 * column)
+        label = MONTHS[monday.month - 1]
+        at = LABEL_WIDTH + 2 * (column - first_column)
+        if monday.month != previous_month and at >= free_from and at + len(label) <= len(header):
+            header[at : at + len(label)] = label
+            free_from = at + len(label) + 1
+        previous_month = monday.month
+    console.print("".join(header).rstrip(), highlight=False)
+
+    for weekday in range(7):
+        line = Text(f"{WEEKDAYS[weekday]:<{LABEL_WIDTH}}")
+        for column in range(first_column, columns):
+            index = 7 * column + weekday
+            if index >= len(stats.days):
+                line.append("  ")
+                continue
+            shade = level(stats.days[index].reviews, busiest)
+            line.append(glyphs.cells[shade], style=SHADE_STYLES[shade])
+            line.append(" ")
+        line.rstrip()
+        console.print(line, highlight=False)
+
+    legend = Text(" " * LABEL_WIDTH + "less ")
+    for shade in range(LEVELS + 1):
+        legend.append(glyphs.cells[shade], style=SHADE_STYLES[shade])
+        legend.append(" ")
+    legend.append("more")
+    if busiest:
+        legend.append(f"  (busiest day: {busiest})")
+    console.print(legend, highlight=False)
+
+
+def _bars(stats: Stats, console: Console, glyphs: _Glyphs) -> None:
+    busiest = max((d.due for d in stats.forecast), default=0)
+    label_width = len("Mon 01-05 today")
+    count_width = len(str(busiest))
+    room = max(10, min(50, console.width - label_width - count_width - 3))
+    for offset, entry in enumerate(stats.forecast):
+        when = f"{WEEKDAYS[entry.day.weekday()]} {entry.day:%m-%d}"
+        when += " today" if offset == 0 else f" +{offset:<4}"
+        length = round(room * entry.due / busiest) if busiest else 0
+        if entry.due and not length:
+            length = 1
+        line = Text(f"{when:<{label_width}} ")
+        line.append(glyphs.bar * length, style="cyan")
+        line.append(f" {entry.due}" if length else f"{entry.due}")
+        console.print(line, highlight=False)
+
+
+def _deck_table(stats: Stats, console: Console) -> None:
+    if not stats.decks:
+        console.print("No decks yet. Load some with `quizzer import PATH`.", highlight=False)
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("deck")
+    for name in ("total", "new", "due", "learned", "retired", "reviews 30d", "retention 30d"):
+        table.add_column(name, justify="right")
+    for row in stats.decks:
+        table.add_row(
+            Text(row.deck),
+            str(row.total),
+            str(row.new),
+            str(row.due),
+            str(row.learned),
+            str(row.retired),
+            str(row.reviews_30d),
+            _percent(row.retention_30d),
+        )
+    console.print(table, highlight=False)
+
+
+def render_stats(stats: Stats, console: Console) -> None:
+    """Print ``stats`` for a terminal: heatmap, retention, streak, forecast bars, decks.
+
+    Falls back to plain shade characters without colour (NO_COLOR, not a terminal) and
+    to ASCII when the console's encoding is not UTF-8.
+    """
+    glyphs = _glyphs(console)
+    scope = f" (decks: {', '.join(stats.deck_filter)})" if stats.deck_filter else ""
+    first, last = stats.days[0].day, stats.days[-1].day
+    console.print(
+        Text(
+            f"Reviews per day, {first.isoformat()} to {last.isoformat()}{scope}: "
+            f"{stats.reviews_in_window} answers on {stats.active_days} days",
+            style="bold",
+        ),
+        highlight=False,
+    )
+    _heatmap(stats, console, glyphs)
+    console.print()
+
+    r7, r30 = stats.retention_7d, stats.retention_30d
+    console.print(
+        f"Retention (graded answers with quality {glyphs.ge} {scheduler.PASSING_QUALITY}): "
+        f"7 days {_percent(r7.rate)} ({r7.correct} of {r7.graded}), "
+        f"30 days {_percent(r30.rate)} ({r30.correct} of {r30.graded})",
+        highlight=False,
+        markup=False,
+    )
+    streak = stats.streak
+    if streak.days:
+        note = "" if streak.reviewed_today else " (today not reviewed yet)"
+        text = f"Streak: {streak.days} day{'s' if streak.days != 1 else ''}{note}"
+    elif streak.last_day is not None:
+        text = f"Streak: 0 days (last answer on {streak.last_day.isoformat()})"
+    else:
+        text = "Streak: 0 days (no answers yet)"
+    console.print(text, highlight=False, markup=False)
+    console.print()
+
+    overdue = f", today includes {stats.overdue} overdue" if stats.overdue else ""
+    console.print(
+        Text(f"Due in the next {len(stats.forecast)} days{overdue}", style="bold"),
+        highlight=False,
+    )
+    _bars(stats, console, glyphs)
+    console.print()
+    _deck_table(stats, console)

@@ -1,0 +1,280 @@
+"""The collection as a whole: listing decks and cards, one question in full, unsuspending a
+card, and the settings. Functions take a Session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from quizzer import scheduler, store
+from quizzer.errors import QuizzerError
+from quizzer.orm import Card, Deck, Question, Review, Setting
+from quizzer.review import DEFAULT_LEECH_THRESHOLD
+
+# --- listings -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeckSummary:
+    """One deck with its counts (retired questions count only as retired)."""
+
+    deck: str
+    title: str
+    total: int
+    new: int
+    due: int
+    learned: int
+    retired: int
+
+
+def deck_summaries(session: Session, *, today: date) -> list[DeckSummary]:
+    """Every deck with counts of new, due-today, learned and retired questions."""
+    active = store.ACTIVE
+    learned = active & store.LEARNED
+    stmt = (
+        select(
+            Deck.slug,
+            Deck.title,
+            func.count(Question.id),
+            func.sum(case((active & store.NEW, 1), else_=0)),
+            func.sum(case((active & store.due_by(today), 1), else_=0)),
+            func.sum(case((learned, 1), else_=0)),
+            func.sum(case((Question.retired.is_(True), 1), else_=0)),
+        )
+        .select_from(Deck)
+        .outerjoin(Question, Question.deck_id == Deck.id)
+        .outerjoin(Card, Card.question_id == Question.id)
+        .group_by(Deck.id)
+        .order_by(Deck.slug)
+    )
+    return [
+        DeckSummary(slug, title, total, int(new or 0), int(due or 0), int(lrn or 0), int(ret or 0))
+        for slug, title, total, new, due, lrn, ret in session.execute(stmt)
+    ]
+
+
+@dataclass
+class CardListing:
+    """A question with its schedule, as ``cards`` lists it."""
+
+    name: str
+    deck: str
+    id: str
+    type: str
+    prompt: str
+    ease: float
+    repetitions: int
+    interval: int
+    due: date
+    lapses: int
+    last_graded: date | None
+    new: bool
+    retired: bool
+    leech: bool
+    suspended: bool
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["due"] = self.due.isoformat()
+        data["last_graded"] = self.last_graded.isoformat() if self.last_graded else None
+        return data
+
+
+def _card_row(question: Question, state: Card, deck_slug: str) -> CardListing:
+    return CardListing(
+        name=f"{deck_slug}/{question.qid}",
+        deck=deck_slug,
+        id=question.qid,
+        type=question.type,
+        prompt=question.prompt,
+        ease=state.ease / 100,
+        repetitions=state.repetitions,
+        interval=state.interval,
+        due=state.due,
+        lapses=state.lapses,
+        last_graded=state.last_graded,
+        new=state.last_graded is None,
+        retired=question.retired,
+        leech=state.leech,
+        suspended=state.suspended,
+    )
+
+
+def list_cards(
+    session: Session,
+    *,
+    today: date,
+    decks: Iterable[str] = (),
+    due_only: bool = False,
+    include_retired: bool = False,
+    leeches_only: bool = False,
+) -> list[CardListing]:
+    """Questions with their schedule, deck by deck in file order."""
+    slugs = list(decks)
+    for slug in slugs:
+        store.get_deck(session, slug)
+    stmt = (
+        select(Question, Card, Deck.slug)
+        .join(Card, Card.question_id == Question.id)
+        .join(Deck, Deck.id == Question.deck_id)
+        .order_by(Deck.slug, Question.position, Question.id)
+    )
+    if slugs:
+        stmt = stmt.where(Deck.slug.in_(slugs))
+    if not include_retired:
+        stmt = stmt.where(store.ACTIVE)
+    if due_only:
+        stmt = stmt.where(store.due_by(today))
+    if leeches_only:
+        stmt = stmt.where(Card.leech.is_(True))
+    return [_card_row(q, s, slug) for q, s, slug in session.execute(stmt)]
+
+
+def _state_json(state: scheduler.CardState) -> dict[str, Any]:
+    return {
+        "ease": state.ease / 100,
+        "repetitions": state.repetitions,
+        "interval": state.interval,
+        "due": state.due.isoformat(),
+        "lapses": state.lapses,
+        "last_graded": state.last_graded.isoformat() if state.last_graded else None,
+    }
+
+
+def review_json(review: Review) -> dict[str, Any]:
+    """One review-log entry as ``show --json`` gives it."""
+    return {
+        "answered_at": review.answered_at.isoformat(),
+        "day": review.day.isoformat(),
+        "quality": review.quality,
+        "kind": review.kind,
+        "typed": review.typed,
+        "seconds": review.seconds,
+        "before": _state_json(store.state_before(review)),
+        "after": _state_json(store.state_after(review)),
+    }
+
+
+def show_question(session: Session, name: str) -> dict[str, Any]:
+    """One question, its state and its review history, as plain data."""
+    question = store.get_question(session, name)
+    return {
+        "name": question.name,
+        "deck": question.deck.slug,
+        "id": question.qid,
+        "type": question.type,
+        "prompt": question.prompt,
+        "code": question.code,
+        "answer": question.answer,
+        "choices": question.choices,
+        "explanation": question.explanation,
+        "tags": list(question.deck.tags or []) + list(question.tags or []),
+        "python": question.python,
+        "retired": question.retired,
+        "created_at": question.created_at.isoformat(),
+        "changed_at": question.changed_at.isoformat(),
+        "state": {
+            **_state_json(store.to_state(question.state)),
+            "new": question.state.last_graded is None,
+            "leech": question.state.leech,
+            "suspended": question.state.suspended,
+        },
+        "history": [review_json(r) for r in store.history(session, question)],
+    }
+
+
+def unsuspend(session: Session, name: str) -> bool:
+    """Bring the suspended card ``DECK/ID`` back into reviews and clear its leech tag.
+
+    Returns False, changing nothing, when the card is not suspended. A retired question is
+    refused (QuizzerError): it is not asked, suspended or not.
+    """
+    question = store.get_question(session, name)
+    if question.retired:
+        raise QuizzerError(
+            f"{name}: this question is retired (deleted, or removed from its deck file) and "
+            "will not be asked; nothing changed"
+        )
+    state = question.state
+    if not state.suspended:
+        return False
+    state.suspended = False
+    state.leech = False
+    session.flush()
+    return True
+
+
+# --- settings -----------------------------------------------------------------------
+
+
+#: New cards a day when the user has not chosen another number.
+DEFAULT_NEW_PER_DAY = 10
+
+
+#: The largest value a setting takes: far more cards than anyone reviews in a day, and
+#: far inside what SQLite's 64-bit integers hold (a bigger number would be stored as a
+#: float and overflow the queries that use it).
+MAX_SETTING = 100_000
+
+
+SETTINGS: dict[str, tuple[type, Any, str]] = {
+    "new-per-day": (int, DEFAULT_NEW_PER_DAY, "new cards introduced per day by `review`"),
+    "leech-threshold": (
+        int,
+        DEFAULT_LEECH_THRESHOLD,
+        "failures after which a card is tagged leech and suspended (0: never)",
+    ),
+}
+
+
+def get_setting(session: Session, key: str) -> Any:
+    """A persisted setting, or its default.
+
+    A number stored out of bounds (by an older quizzer, which did not check) is read as
+    the nearest bound.
+    """
+    kind, default, _ = SETTINGS[key]
+    row = session.get(Setting, key)
+    if row is None:
+        return default
+    try:
+        value = kind(row.value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
+        raise QuizzerError(
+            f"{key}: the stored value {row.value!r} is not {_wanted(kind)}; "
+            f"set it again with `quizzer config {key} N`"
+        ) from None
+    if isinstance(value, int):
+        value = min(max(value, 0), MAX_SETTING)
+    return value
+
+
+def _wanted(kind: type) -> str:
+    return "a whole number" if kind is int else kind.__name__
+
+
+def set_setting(session: Session, key: str, value: str) -> Any:
+    """Persist a setting from its text form; returns the stored value."""
+    if key not in SETTINGS:
+        raise QuizzerError(f"{key}: no such setting (known: {', '.join(sorted(SETTINGS))})")
+    kind, _, _ = SETTINGS[key]
+    try:
+        parsed = kind(value)
+    except ValueError:
+        raise QuizzerError(f"{key}: {value!r} is not {_wanted(kind)}") from None
+    if isinstance(parsed, int) and parsed < 0:
+        raise QuizzerError(f"{key}: must not be negative")
+    if isinstance(parsed, int) and parsed > MAX_SETTING:
+        raise QuizzerError(f"{key}: must be at most {MAX_SETTING}")
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=parsed))
+    else:
+        row.value = parsed
+    return parsed

@@ -1,0 +1,83 @@
+"""What a learner sees of a question, as one plain value: the type every layer passes around.
+
+A deck file's question, a stored row and an exported note are three forms of it; each is
+converted to and from :class:`Content` in one place (``Content.of`` reads any object with
+the fields; ``columns`` gives what is stored). Pure: no database, no YAML, no terminal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: The fields of what a learner sees, in the order the deck format lists them.
+CONTENT_FIELDS = ("type", "prompt", "code", "answer", "choices", "explanation", "tags", "python")
+
+
+class HasContent(Protocol):
+    """Anything with a question's fields: a deck-file question, a stored row."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def code(self) -> str | None: ...
+    @property
+    def answer(self) -> str: ...
+    @property
+    def choices(self) -> Any: ...
+    @property
+    def explanation(self) -> str | None: ...
+    @property
+    def tags(self) -> Any: ...
+    @property
+    def python(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Everything a learner sees of a question (not its id, deck or position)."""
+
+    type: str
+    prompt: str
+    code: str | None
+    answer: str
+    choices: tuple[str, ...] | None
+    explanation: str | None
+    tags: tuple[str, ...]
+    python: str | None
+
+    @classmethod
+    def of(cls, source: HasContent) -> Content:
+        """The content of ``source``, whatever form it comes in."""
+        return cls(
+            type=source.type,
+            prompt=source.prompt,
+            code=source.code,
+            answer=source.answer,
+            choices=tuple(source.choices) if source.choices is not None else None,
+            explanation=source.explanation,
+            tags=tuple(source.tags or ()),
+            python=source.python,
+        )
+
+    def columns(self) -> dict[str, Any]:
+        """The stored (and deck-file) form: lists where the format has lists."""
+        return {
+            "type": self.type,
+            "prompt": self.prompt,
+            "code": self.code,
+            "answer": self.answer,
+            "choices": list(self.choices) if self.choices is not None else None,
+            "explanation": self.explanation,
+            "tags": list(self.tags),
+            "python": self.python,
+        }
+
+    def digest(self) -> str:
+        """A hash of the content: an edited question is one whose digest changed."""
+        blob = json.dumps(self.columns(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
