@@ -73,6 +73,9 @@ def _spans(start: yaml.Mark, end: yaml.Mark | None, mark: yaml.Mark) -> bool:
 
 def locate(root: yaml.Node, mark: yaml.Mark) -> tuple[str, str | None]:
     """The question (or 'deck') and the field that the text at ``mark`` belongs to."""
+    if isinstance(root, yaml.SequenceNode):
+        # A list of questions (``add --from``) stands where a deck's questions stand.
+        root = questions_root(root)
     if not isinstance(root, yaml.MappingNode):
         return "deck", None
     for key, value in root.value:
@@ -109,6 +112,13 @@ def _node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
         else:
             break
     return node
+
+
+def questions_root(questions: yaml.SequenceNode) -> yaml.MappingNode:
+    """A deck-shaped node tree around a bare list of questions, to locate problems in it."""
+    start, end = questions.start_mark, questions.end_mark
+    key = yaml.ScalarNode(STR_TAG, "questions", start, start)
+    return yaml.MappingNode("tag:yaml.org,2002:map", [(key, questions)], start, end)
 
 
 # --- turning a validation error into one line ---------------------------------------

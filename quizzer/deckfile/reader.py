@@ -21,6 +21,7 @@ from quizzer.deckfile.messages import (
     line_column,
     locate,
     one_line,
+    questions_root,
     short,
     yaml_error,
 )
@@ -406,12 +407,9 @@ def load_questions_or_deck(path: Path) -> Deck | list[Question]:
     source = str(path)
     text = read_text(path)
     root, data = _load_fully(_checked_text(text, source=source), source=source)
-    if not isinstance(data, list):
+    if not isinstance(data, list) or not isinstance(root, yaml.SequenceNode):
         return parse_deck(text, source=source)
-    # The list stands where a deck's questions stand, so errors name the question alike.
-    questions = yaml.MappingNode(
-        "tag:yaml.org,2002:map", [(yaml.ScalarNode(STR_TAG, "questions"), root)]
-    )
+    questions = questions_root(root)
     try:
         return list(QuestionList.model_validate({"questions": data}).questions)
     except ValidationError as exc:
