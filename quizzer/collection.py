@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from quizzer import scheduler, store
 from quizzer.errors import QuizzerError
 from quizzer.orm import Card, Deck, Question, Review, Setting
+from quizzer.questions import Content
 from quizzer.review import DEFAULT_LEECH_THRESHOLD
 
 # --- listings -----------------------------------------------------------------------
@@ -168,14 +169,8 @@ def show_question(session: Session, name: str) -> dict[str, Any]:
         "name": question.name,
         "deck": question.deck.slug,
         "id": question.qid,
-        "type": question.type,
-        "prompt": question.prompt,
-        "code": question.code,
-        "answer": question.answer,
-        "choices": question.choices,
-        "explanation": question.explanation,
+        **Content.of(question).columns(),
         "tags": list(question.deck.tags or []) + list(question.tags or []),
-        "python": question.python,
         "retired": question.retired,
         "created_at": question.created_at.isoformat(),
         "changed_at": question.changed_at.isoformat(),

@@ -194,7 +194,7 @@ def describe(url: str) -> str:
     return str(path) if path else make_url(url).render_as_string(hide_password=True)
 
 
-def _upgrade(connection: Any, current: str | None) -> None:
+def _upgrade(connection: Any) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -262,7 +262,7 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
             # Another process may have moved it on while this one waited.
             _refuse_newer(current, where)
             if current != SCHEMA_HEAD:
-                _upgrade(connection, current)
+                _upgrade(connection)
         if engine.dialect.name == "sqlite":
             with engine.connect() as connection:
                 raw = connection.connection.driver_connection

@@ -26,6 +26,7 @@ from rich.syntax import Syntax
 from quizzer import review, scheduler, store
 from quizzer.answers import output_diff, outputs_match
 from quizzer.errors import QuizzerError
+from quizzer.questions import Content
 
 if TYPE_CHECKING:
     from quizzer.db import Database
@@ -70,12 +71,7 @@ class CardView:
     question_id: int
     name: str
     deck_title: str
-    type: str
-    prompt: str
-    code: str | None
-    answer: str
-    choices: tuple[str, ...]
-    explanation: str | None
+    content: Content
 
 
 @dataclass
@@ -137,17 +133,7 @@ class Terminal:
 
 
 def _card(question: Question) -> CardView:
-    return CardView(
-        question_id=question.id,
-        name=question.name,
-        deck_title=question.deck.title,
-        type=question.type,
-        prompt=question.prompt,
-        code=question.code,
-        answer=question.answer,
-        choices=tuple(question.choices or ()),
-        explanation=question.explanation,
-    )
+    return CardView(question.id, question.name, question.deck.title, Content.of(question))
 
 
 def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
@@ -249,12 +235,12 @@ class ReviewScreen:
             highlight=False,
         )
         self.out.print()
-        self.out.print(escape(card.prompt), highlight=False)
-        if card.code:
+        self.out.print(escape(card.content.prompt), highlight=False)
+        if card.content.code:
             self.out.print()
             self.out.print(
                 Syntax(
-                    card.code.rstrip("\n"),
+                    card.content.code.rstrip("\n"),
                     "python",
                     theme="ansi_dark",
                     background_color="default",
@@ -264,14 +250,14 @@ class ReviewScreen:
         self.out.print()
         started = self.clock()
         typed: str | None
-        if card.type == "predict_output":
+        if card.content.type == "predict_output":
             quality, typed = self._predict_output(card)
-        elif card.type == "multiple_choice":
+        elif card.content.type == "multiple_choice":
             quality, typed = self._multiple_choice(card)
         else:
             quality, typed = self._recall(card)
         self._record(card, phase, quality, typed, self.clock() - started)
-        if card.type != "recall" and quality < scheduler.PASSING_QUALITY:
+        if card.content.type != "recall" and quality < scheduler.PASSING_QUALITY:
             # A wrong answer showed the right one: time to read it, once the answer is saved
             # (quitting at the pause must not lose it).
             self._pause()
@@ -315,15 +301,17 @@ class ReviewScreen:
                 line = line[1:]  # "\s" is the line "s", "\\s" the line "\s"
             lines.append(line)
         typed = "\n".join(lines)
-        if outputs_match(card.answer, typed):
+        if outputs_match(card.content.answer, typed):
             self.out.print("[green]Correct.[/]")
             return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), typed
         if not typed.strip():
             self.out.print("[yellow]Don't know.[/] The output is:")
-            self.out.print(escape(card.answer.rstrip("\n")), highlight=False)
+            self.out.print(escape(card.content.answer.rstrip("\n")), highlight=False)
         else:
             self.out.print("[red]Not quite.[/]")
-            diff = output_diff(card.answer, typed, expected_label="expected", actual_label="typed")
+            diff = output_diff(
+                card.content.answer, typed, expected_label="expected", actual_label="typed"
+            )
             self._print_diff(diff)
         self._explain(card)
         return (0 if not typed.strip() else 1), typed
@@ -335,36 +323,40 @@ class ReviewScreen:
             self.out.print(escape(line), style=style, highlight=False)
 
     def _multiple_choice(self, card: CardView) -> tuple[int, str]:
-        order = choice_order(card.choices, today=self.today, name=card.name)
+        order = choice_order(card.content.choices or (), today=self.today, name=card.name)
         for number, choice in enumerate(order, start=1):
             self.out.print(f"  {number}. {escape(choice)}", highlight=False)
         while True:
             line = self._read_answer(f"Your choice (1-{len(order)}, Enter = don't know): ").strip()
             if not line:
-                self.out.print(f"[yellow]Don't know.[/] The answer is: {escape(card.answer)}")
+                self.out.print(
+                    f"[yellow]Don't know.[/] The answer is: {escape(card.content.answer)}"
+                )
                 self._explain(card)
                 return 0, ""
             if line.isascii() and line.isdigit() and 1 <= int(line) <= len(order):
                 break
             self.out.print(f"Type a number from 1 to {len(order)}.")
         chosen = order[int(line) - 1]
-        if chosen == card.answer:
+        if chosen == card.content.answer:
             self.out.print("[green]Correct.[/]")
             return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), chosen
-        self.out.print(f"[red]Not quite.[/] The answer is: {escape(card.answer)}")
+        self.out.print(f"[red]Not quite.[/] The answer is: {escape(card.content.answer)}")
         self._explain(card)
         return 1, chosen
 
     def _recall(self, card: CardView) -> tuple[int, str | None]:
         self._read_answer("Recall the answer, then press Enter to see it: ")
-        self.out.print(f"[bold]Answer:[/] {escape(card.answer.rstrip())}", highlight=False)
+        self.out.print(f"[bold]Answer:[/] {escape(card.content.answer.rstrip())}", highlight=False)
         self._explain(card)
         quality = self._rate("a(gain) / h(ard) / g(ood) / e(asy), or 0-5 [g]: ", RECALL_RATINGS)
         return quality, None
 
     def _explain(self, card: CardView) -> None:
-        if card.explanation:
-            self.out.print(f"[dim]Why:[/] {escape(card.explanation.strip())}", highlight=False)
+        if card.content.explanation:
+            self.out.print(
+                f"[dim]Why:[/] {escape(card.content.explanation.strip())}", highlight=False
+            )
 
     def _pause(self) -> None:
         """Time to read the right answer (terminals only); the answer is saved already."""
