@@ -5,6 +5,7 @@ Functions take a Session and never commit; writing the package is ``quizzer.anki
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quizzer import deckfile, store
+from quizzer.deckfile.writer import SCHEMA_FILE
 from quizzer.errors import QuizzerError
 from quizzer.files import write_bytes_atomically
 from quizzer.orm import Deck, Question
@@ -109,9 +111,15 @@ def export_yaml(session: Session, out_dir: Path, *, decks: Sequence[str] = ()) -
     written = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        # Beside the decks, so the modeline in each lets an editor check it with no setup.
+        schema = json.dumps(deckfile.json_schema(), indent=2, ensure_ascii=False) + "\n"
+        write_bytes_atomically(out_dir / SCHEMA_FILE, schema.encode())
         for deck in chosen:
             path = out_dir / f"{deck.slug}.yaml"
-            write_bytes_atomically(path, deckfile.dump_deck(deck_file_of(session, deck)).encode())
+            write_bytes_atomically(
+                path,
+                deckfile.dump_deck(deck_file_of(session, deck), schema=f"./{SCHEMA_FILE}").encode(),
+            )
             written.append(path)
     except OSError as exc:
         raise QuizzerError(

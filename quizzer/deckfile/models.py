@@ -143,9 +143,76 @@ def validate_slug(value: str, *, what: str) -> str:
     return value
 
 
+#: Where editors find the schema; stable across releases that keep the format.
+SCHEMA_ID = "urn:quizzer:deck-file:1"
+#: A PEP 440 version range (``>=3.12``, ``>=3.11,<3.13``), as far as a pattern can say it.
+_SPECIFIER = r"(~=|===|==|!=|<=|>=|<|>)\s*[0-9][0-9A-Za-z.*+!-]*"
+SPECIFIER_PATTERN = rf"^\s*{_SPECIFIER}\s*(,\s*{_SPECIFIER}\s*)*$"
+#: Text that is not only whitespace.
+_NOT_BLANK = r"\S"
+
+_DESCRIPTIONS = {
+    "Deck": {
+        "deck": "The deck's slug: its identity (lower-case words joined by hyphens).",
+        "title": "The deck's name as people read it (the Anki subdeck's name).",
+        "description": "What the deck is about (optional).",
+        "tags": "Tags added to every question of the deck.",
+        "questions": "The questions, in the order new cards are introduced.",
+    },
+    "Question": {
+        "id": "The question's id within its deck (a slug); it keeps the card's history.",
+        "type": "predict_output (type what the code prints), multiple_choice or recall.",
+        "prompt": "The question as shown.",
+        "code": "Python shown with the question; for predict_output, the code that is run.",
+        "answer": (
+            "predict_output: exactly what the code prints (checked by `quizzer check`); "
+            "multiple_choice: the text of the right choice; recall: the answer."
+        ),
+        "choices": "multiple_choice only: at least two distinct choices, one the answer.",
+        "explanation": "Why the answer is what it is: shown after the answer.",
+        "tags": "Tags of this question (letters, digits and _ . : -).",
+        "python": "Python versions the answer holds for, a PEP 440 range such as '>=3.12'.",
+    },
+}
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of deck files, made from the same models that validate them."""
+    """The JSON Schema of deck files, made from the same models that validate them.
+
+    What JSON Schema can say is said: the per-type rules (code for predict_output, two
+    or more distinct choices for multiple_choice and for it only, a non-blank answer),
+    the version-range pattern, and a description of every field for editors. What it
+    cannot (an answer among the choices, unique ids, YAML's own rules) quizzer checks.
+    """
     schema = Deck.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
     schema["title"] = "quizzer deck file"
+    for model, texts in _DESCRIPTIONS.items():
+        properties = (schema if model == "Deck" else schema["$defs"][model])["properties"]
+        for name, text in texts.items():
+            properties[name]["description"] = text
+    question = schema["$defs"]["Question"]
+    properties = question["properties"]
+    properties["python"]["anyOf"][0]["pattern"] = SPECIFIER_PATTERN
+    choices = properties["choices"]["anyOf"][0]
+    choices["uniqueItems"] = True
+    question["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": "predict_output"}}},
+            "then": {
+                "required": ["code"],
+                "properties": {"code": {"type": "string", "pattern": _NOT_BLANK}},
+            },
+            "else": {"properties": {"answer": {"pattern": _NOT_BLANK}}},
+        },
+        {
+            "if": {"properties": {"type": {"const": "multiple_choice"}}},
+            "then": {
+                "required": ["choices"],
+                "properties": {"choices": {"type": "array", "minItems": 2}},
+            },
+            "else": {"properties": {"choices": {"type": "null"}}},
+        },
+    ]
     return schema

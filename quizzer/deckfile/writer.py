@@ -6,16 +6,30 @@ import yaml
 
 from quizzer.deckfile.models import Deck, Question
 
+#: The file name of the deck-file JSON Schema (in the repository's schema/ folder, and
+#: beside decks written by ``export --format yaml``).
+SCHEMA_FILE = "quizzer-deck.schema.json"
 
-def dump_deck(deck: Deck) -> str:
-    """Write ``deck`` as YAML in the deck-file style: key order kept, code as literal blocks."""
+
+def schema_modeline(location: str) -> str:
+    """The comment that lets an editor (yaml-language-server) validate a deck file."""
+    return f"# yaml-language-server: $schema={location}\n"
+
+
+def dump_deck(deck: Deck, *, schema: str | None = None) -> str:
+    """Write ``deck`` as YAML in the deck-file style: key order kept, code as literal blocks.
+
+    With ``schema`` (where the JSON Schema is, relative to the file) the first line is
+    the modeline that points an editor at it.
+    """
     data = deck.model_dump(exclude_none=True, exclude_defaults=False)
     if not data.get("tags"):
         data.pop("tags", None)
     for question in data["questions"]:
         if not question.get("tags"):
             question.pop("tags", None)
-    return yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+    return text if schema is None else schema_modeline(schema) + text
 
 
 class _BlockDumper(yaml.SafeDumper):
