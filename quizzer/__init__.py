@@ -1,3 +1,3 @@
 """quizzer: spaced-repetition flashcards for the parts of Python people get wrong."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

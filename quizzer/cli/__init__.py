@@ -6,6 +6,7 @@ top. Commands import sqlalchemy, genanki, alembic, pygments and rich when they r
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -149,7 +150,7 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], click.Command]:
 
 
 @click.group(cls=QuizzerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="quizzer")
+@click.version_option(__version__, "-V", "--version", prog_name="quizzer")
 @common_options(envvar=True)
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -243,11 +244,24 @@ def run() -> None:
 
     from quizzer.bulk import pause_for_startup
 
+    refuse_platform(os.name, sys.platform)
     pause_for_startup()
     # SIGTERM unwinds like Ctrl-C, so cleanup runs: snippets running in the sandbox are
     # killed and their temp dirs removed; a database transaction is rolled back.
     signal.signal(signal.SIGTERM, _terminated)
     main(prog_name="quizzer")
+
+
+def refuse_platform(os_name: str, platform: str) -> None:
+    """Exit with one line where quizzer cannot run: it needs POSIX (the sandbox's process
+    groups and resource limits)."""
+    if os_name != "posix":
+        click.echo(
+            f"Error: quizzer runs on Linux and macOS (POSIX systems), not on {platform}; "
+            "on Windows, use it inside WSL",
+            err=True,
+        )
+        sys.exit(1)
 
 
 def _terminated(signum: int, frame: object) -> None:

@@ -27,20 +27,28 @@ from quizzer.errors import QuizzerError
 
 
 @command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--bundled", is_flag=True, help="Also the decks that come with quizzer.")
 @click.option("--dry-run", is_flag=True, help="Validate the files only; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.pass_context
 def import_command(
-    ctx: click.Context, paths: tuple[Path, ...], dry_run: bool, as_json: bool
+    ctx: click.Context, paths: tuple[Path, ...], bundled: bool, dry_run: bool, as_json: bool
 ) -> None:
     """Load deck files (or folders of them) into the database.
 
     Importing is idempotent: unchanged questions stay as they are, edited ones keep
     their schedule and history, and questions removed from a file are retired. The
     whole import is one transaction: a bad file changes nothing. Code is never run.
+    --bundled loads the decks that come with quizzer (`review` loads them by itself
+    only into an empty collection).
     """
     from quizzer import importing
+
+    if bundled:
+        paths = (*paths, importing.bundled_decks_dir())
+    if not paths:
+        raise click.UsageError("name deck files or folders, or --bundled")
 
     if dry_run:
         from quizzer import deckfile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -65,7 +66,8 @@ def review_command(
                 )
                 added = sum(d.added for d in report.decks)
                 click.echo(
-                    f"Loaded the bundled decks: {len(report.decks)} decks, {added} questions."
+                    f"Loaded the bundled decks: {len(report.decks)} decks, {added} questions "
+                    "(a collection that began otherwise gets them with `quizzer import --bundled`)."
                 )
             for slug in decks:
                 store.get_deck(session, slug)
@@ -78,7 +80,8 @@ def review_command(
         reconfigure_output()
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
-            import readline  # noqa: F401  (line editing for input())
+            with contextlib.suppress(ImportError):  # line editing for input(), where there is one
+                import readline  # noqa: F401
         terminal = Terminal(Console(highlight=False), interactive=interactive)
         ReviewScreen(
             database,
