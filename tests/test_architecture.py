@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
     tool = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     if tool is None:
-        pytest.fail("lint-imports is not installed; install the test extra: pip install '.[test]'")
+        pytest.fail(
+            "lint-imports is not installed; install the test group: pip install --group test ."
+        )
     # The package analysed is the one in `cwd`, not an installed copy.
     env = {**os.environ, "PYTHONPATH": str(cwd)}
     return subprocess.run(

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _tool(name: str) -> str:
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed; install the test extra: pip install '.[test]'")
+        pytest.fail(f"{name} is not installed; install the test group: pip install --group test .")
     return found
 
 
