@@ -48,7 +48,12 @@ def import_command(
     if bundled:
         paths = (*paths, importing.bundled_decks_dir())
     if not paths:
-        raise click.UsageError("name deck files or folders, or --bundled")
+        raise click.MissingParameter(
+            "name deck files or folders, or --bundled",
+            ctx=ctx,
+            param_hint="'PATHS...'",
+            param_type="argument",
+        )
 
     if dry_run:
         from quizzer import deckfile
