@@ -269,11 +269,19 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
                 "due": after.due.isoformat(),
                 "lapses": after.lapses,
                 "leech": recorded.leeched,
+                "stability": recorded.memory.stability if recorded.memory else None,
+                "difficulty": recorded.memory.difficulty if recorded.memory else None,
             }
         )
         return
     if outcome.kind == "drill":
         click.echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
+    elif recorded.memory is not None:
+        memory = recorded.memory
+        click.echo(
+            f"{name}: q={quality}; FSRS stability {memory.stability:.2f} d, difficulty "
+            f"{memory.difficulty:.2f}, next due {after.due}"
+        )
     else:
         click.echo(
             f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "
@@ -324,7 +332,7 @@ def undo_command(ctx: click.Context) -> None:
     from quizzer import review
 
     with database_of(ctx) as database, database.transaction() as session:
-        undone = review.undo_last(session)
+        undone = review.undo_last(session, review.load_fsrs(session))
     click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
 
 

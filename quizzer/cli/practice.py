@@ -52,7 +52,7 @@ def review_command(
     """
     from rich.console import Console
 
-    from quizzer import collection, importing, store
+    from quizzer import collection, importing, review, store
     from quizzer.cli.review_screen import ReviewScreen, Terminal
 
     settings = settings_of(ctx)
@@ -70,6 +70,7 @@ def review_command(
             for slug in decks:
                 store.get_deck(session, slug)
             leech_threshold = collection.get_setting(session, "leech-threshold")
+            fsrs = review.load_fsrs(session)
             per_day = (
                 new_per_day
                 if new_per_day is not None
@@ -89,6 +90,7 @@ def review_command(
             limit=limit,
             leech_threshold=leech_threshold,
             now=utc_now,
+            fsrs=fsrs,
         ).run()
 
 
