@@ -84,13 +84,16 @@ def fuzz_range(interval: int, maximum: int) -> tuple[int, int]:
 
 
 def fuzzed(interval: int, *, maximum: int, seed: str, day: date) -> int:
-    """``interval`` with py-fsrs's fuzz, drawn from a generator seeded by ``seed`` and ``day``."""
+    """``interval`` fuzzed within py-fsrs's range, by a generator seeded by ``seed`` and ``day``.
+
+    Every day of the range is equally likely (py-fsrs rounds ``random() * (n + 1)``, which
+    can land one day past the top of its own range; Anki draws a whole day, as here).
+    """
     if interval < 2.5:
         return interval
     low, high = fuzz_range(interval, maximum)
     digest = hashlib.sha256(f"{seed}\0{day.isoformat()}".encode()).digest()
-    draw = random.Random(int.from_bytes(digest[:8], "big")).random()
-    return min(round(draw * (high - low + 1) + low), maximum)
+    return random.Random(int.from_bytes(digest[:8], "big")).randint(low, high)
 
 
 class Fsrs:

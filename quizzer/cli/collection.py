@@ -258,6 +258,12 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
         )
     outcome, after = recorded.outcome, recorded.outcome.after
     if as_json:
+        fsrs_state = {}
+        if recorded.memory is not None:
+            fsrs_state = {
+                "stability": recorded.memory.stability,
+                "difficulty": recorded.memory.difficulty,
+            }
         echo_json(
             {
                 "name": name,
@@ -269,8 +275,7 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
                 "due": after.due.isoformat(),
                 "lapses": after.lapses,
                 "leech": recorded.leeched,
-                "stability": recorded.memory.stability if recorded.memory else None,
-                "difficulty": recorded.memory.difficulty if recorded.memory else None,
+                **fsrs_state,
             }
         )
         return
