@@ -63,6 +63,13 @@ class Config:
     fuzz: bool = True
 
 
+def default_parameters() -> tuple[float, ...]:
+    """FSRS-6's default parameters, as py-fsrs has them."""
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    return tuple(DEFAULT_PARAMETERS)
+
+
 def rating(quality: int) -> int:
     """The FSRS rating (1-4) of an SM-2 quality (0-5)."""
     return RATING_OF_QUALITY[quality]
@@ -104,9 +111,7 @@ class Fsrs:
 
         config = config or Config()
         self.config = config
-        parameters: Sequence[float] = (
-            config.parameters if config.parameters is not None else fsrs.Scheduler().parameters
-        )
+        parameters: Sequence[float] = config.parameters or default_parameters()
         try:
             self._scheduler = fsrs.Scheduler(
                 parameters=parameters,

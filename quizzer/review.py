@@ -83,7 +83,8 @@ class Switched:
     changed: bool
 
 
-def _names(session: Session) -> dict[int, str]:
+def question_names(session: Session) -> dict[int, str]:
+    """Every question's ``DECK/ID`` by its id (FSRS's fuzz is seeded by the name)."""
     rows = session.execute(
         select(Question.id, Deck.slug, Question.qid).join(Deck, Deck.id == Question.deck_id)
     )
@@ -98,7 +99,7 @@ def refresh_fsrs(
     A card never graded keeps its due date (the day it was added).
     """
     answers = store.graded_answers(session, question_ids)
-    names = _names(session)
+    names = question_names(session)
     stmt = select(Card)
     if question_ids is not None:
         stmt = stmt.where(Card.question_id.in_(question_ids))
