@@ -162,9 +162,20 @@ def review_json(review: Review) -> dict[str, Any]:
     }
 
 
-def show_question(session: Session, name: str) -> dict[str, Any]:
-    """One question, its state and its review history, as plain data."""
+def show_question(session: Session, name: str, *, today: date | None = None) -> dict[str, Any]:
+    """One question, its state and its review history, as plain data.
+
+    Under FSRS the state has the card's memory state and its predicted recall on ``today``
+    (all three None under SM-2, and for a card never graded).
+    """
     question = store.get_question(session, name)
+    memory = None
+    if review.scheduler_in_use(session) == "fsrs":
+        memory = store.to_memory(question.state)
+    recall = None
+    if memory is not None and today is not None:
+        decay = fsrs6.decay(review.fsrs_config(session))
+        recall = fsrs6.recall(memory.stability, (today - memory.last_review).days, decay)
     return {
         "name": question.name,
         "deck": question.deck.slug,
@@ -179,6 +190,9 @@ def show_question(session: Session, name: str) -> dict[str, Any]:
             "new": question.state.last_graded is None,
             "leech": question.state.leech,
             "suspended": question.state.suspended,
+            "stability": memory.stability if memory else None,
+            "difficulty": memory.difficulty if memory else None,
+            "recall": round(recall, 4) if recall is not None else None,
         },
         "history": [review_json(r) for r in store.history(session, question)],
     }

@@ -35,6 +35,8 @@ RATING_OF_QUALITY: dict[int, int] = {0: 1, 1: 1, 2: 1, 3: 2, 4: 3, 5: 4}
 DEFAULT_DESIRED_RETENTION = 0.9
 MIN_DESIRED_RETENTION, MAX_DESIRED_RETENTION = 0.70, 0.99
 DEFAULT_MAXIMUM_INTERVAL = 36500
+#: FSRS-6's default decay (its 21st parameter, w20), as in py-fsrs.
+DEFAULT_DECAY = 0.1542
 #: py-fsrs's interval ranges for fuzz: (start, end, factor) in days.
 FUZZ_RANGES: tuple[tuple[float, float, float], ...] = (
     (2.5, 7.0, 0.15),
@@ -68,6 +70,21 @@ def default_parameters() -> tuple[float, ...]:
     from fsrs.scheduler import DEFAULT_PARAMETERS
 
     return tuple(DEFAULT_PARAMETERS)
+
+
+def decay(config: Config) -> float:
+    """The forgetting curve's decay (w20) of ``config``'s parameters."""
+    return config.parameters[20] if config.parameters else DEFAULT_DECAY
+
+
+def recall(stability: float, elapsed_days: int, decay: float) -> float:
+    """FSRS-6's retrievability ``elapsed_days`` after a review that left ``stability``.
+
+    The same arithmetic as py-fsrs's ``get_card_retrievability``, without loading it.
+    """
+    power = -decay
+    factor = 0.9 ** (1 / power) - 1
+    return float((1 + factor * max(0, elapsed_days) / stability) ** power)
 
 
 def rating(quality: int) -> int:

@@ -78,9 +78,10 @@ def test_without_fuzz_quizzer_schedules_as_py_fsrs(
         assert memory.due == card.due.date()
         assert memory.last_review == day
         due = memory.due
-        assert ours.retrievability(memory, due) == library.get_card_retrievability(
-            card, _midnight(due)
-        )
+        expected = library.get_card_retrievability(card, _midnight(due))
+        assert ours.retrievability(memory, due) == expected
+        elapsed = (due - day).days
+        assert fsrs6.recall(memory.stability, elapsed, fsrs6.DEFAULT_DECAY) == expected
 
 
 def test_fuzz_stays_in_py_fsrs_range_and_is_the_same_every_run() -> None:
@@ -294,6 +295,39 @@ def test_fsrs_settings_are_kept_and_used(invoke: Invoke, deck_file: Path, db_pat
     out = json.loads(_ok(invoke("grade", "test-closures/cell", "5", "--json")))
     # Easy's first stability (8.3 days) is far beyond the 3-day maximum.
     assert out["due"] == "2026-01-08"
+
+
+def test_show_and_stats_give_predicted_recall_under_fsrs(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    _ok(invoke("import", str(deck_file)))
+    _ok(invoke("grade", "test-closures/cell", "4"))
+    _ok(invoke("grade", "test-closures/late-binding", "1"))
+    shown = json.loads(_ok(invoke("show", "test-closures/cell", "--json", today="2026-01-09")))
+    assert shown["state"]["recall"] is None  # SM-2 predicts no recall
+    sm2_stats = json.loads(_ok(invoke("stats", "--json", today="2026-01-09")))
+    assert (sm2_stats["scheduler"], sm2_stats["recall"]) == ("sm2", None)
+
+    _ok(invoke("config", "scheduler", "fsrs"))
+    library = _library(0.9, 36500)
+    recalls = []
+    for qid, quality in (("cell", 4), ("late-binding", 1)):
+        card, _ = library.review_card(
+            fsrs.Card(card_id=1), fsrs.Rating(fsrs6.rating(quality)), _midnight(START)
+        )
+        recalls.append(library.get_card_retrievability(card, _midnight(date(2026, 1, 9))))
+        name = f"test-closures/{qid}"
+        shown = json.loads(_ok(invoke("show", name, "--json", today="2026-01-09")))
+        assert shown["state"]["recall"] == round(recalls[-1], 4)
+        assert shown["state"]["stability"] == card.stability
+        text = _ok(invoke("show", name, today="2026-01-09"))
+        assert f"predicted recall today {recalls[-1]:.0%}" in text
+    stats = json.loads(_ok(invoke("stats", "--json", today="2026-01-09")))
+    assert stats["scheduler"] == "fsrs"
+    assert stats["recall"] == {"cards": 2, "average": round(sum(recalls) / 2, 4)}
+    assert stats["decks"][0]["recall"] == round(sum(recalls) / 2, 4)
+    text = _ok(invoke("stats", today="2026-01-09"))
+    assert f"Predicted recall today (FSRS): {sum(recalls) / 2:.0%} on average over 2" in text
 
 
 # --- 5. a collection written by schema 0003 -------------------------------------------

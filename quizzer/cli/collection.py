@@ -199,7 +199,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     from quizzer import collection
 
     with database_of(ctx) as database, database.reading() as session:
-        data = collection.show_question(session, name)
+        data = collection.show_question(session, name, today=settings_of(ctx).day())
     if as_json:
         echo_json(data)
         return
@@ -222,6 +222,14 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         f"ease {state['ease']:.2f}, repetitions {state['repetitions']}, interval "
         f"{state['interval']} d, {due}, lapses {state['lapses']}"
     )
+    if state["stability"] is not None:
+        recall = (
+            "" if state["recall"] is None else f", predicted recall today {state['recall']:.0%}"
+        )
+        click.echo(
+            f"FSRS: stability {state['stability']:.2f} d, difficulty {state['difficulty']:.2f}"
+            f"{recall}"
+        )
     for entry in data["history"]:
         after = entry["after"]
         click.echo(
