@@ -11,7 +11,7 @@ from pathlib import Path
 
 import fsrs
 import pytest
-from conftest import Invoke, dump_db
+from conftest import Invoke, cli_process, dump_db
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -328,6 +328,22 @@ def test_show_and_stats_give_predicted_recall_under_fsrs(
     assert stats["decks"][0]["recall"] == round(sum(recalls) / 2, 4)
     text = _ok(invoke("stats", today="2026-01-09"))
     assert f"Predicted recall today (FSRS): {sum(recalls) / 2:.0%} on average over 2" in text
+
+
+def test_py_fsrs_loads_only_where_fsrs_schedules(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    _ok(invoke("import", str(deck_file)))
+    watched = ["fsrs", "fsrs_rs_python"]
+    review_args = ["--db", str(db_path), "--today", "2026-01-05", "review"]
+    for args in (review_args, ["--db", str(db_path), "stats"], ["--db", str(db_path), "undo"]):
+        if args[-1] == "undo":
+            _ok(invoke("grade", "test-closures/cell", "4"))
+        assert cli_process(args, watched, input="q\n").loaded == [], args
+    _ok(invoke("config", "scheduler", "fsrs"))
+    assert cli_process(review_args, watched, input="q\n").loaded == ["fsrs"]
+    # stats and show compute recall without py-fsrs; only optimize loads the Rust optimizer.
+    assert cli_process(["--db", str(db_path), "stats"], watched).loaded == []
 
 
 # --- 5. a collection written by schema 0003 -------------------------------------------
