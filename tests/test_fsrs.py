@@ -100,6 +100,46 @@ def test_fuzz_stays_in_py_fsrs_range_and_is_the_same_every_run() -> None:
         assert draws == again
 
 
+def test_fuzz_through_the_store_is_the_same_in_every_collection(
+    template: Path, tmp_path: Path
+) -> None:
+    dues = []
+    for name, fuzz in (("a", "on"), ("b", "on"), ("c", "off")):
+        path = tmp_path / f"{name}.db"
+        shutil.copy(template, path)
+        database = db.open_database(str(path))
+        try:
+            with database.transaction() as session:
+                from quizzer.collection import set_setting
+
+                set_setting(session, "fuzz", fuzz)
+                review.switch_scheduler(session, "fsrs")
+            day, got = START, []
+            for _ in range(6):
+                with database.transaction() as session:
+                    recorded = review.grade(
+                        session, "test-closures/nonlocal", 5, today=day, now=_midnight(day)
+                    )
+                day = recorded.outcome.after.due
+                got.append(day)
+            dues.append(got)
+        finally:
+            database.dispose()
+    fuzzed, again, plain = dues
+    assert fuzzed == again
+    assert fuzzed != plain  # six Easy answers: intervals of weeks and months, fuzzed
+    # Each fuzzed interval lies in py-fsrs's fuzz range around the interval without fuzz.
+    plain_fsrs = fsrs6.Fsrs(fsrs6.Config(fuzz=False))
+    memory: fsrs6.Memory | None = None
+    for answered, due in zip([START, *fuzzed], fuzzed, strict=False):
+        memory = plain_fsrs.review(memory, quality=5, day=answered, seed="")
+        low, high = fsrs6.fuzz_range((memory.due - answered).days, 36500)
+        if (memory.due - answered).days >= 3:
+            assert low <= (due - answered).days <= high
+        else:
+            assert due == memory.due
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A collection with the small test deck imported, copied by the tests that use it."""

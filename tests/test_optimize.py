@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import sys
 from pathlib import Path
@@ -103,3 +104,50 @@ def test_too_few_reviews_says_how_many_more_and_changes_nothing(
         "this collection has 1: 399 more to go\n"
     )
     assert dump_db(db_path) == before
+
+
+def test_optimize_under_fsrs_recomputes_memory_states_and_keeps_due_dates(
+    log_collection: Path, invoke: Invoke, db_path: Path
+) -> None:
+    db_path.write_bytes(log_collection.read_bytes())
+    assert invoke("config", "scheduler", "fsrs", today="2024-10-07").exit_code == 0
+    query = "SELECT question_id, due, stability, difficulty FROM card_states ORDER BY 1"
+    with sqlite3.connect(db_path) as connection:
+        before = connection.execute(query).fetchall()
+    connection.close()
+    assert invoke("optimize", today="2024-10-07").exit_code == 0
+    with sqlite3.connect(db_path) as connection:
+        after = connection.execute(query).fetchall()
+    connection.close()
+    assert [row[:2] for row in after] == [row[:2] for row in before]
+    changed = sum(1 for a, b in zip(after, before, strict=True) if a[2:] != b[2:])
+    assert changed == len(before)
+
+
+def test_the_comparison_fsrs6_beats_sm2_on_the_held_out_reviews() -> None:
+    import fsrs_compare
+
+    report = fsrs_compare.compare()
+    results = report["results"]
+    sm2 = results["SM-2 (quizzer)"]
+    for name in ("FSRS-6, default parameters", "FSRS-6, fitted on the first 80%"):
+        assert results[name]["log_loss"] < sm2["log_loss"], name
+        assert results[name]["rmse_bins"] < sm2["rmse_bins"], name
+        assert results[name]["reviews"] == sm2["reviews"] > 1000
+    assert "| SM-2 (quizzer) |" in fsrs_compare.table(report)
+
+
+def test_the_comparison_metrics_on_small_cases() -> None:
+    import fsrs_compare
+
+    def predictions(pairs: list[tuple[float, bool]]) -> list[fsrs_compare.Prediction]:
+        return [fsrs_compare.Prediction(None, p, y, 1, 2, 0) for p, y in pairs]
+
+    perfect = predictions([(0.9, True), (0.8, True), (0.2, False)])
+    assert fsrs_compare.auc(perfect) == 1.0
+    assert fsrs_compare.auc(predictions([(0.5, True), (0.5, False)])) == 0.5
+    assert fsrs_compare.auc(predictions([(0.1, True), (0.9, False)])) == 0.0
+    loss = fsrs_compare.log_loss(predictions([(0.8, True), (0.25, False)]))
+    assert abs(loss - (-(math.log(0.8) + math.log(0.75)) / 2)) < 1e-12
+    # One bin: the mean prediction against the mean outcome.
+    assert abs(fsrs_compare.rmse_bins(perfect) - abs((0.9 + 0.8 + 0.2) / 3 - 2 / 3)) < 1e-12
