@@ -83,12 +83,19 @@ class Switched:
     changed: bool
 
 
-def question_names(session: Session) -> dict[int, str]:
-    """Every question's ``DECK/ID`` by its id (FSRS's fuzz is seeded by the name)."""
-    rows = session.execute(
-        select(Question.id, Deck.slug, Question.qid).join(Deck, Deck.id == Question.deck_id)
-    )
-    return {qid: f"{slug}/{name}" for qid, slug, name in rows}
+def question_names(session: Session, question_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Questions' ``DECK/ID`` by their id, all or ``question_ids`` (FSRS's fuzz seed)."""
+    stmt = select(Question.id, Deck.slug, Question.qid).join(Deck, Deck.id == Question.deck_id)
+    if question_ids is not None:
+        stmt = stmt.where(Question.id.in_(question_ids))
+    return {qid: f"{slug}/{name}" for qid, slug, name in session.execute(stmt)}
+
+
+def _in_use(session: Session, fsrs: fsrs6.Fsrs | None) -> fsrs6.Fsrs | None:
+    """The FSRS scheduler if FSRS is in use now (``fsrs`` when given, to save making it)."""
+    if scheduler_in_use(session) != "fsrs":
+        return None
+    return fsrs if fsrs is not None else fsrs6.Fsrs(fsrs_config(session))
 
 
 def refresh_fsrs(
@@ -99,7 +106,7 @@ def refresh_fsrs(
     A card never graded keeps its due date (the day it was added).
     """
     answers = store.graded_answers(session, question_ids)
-    names = question_names(session)
+    names = question_names(session, question_ids)
     stmt = select(Card)
     if question_ids is not None:
         stmt = stmt.where(Card.question_id.in_(question_ids))
@@ -281,8 +288,8 @@ def record_answer(
     leech_threshold: int = DEFAULT_LEECH_THRESHOLD,
     fsrs: fsrs6.Fsrs | None = None,
 ) -> Recorded:
-    """Apply one answer through SM-2, or FSRS when ``fsrs`` is given, and log it.
-    Refused answers change nothing.
+    """Apply one answer through the scheduler in use (the `scheduler` setting) and log it.
+    Refused answers change nothing. ``fsrs`` saves making the FSRS scheduler per answer.
 
     Under FSRS the card's due date is FSRS's, and SM-2's state follows every graded answer
     too (as if the card were due for SM-2), so switching back to SM-2 loses nothing.
@@ -304,6 +311,7 @@ def record_answer(
         .execution_options(populate_existing=True)
     ).one()
     row = question.state
+    fsrs = _in_use(session, fsrs)
     memory_before = memory_after = None
     try:
         if fsrs is None:
@@ -394,7 +402,6 @@ def grade(
         today=today,
         now=now,
         leech_threshold=leech_threshold,
-        fsrs=load_fsrs(session),
     )
 
 
@@ -412,11 +419,12 @@ class Undone:
 def undo_last(session: Session, fsrs: fsrs6.Fsrs | None = None) -> Undone:
     """Take back the most recent answer: its log entry goes, the card's state is restored.
 
-    ``fsrs`` is the scheduler in use when it is FSRS. SM-2's state is restored from the
-    log's ``before`` columns, and so is FSRS's when FSRS graded the answer; an answer SM-2
-    graded, taken back under FSRS, has the card's memory state replayed from the rest of
-    its log. The due date is the one the scheduler in use gives the restored state.
+    SM-2's state is restored from the log's ``before`` columns, and so is FSRS's when FSRS
+    graded the answer; an answer SM-2 graded, taken back under FSRS, has the card's memory
+    state replayed from the rest of its log. The due date is the one the scheduler in use
+    gives the restored state. ``fsrs`` saves making the FSRS scheduler when it is in use.
     """
+    fsrs = _in_use(session, fsrs)
     # Locked (on a server) so two machines undoing at once take back two answers, not one twice.
     review = session.scalars(
         select(Review).order_by(Review.id.desc()).limit(1).with_for_update()

@@ -345,7 +345,7 @@ def undo_command(ctx: click.Context) -> None:
     from quizzer import review
 
     with database_of(ctx) as database, database.transaction() as session:
-        undone = review.undo_last(session, review.load_fsrs(session))
+        undone = review.undo_last(session)
     click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
 
 
