@@ -149,7 +149,7 @@ def _state_json(state: scheduler.CardState) -> dict[str, Any]:
 
 
 def review_json(review: Review) -> dict[str, Any]:
-    """One review-log entry as ``show --json`` gives it."""
+    """One review-log entry as ``show --json`` gives it (FSRS's memory: null under SM-2)."""
     return {
         "answered_at": review.answered_at.isoformat(),
         "day": review.day.isoformat(),
@@ -157,8 +157,17 @@ def review_json(review: Review) -> dict[str, Any]:
         "kind": review.kind,
         "typed": review.typed,
         "seconds": review.seconds,
-        "before": _state_json(store.state_before(review)),
-        "after": _state_json(store.state_after(review)),
+        "scheduler": review.scheduler or "sm2",
+        "before": {
+            **_state_json(store.state_before(review)),
+            "stability": review.stability_before,
+            "difficulty": review.difficulty_before,
+        },
+        "after": {
+            **_state_json(store.state_after(review)),
+            "stability": review.stability_after,
+            "difficulty": review.difficulty_after,
+        },
     }
 
 

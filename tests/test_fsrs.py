@@ -369,6 +369,15 @@ def test_show_and_stats_give_predicted_recall_under_fsrs(
     text = _ok(invoke("stats", today="2026-01-09"))
     assert f"Predicted recall today (FSRS): {sum(recalls) / 2:.0%} on average over 2" in text
 
+    # The history tells which scheduler graded each answer, with FSRS's state before/after.
+    _ok(invoke("grade", "test-closures/cell", "4", today="2026-01-20"))
+    shown = json.loads(_ok(invoke("show", "test-closures/cell", "--json", today="2026-01-20")))
+    first, last = shown["history"]
+    assert (first["scheduler"], first["after"]["stability"]) == ("sm2", None)
+    assert last["scheduler"] == "fsrs"
+    assert last["after"]["stability"] == shown["state"]["stability"]
+    assert last["before"]["stability"] == fsrs6.Fsrs().replay([(START, 4)], seed="").stability  # type: ignore[union-attr]
+
 
 def test_py_fsrs_loads_only_where_fsrs_schedules(
     invoke: Invoke, deck_file: Path, db_path: Path

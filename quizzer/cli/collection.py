@@ -232,9 +232,12 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         )
     for entry in data["history"]:
         after = entry["after"]
+        memory = (
+            "" if after["stability"] is None else f", FSRS stability {after['stability']:.2f} d"
+        )
         click.echo(
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
-            f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}"
+            f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
         )
 
 
