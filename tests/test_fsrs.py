@@ -304,6 +304,19 @@ def test_review_session_under_fsrs_logs_fsrs_states(
     assert "Next review in" in result.output
 
 
+def test_undo_in_a_review_session_under_fsrs_restores_the_card(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
+    _ok(invoke("import", str(deck_file)))
+    _ok(invoke("config", "scheduler", "fsrs"))
+    before = _cards(db_path)
+    result = invoke("review", input="[2, 2, 2]\n.\n\nu\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Undone: test-closures/late-binding" in result.output
+    assert _reviews(db_path) == []
+    assert _cards(db_path) == before
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
