@@ -69,6 +69,12 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
         "ratio",
         1.3,
     ),
+    "review_fsrs": (
+        "start → first card with `scheduler fsrs` (large collection, max log)",
+        "the same with `scheduler sm2`",
+        "ratio",
+        1.1,
+    ),
     "due_query": (
         "due-card query (`review.build_queue`) at the max review log",
         "the same query at the min review log",
@@ -231,6 +237,30 @@ def fig_review_first_card(repeat: int, db: Path) -> Figure:
         lambda: _pty_seconds([PYTHON, "-c", "import sqlalchemy.orm, click"], until=None),
     )
     return Figure("review_first_card", ours / floor, ours, floor, runs=a, floor_runs=b)
+
+
+def fig_review_fsrs(repeat: int, db: Path, work: Path) -> Figure:
+    """``review`` to the first card under FSRS over the same under SM-2, alternately.
+
+    The FSRS copy is switched with ``quizzer config scheduler fsrs`` (every card's log
+    replayed, timed as a note); start-up then also loads py-fsrs and reads its settings.
+    """
+    fsrs_db = data.copy_db(db, work / "large-fsrs.db")
+    started = time.perf_counter()
+    data.quizzer(fsrs_db, "config", "scheduler", "fsrs")
+    switch = time.perf_counter() - started
+    data.checkpoint(fsrs_db)
+
+    def first_card(path: Path) -> float:
+        argv = [QUIZZER, "--db", str(path), "--today", data.TODAY.isoformat(), "review"]
+        return _pty_seconds(argv, until=FIRST_CARD)
+
+    ours, floor, a, b = interleaved(repeat, lambda: first_card(fsrs_db), lambda: first_card(db))
+    note = f"switching the collection to FSRS took {switch:.1f} s"
+    extra = {"switch_seconds": round(switch, 3)}
+    return Figure(
+        "review_fsrs", ours / floor, ours, floor, runs=a, floor_runs=b, note=note, extra=extra
+    )
 
 
 def fig_due_query(repeat: int, small_log: Path, big_log: Path) -> Figure:
@@ -501,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         measures: dict[str, Callable[[], Figure]] = {
             "help": lambda: fig_help(max(repeat, 3) if mode == "full" else repeat),
             "review_first_card": lambda: fig_review_first_card(repeat, most),
+            "review_fsrs": lambda: fig_review_fsrs(repeat, most, work),
             "due_query": lambda: fig_due_query(repeat, least, most),
             "decks": lambda: fig_command("decks", repeat, most, "decks"),
             "stats": lambda: fig_command("stats", repeat, most, "stats"),

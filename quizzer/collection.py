@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from quizzer import scheduler, store
+from quizzer import fsrs6, review, scheduler, store
 from quizzer.errors import QuizzerError
 from quizzer.orm import Card, Deck, Question, Review, Setting
 from quizzer.questions import Content
@@ -149,7 +149,7 @@ def _state_json(state: scheduler.CardState) -> dict[str, Any]:
 
 
 def review_json(review: Review) -> dict[str, Any]:
-    """One review-log entry as ``show --json`` gives it."""
+    """One review-log entry as ``show --json`` gives it (FSRS's memory: null under SM-2)."""
     return {
         "answered_at": review.answered_at.isoformat(),
         "day": review.day.isoformat(),
@@ -157,14 +157,34 @@ def review_json(review: Review) -> dict[str, Any]:
         "kind": review.kind,
         "typed": review.typed,
         "seconds": review.seconds,
-        "before": _state_json(store.state_before(review)),
-        "after": _state_json(store.state_after(review)),
+        "scheduler": review.scheduler or "sm2",
+        "before": {
+            **_state_json(store.state_before(review)),
+            "stability": review.stability_before,
+            "difficulty": review.difficulty_before,
+        },
+        "after": {
+            **_state_json(store.state_after(review)),
+            "stability": review.stability_after,
+            "difficulty": review.difficulty_after,
+        },
     }
 
 
-def show_question(session: Session, name: str) -> dict[str, Any]:
-    """One question, its state and its review history, as plain data."""
+def show_question(session: Session, name: str, *, today: date | None = None) -> dict[str, Any]:
+    """One question, its state and its review history, as plain data.
+
+    Under FSRS the state has the card's memory state and its predicted recall on ``today``
+    (all three None under SM-2, and for a card never graded).
+    """
     question = store.get_question(session, name)
+    memory = None
+    if review.scheduler_in_use(session) == "fsrs":
+        memory = store.to_memory(question.state)
+    recall = None
+    if memory is not None and today is not None:
+        decay = fsrs6.decay(review.fsrs_config(session))
+        recall = fsrs6.recall(memory.stability, (today - memory.last_review).days, decay)
     return {
         "name": question.name,
         "deck": question.deck.slug,
@@ -179,6 +199,9 @@ def show_question(session: Session, name: str) -> dict[str, Any]:
             "new": question.state.last_graded is None,
             "leech": question.state.leech,
             "suspended": question.state.suspended,
+            "stability": memory.stability if memory else None,
+            "difficulty": memory.difficulty if memory else None,
+            "recall": round(recall, 4) if recall is not None else None,
         },
         "history": [review_json(r) for r in store.history(session, question)],
     }
@@ -225,7 +248,30 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
         DEFAULT_LEECH_THRESHOLD,
         "failures after which a card is tagged leech and suspended (0: never)",
     ),
+    "scheduler": (
+        str,
+        "sm2",
+        "sm2 (the default) or fsrs; switching keeps every card's history and state",
+    ),
+    "desired-retention": (
+        float,
+        fsrs6.DEFAULT_DESIRED_RETENTION,
+        "FSRS: the chance of recall it schedules each review for (0.70-0.99)",
+    ),
+    "maximum-interval": (
+        int,
+        fsrs6.DEFAULT_MAXIMUM_INTERVAL,
+        f"FSRS: the longest interval, in days (1-{fsrs6.DEFAULT_MAXIMUM_INTERVAL})",
+    ),
+    "fuzz": (str, "on", "FSRS: spread due dates a little, the same way every run (on/off)"),
 }
+
+#: The bounds of the settings that have their own (the others: 0..MAX_SETTING).
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "desired-retention": (fsrs6.MIN_DESIRED_RETENTION, fsrs6.MAX_DESIRED_RETENTION),
+    "maximum-interval": (1, fsrs6.DEFAULT_MAXIMUM_INTERVAL),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {"scheduler": review.SCHEDULERS, "fuzz": ("on", "off")}
 
 
 def get_setting(session: Session, key: str) -> Any:
@@ -245,13 +291,19 @@ def get_setting(session: Session, key: str) -> Any:
             f"{key}: the stored value {row.value!r} is not {_wanted(kind)}; "
             f"set it again with `quizzer config {key} N`"
         ) from None
-    if isinstance(value, int):
-        value = min(max(value, 0), MAX_SETTING)
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise QuizzerError(
+            f"{key}: the stored value {row.value!r} is not one of {', '.join(_CHOICES[key])}; "
+            f"set it again with `quizzer config {key} {default}`"
+        )
+    if isinstance(value, int | float):
+        low, high = _BOUNDS.get(key, (0, MAX_SETTING))
+        value = kind(min(max(value, low), high))
     return value
 
 
 def _wanted(kind: type) -> str:
-    return "a whole number" if kind is int else kind.__name__
+    return {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
 
 
 def set_setting(session: Session, key: str, value: str) -> Any:
@@ -263,10 +315,19 @@ def set_setting(session: Session, key: str, value: str) -> Any:
         parsed = kind(value)
     except ValueError:
         raise QuizzerError(f"{key}: {value!r} is not {_wanted(kind)}") from None
+    if key in _CHOICES and parsed not in _CHOICES[key]:
+        raise QuizzerError(f"{key}: {value!r} is not one of {', '.join(_CHOICES[key])}")
+    if key in _BOUNDS:
+        low, high = _BOUNDS[key]
+        if not low <= parsed <= high:  # NaN is refused too
+            raise QuizzerError(f"{key}: must be from {low} to {high}, not {value}")
     if isinstance(parsed, int) and parsed < 0:
         raise QuizzerError(f"{key}: must not be negative")
     if isinstance(parsed, int) and parsed > MAX_SETTING:
         raise QuizzerError(f"{key}: must be at most {MAX_SETTING}")
+    if key == "scheduler":
+        review.switch_scheduler(session, parsed)
+        return parsed
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=parsed))

@@ -142,7 +142,13 @@ class Question(Base):
 
 
 class Card(Base):
-    """A question's card: its SM-2 state and flags. Ease in integer hundredths, kept exact."""
+    """A question's card: its SM-2 state, FSRS memory state and flags.
+
+    Ease is in integer hundredths, kept exact. ``due`` is the due date under the scheduler
+    in use; SM-2's own is ``last_graded + interval`` (``due`` for a new card).
+    ``stability`` and ``difficulty`` are FSRS's memory state as of ``last_graded``: kept
+    current while FSRS schedules, computed again from the review log on switching to it.
+    """
 
     __tablename__ = "card_states"
 
@@ -159,6 +165,8 @@ class Card(Base):
     leech: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Not asked in reviews until unsuspended (``quizzer unsuspend`` or ``edit``).
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
 
     question: Mapped[Question] = relationship(back_populates="state")
 
@@ -206,6 +214,14 @@ class Review(Base):
     interval_after: Mapped[int] = mapped_column(Integer)
     due_after: Mapped[date] = mapped_column(Date)
     lapses_after: Mapped[int] = mapped_column(Integer)
+
+    #: The scheduler that graded it, "sm2" or "fsrs" (None: logged before 0004, SM-2).
+    scheduler: Mapped[str | None] = mapped_column(String(10))
+    #: FSRS's memory state before and after, when FSRS graded it (``due_*`` are its dues).
+    stability_before: Mapped[float | None] = mapped_column(Float)
+    difficulty_before: Mapped[float | None] = mapped_column(Float)
+    stability_after: Mapped[float | None] = mapped_column(Float)
+    difficulty_after: Mapped[float | None] = mapped_column(Float)
 
     question: Mapped[Question] = relationship()
 

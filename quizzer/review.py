@@ -8,16 +8,143 @@ included. Functions take a Session and ``today``/``now``, and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from quizzer import scheduler, store
-from quizzer.errors import QuizzerError
-from quizzer.orm import Card, Question, Review
+from quizzer import fsrs6, scheduler, store
+from quizzer.errors import NotDueError, QuizzerError
+from quizzer.orm import Card, Deck, Question, Review, Setting
+
+# --- which scheduler ----------------------------------------------------------------
+
+SchedulerName = Literal["sm2", "fsrs"]
+SCHEDULERS: tuple[SchedulerName, ...] = ("sm2", "fsrs")
+#: The setting that holds the parameters `quizzer optimize` fitted (absent: FSRS's defaults).
+PARAMETERS_KEY = "fsrs-parameters"
+
+
+def _stored(session: Session, key: str) -> Any:
+    row = session.get(Setting, key)
+    return None if row is None else row.value
+
+
+def scheduler_in_use(session: Session) -> SchedulerName:
+    """The `scheduler` setting: "sm2" (the default) or "fsrs"."""
+    value = _stored(session, "scheduler")
+    if value is None:
+        return "sm2"
+    if value not in SCHEDULERS:
+        raise QuizzerError(
+            f"scheduler: the stored value {value!r} is not sm2 or fsrs; "
+            "set it again with `quizzer config scheduler sm2`"
+        )
+    return "fsrs" if value == "fsrs" else "sm2"
+
+
+def fsrs_config(session: Session) -> fsrs6.Config:
+    """FSRS's parameters and options as the settings hold them."""
+    parameters = _stored(session, PARAMETERS_KEY)
+    retention = _stored(session, "desired-retention")
+    maximum = _stored(session, "maximum-interval")
+    fuzz = _stored(session, "fuzz")
+    try:
+        return fsrs6.Config(
+            parameters=None if parameters is None else tuple(float(p) for p in parameters),
+            desired_retention=(
+                fsrs6.DEFAULT_DESIRED_RETENTION if retention is None else float(retention)
+            ),
+            maximum_interval=fsrs6.DEFAULT_MAXIMUM_INTERVAL if maximum is None else int(maximum),
+            fuzz=True if fuzz is None else fuzz == "on",
+        )
+    except (TypeError, ValueError, OverflowError):
+        raise QuizzerError(
+            "the stored FSRS settings cannot be read; set desired-retention, maximum-interval "
+            "and fuzz again with `quizzer config`"
+        ) from None
+
+
+def load_fsrs(session: Session) -> fsrs6.Fsrs | None:
+    """The FSRS scheduler when it is the one in use, else None (and py-fsrs is not loaded)."""
+    if scheduler_in_use(session) != "fsrs":
+        return None
+    return fsrs6.Fsrs(fsrs_config(session))
+
+
+@dataclass(frozen=True)
+class Switched:
+    """What switching scheduler did."""
+
+    scheduler: SchedulerName
+    cards: int
+    changed: bool
+
+
+def question_names(session: Session, question_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Questions' ``DECK/ID`` by their id, all or ``question_ids`` (FSRS's fuzz seed)."""
+    stmt = select(Question.id, Deck.slug, Question.qid).join(Deck, Deck.id == Question.deck_id)
+    if question_ids is not None:
+        stmt = stmt.where(Question.id.in_(question_ids))
+    return {qid: f"{slug}/{name}" for qid, slug, name in session.execute(stmt)}
+
+
+def _in_use(session: Session, fsrs: fsrs6.Fsrs | None) -> fsrs6.Fsrs | None:
+    """The FSRS scheduler if FSRS is in use now (``fsrs`` when given, to save making it)."""
+    if scheduler_in_use(session) != "fsrs":
+        return None
+    return fsrs if fsrs is not None else fsrs6.Fsrs(fsrs_config(session))
+
+
+def refresh_fsrs(
+    session: Session, fsrs: fsrs6.Fsrs, question_ids: Sequence[int] | None = None
+) -> int:
+    """Compute the memory state and due date of cards (all: None) by replaying their log.
+
+    A card never graded keeps its due date (the day it was added).
+    """
+    answers = store.graded_answers(session, question_ids)
+    names = question_names(session, question_ids)
+    stmt = select(Card)
+    if question_ids is not None:
+        stmt = stmt.where(Card.question_id.in_(question_ids))
+    count = 0
+    for row in session.scalars(stmt):
+        memory = fsrs.replay(answers.get(row.question_id, []), seed=names[row.question_id])
+        store.store_memory(row, memory)
+        count += 1
+    session.flush()
+    return count
+
+
+def switch_scheduler(session: Session, to: str) -> Switched:
+    """Make ``to`` ("sm2" or "fsrs") the scheduler; every card's due date follows it.
+
+    To FSRS: each card's memory state is computed by replaying its review log. Back to
+    SM-2: each card continues from SM-2's own state, which every answer kept up to date.
+    """
+    if to not in SCHEDULERS:
+        raise QuizzerError(f"scheduler: {to!r} is not one of sm2, fsrs")
+    current = scheduler_in_use(session)
+    if to == "fsrs":
+        fsrs = fsrs6.Fsrs(fsrs_config(session))
+        count = refresh_fsrs(session, fsrs) if current != "fsrs" else 0
+    else:
+        count = 0
+        if current != "sm2":
+            for row in session.scalars(select(Card)):
+                row.due = store.sm2_due(store.to_state(row))
+                count += 1
+    setting = session.get(Setting, "scheduler")
+    if setting is None:
+        session.add(Setting(key="scheduler", value=to))
+    else:
+        setting.value = to
+    session.flush()
+    return Switched("fsrs" if to == "fsrs" else "sm2", count, to != current)
+
 
 # --- the queue ----------------------------------------------------------------------
 
@@ -145,6 +272,8 @@ class Recorded:
 
     outcome: scheduler.Outcome
     leeched: bool
+    #: FSRS's memory state after the answer, when FSRS scheduled it.
+    memory: fsrs6.Memory | None = None
 
 
 def record_answer(
@@ -157,8 +286,13 @@ def record_answer(
     typed: str | None = None,
     seconds: float | None = None,
     leech_threshold: int = DEFAULT_LEECH_THRESHOLD,
+    fsrs: fsrs6.Fsrs | None = None,
 ) -> Recorded:
-    """Apply one answer through SM-2 and log it. Refused answers change nothing.
+    """Apply one answer through the scheduler in use (the `scheduler` setting) and log it.
+    Refused answers change nothing. ``fsrs`` saves making the FSRS scheduler per answer.
+
+    Under FSRS the card's due date is FSRS's, and SM-2's state follows every graded answer
+    too (as if the card were due for SM-2), so switching back to SM-2 loses nothing.
 
     A graded failure that brings the card's lapses to the leech threshold (and every
     half-threshold after it) tags it as a leech and suspends it.
@@ -176,12 +310,19 @@ def record_answer(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    row = question.state
+    fsrs = _in_use(session, fsrs)
+    memory_before = memory_after = None
     try:
-        outcome = scheduler.answer(store.to_state(question.state), quality=quality, day=today)
+        if fsrs is None:
+            outcome = scheduler.answer(store.to_state(row), quality=quality, day=today)
+        else:
+            outcome, memory_before, memory_after = _answer_fsrs(
+                fsrs, row, quality=quality, today=today, seed=question.name
+            )
     except QuizzerError as exc:
         raise type(exc)(f"{question.name}: {exc}") from None
     before, after = outcome.before, outcome.after
-    row = question.state
     session.add(
         Review(
             question_id=question.id,
@@ -204,15 +345,41 @@ def record_answer(
             interval_after=after.interval,
             due_after=after.due,
             lapses_after=after.lapses,
+            scheduler="sm2" if fsrs is None else "fsrs",
+            stability_before=memory_before.stability if memory_before else None,
+            difficulty_before=memory_before.difficulty if memory_before else None,
+            stability_after=memory_after.stability if memory_after else None,
+            difficulty_after=memory_after.difficulty if memory_after else None,
         )
     )
     store.store_state(row, after)
+    if fsrs is not None:
+        store.store_memory(row, memory_after)
     leeched = after.lapses > before.lapses and is_leech_lapse(after.lapses, leech_threshold)
     if leeched:
         row.leech = True
         row.suspended = True
     session.flush()
-    return Recorded(outcome, leeched)
+    return Recorded(outcome, leeched, memory_after)
+
+
+def _answer_fsrs(
+    fsrs: fsrs6.Fsrs, row: Card, *, quality: int, today: date, seed: str
+) -> tuple[scheduler.Outcome, fsrs6.Memory | None, fsrs6.Memory | None]:
+    """One answer under FSRS: the outcome (``due`` is FSRS's) and the memory before/after."""
+    scheduler.check_quality(quality)
+    state = store.to_state(row)
+    memory = store.to_memory(row)
+    if state.last_graded is not None and today == state.last_graded:
+        return scheduler.Outcome("drill", state, state), memory, memory
+    if today < state.due:
+        raise NotDueError(f"not due until {state.due.isoformat()}")
+    after_memory = fsrs.review(memory, quality=quality, day=today, seed=seed)
+    # SM-2 follows along: graded as if due today when FSRS asks before SM-2 would.
+    own = replace(state, due=min(store.sm2_due(state), today))
+    sm2_after = scheduler.answer(own, quality=quality, day=today).after
+    outcome = scheduler.Outcome("graded", state, replace(sm2_after, due=after_memory.due))
+    return outcome, memory, after_memory
 
 
 def grade(
@@ -229,7 +396,12 @@ def grade(
     if question.retired:
         raise QuizzerError(f"{name}: this question is retired (removed from its deck file)")
     return record_answer(
-        session, question, quality=quality, today=today, now=now, leech_threshold=leech_threshold
+        session,
+        question,
+        quality=quality,
+        today=today,
+        now=now,
+        leech_threshold=leech_threshold,
     )
 
 
@@ -244,8 +416,15 @@ class Undone:
     day: date
 
 
-def undo_last(session: Session) -> Undone:
-    """Take back the most recent answer: its log entry goes, the card's state is restored."""
+def undo_last(session: Session, fsrs: fsrs6.Fsrs | None = None) -> Undone:
+    """Take back the most recent answer: its log entry goes, the card's state is restored.
+
+    SM-2's state is restored from the log's ``before`` columns, and so is FSRS's when FSRS
+    graded the answer; an answer SM-2 graded, taken back under FSRS, has the card's memory
+    state replayed from the rest of its log. The due date is the one the scheduler in use
+    gives the restored state. ``fsrs`` saves making the FSRS scheduler when it is in use.
+    """
+    fsrs = _in_use(session, fsrs)
     # Locked (on a server) so two machines undoing at once take back two answers, not one twice.
     review = session.scalars(
         select(Review).order_by(Review.id.desc()).limit(1).with_for_update()
@@ -254,7 +433,13 @@ def undo_last(session: Session) -> Undone:
         raise QuizzerError("nothing to undo: no answers have been given")
     question = store.load_question(session, review.question_id)
     state = question.state
-    store.store_state(state, store.state_before(review))
+    before = store.state_before(review)
+    by_fsrs = review.scheduler == "fsrs"
+    store.store_state(state, before)
+    if by_fsrs:
+        state.stability, state.difficulty = review.stability_before, review.difficulty_before
+        if fsrs is None:
+            state.due = store.sm2_due(before)
     if review.leech_before is not None:
         state.leech = review.leech_before
     if review.suspended_before is not None:
@@ -262,6 +447,8 @@ def undo_last(session: Session) -> Undone:
     undone = Undone(question.id, question.name, review.quality, review.kind, review.day)
     session.execute(delete(Review).where(Review.id == review.id))
     session.flush()
+    if fsrs is not None and not by_fsrs:
+        refresh_fsrs(session, fsrs, [question.id])
     return undone
 
 

@@ -13,14 +13,14 @@ counts what ``review`` would ask: learned, active, not suspended cards.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from quizzer import collection, scheduler, store
+from quizzer import collection, fsrs6, review, scheduler, store
 from quizzer.errors import QuizzerError
 from quizzer.orm import Card, Deck, Question, Review
 
@@ -116,6 +116,8 @@ class DeckStats(collection.DeckSummary):
     reviews_30d: int
     graded_30d: int
     correct_30d: int
+    #: The average predicted recall today of its learned cards, under FSRS (else None).
+    recall: float | None = None
 
     @property
     def retention_30d(self) -> float | None:
@@ -123,7 +125,22 @@ class DeckStats(collection.DeckSummary):
         return _rate(self.correct_30d, self.graded_30d)
 
     def to_json(self) -> dict[str, Any]:
-        return {**vars(self), "retention_30d": _rounded(self.retention_30d)}
+        return {
+            **vars(self),
+            "retention_30d": _rounded(self.retention_30d),
+            "recall": _rounded(self.recall),
+        }
+
+
+@dataclass(frozen=True)
+class Recall:
+    """FSRS's predicted recall today, averaged over the learned, unsuspended active cards."""
+
+    cards: int
+    average: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cards": self.cards, "average": _rounded(self.average)}
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,9 @@ class Stats:
     overdue: int
     forecast: tuple[DueDay, ...]
     decks: tuple[DeckStats, ...]
+    #: "sm2" or "fsrs"; ``recall`` is FSRS's prediction, None under SM-2.
+    scheduler: str = "sm2"
+    recall: Recall | None = None
 
     @property
     def reviews_in_window(self) -> int:
@@ -169,6 +189,8 @@ class Stats:
             "overdue": self.overdue,
             "forecast": [d.to_json() for d in self.forecast],
             "decks": [d.to_json() for d in self.decks],
+            "scheduler": self.scheduler,
+            "recall": self.recall.to_json() if self.recall else None,
         }
 
 
@@ -318,6 +340,31 @@ def _deck_rows(session: Session, *, today: date, decks: Sequence[str]) -> tuple[
     return tuple(rows)
 
 
+def _recall(
+    session: Session, *, today: date, decks: Sequence[str]
+) -> tuple[Recall, dict[str, float]]:
+    """The collection's and each deck's average predicted recall today, under FSRS."""
+    decay = fsrs6.decay(review.fsrs_config(session))
+    stmt = (
+        select(Deck.slug, Card.stability, Card.last_graded)
+        .select_from(Card)
+        .join(Question, Question.id == Card.question_id)
+        .join(Deck, Deck.id == Question.deck_id)
+        .where(store.LEARNED, store.NOT_SUSPENDED, store.ACTIVE, Card.stability.is_not(None))
+    )
+    if decks:
+        stmt = stmt.where(Deck.slug.in_(decks))
+    sums: dict[str, list[float]] = {}
+    for slug, stability, last in session.execute(stmt):
+        assert stability is not None and last is not None  # the query's conditions
+        entry = sums.setdefault(slug, [0.0, 0.0])
+        entry[0] += fsrs6.recall(stability, (today - last).days, decay)
+        entry[1] += 1
+    total = sum(n for _, n in sums.values())
+    average = sum(r for r, _ in sums.values()) / total if total else None
+    return Recall(int(total), average), {slug: r / n for slug, (r, n) in sums.items()}
+
+
 def _retention(per_day: dict[date, DayCount], *, today: date, days: int) -> Retention:
     first = today - timedelta(days=days - 1)
     window = [c for d, c in per_day.items() if first <= d <= today]
@@ -351,6 +398,12 @@ def compute_stats(
         for day in (start + timedelta(days=n) for n in range(span))
     )
     overdue, forecast = _forecast(session, today=today, decks=slugs)
+    rows = _deck_rows(session, today=today, decks=slugs)
+    in_use = review.scheduler_in_use(session)
+    recall = None
+    if in_use == "fsrs":
+        recall, per_deck = _recall(session, today=today, decks=slugs)
+        rows = tuple(replace(row, recall=per_deck.get(row.deck)) for row in rows)
     return Stats(
         today=today,
         weeks=weeks,
@@ -361,5 +414,7 @@ def compute_stats(
         streak=_streak(session, today=today, recent=per_day, since=since, decks=slugs),
         overdue=overdue,
         forecast=forecast,
-        decks=_deck_rows(session, today=today, decks=slugs),
+        decks=rows,
+        scheduler=in_use,
+        recall=recall,
     )

@@ -7,13 +7,13 @@ Functions take a Session and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
-from quizzer import scheduler
+from quizzer import fsrs6, scheduler
 from quizzer.errors import NotFoundError, UsageError
 from quizzer.orm import Card, Deck, Question, Review
 from quizzer.questions import Content
@@ -148,6 +148,48 @@ def state_after(review: Review) -> scheduler.CardState:
         lapses=review.lapses_after,
         last_graded=last,
     )
+
+
+def sm2_due(state: scheduler.CardState) -> date:
+    """SM-2's own due date for ``state``: ``last_graded + interval``, or ``due`` when new.
+
+    It is what ``due`` holds while SM-2 schedules; under FSRS ``due`` is FSRS's.
+    """
+    if state.last_graded is None:
+        return state.due
+    return state.last_graded + timedelta(days=state.interval)
+
+
+def to_memory(row: Card) -> fsrs6.Memory | None:
+    """FSRS's view of a stored card (None for a card never graded, or never under FSRS)."""
+    if row.stability is None or row.difficulty is None or row.last_graded is None:
+        return None
+    return fsrs6.Memory(row.stability, row.difficulty, row.last_graded, row.due)
+
+
+def store_memory(row: Card, memory: fsrs6.Memory | None) -> None:
+    """Write FSRS's memory state onto ``row`` (its due date too, when there is one)."""
+    row.stability = memory.stability if memory else None
+    row.difficulty = memory.difficulty if memory else None
+    if memory is not None:
+        row.due = memory.due
+
+
+def graded_answers(
+    session: Session, question_ids: Sequence[int] | None = None
+) -> dict[int, list[tuple[date, int]]]:
+    """Each card's graded answers (day, quality), oldest first: what FSRS replays."""
+    stmt = (
+        select(Review.question_id, Review.day, Review.quality)
+        .where(Review.kind == "graded")
+        .order_by(Review.question_id, Review.id)
+    )
+    if question_ids is not None:
+        stmt = stmt.where(Review.question_id.in_(question_ids))
+    answers: dict[int, list[tuple[date, int]]] = {}
+    for question_id, day, quality in session.execute(stmt):
+        answers.setdefault(question_id, []).append((day, quality))
+    return answers
 
 
 def history(session: Session, question: Question) -> list[Review]:

@@ -20,6 +20,7 @@ RUN = ROOT / "bench" / "run.py"
 FIGURES = {
     "help",
     "review_first_card",
+    "review_fsrs",
     "due_query",
     "decks",
     "stats",

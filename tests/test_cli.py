@@ -49,6 +49,9 @@ def test_grade_follows_sm2_and_logs_history(invoke: Invoke, deck_file: Path) -> 
         "new": False,
         "leech": False,
         "suspended": False,
+        "stability": None,
+        "difficulty": None,
+        "recall": None,
     }
 
 

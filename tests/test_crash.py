@@ -623,7 +623,8 @@ def _import_fully_applied(db: Path, before: dict[str, Any], rows: dict[str, Any]
         return False
     old_states = before["states"]
     new_state = scheduler.new_card(BASE_DAY)
-    fresh = (new_state.ease, 0, 0, BASE_DAY.isoformat(), 0, None, 0, 0)
+    # ease, repetitions, interval, due, lapses, last_graded, leech, suspended, FSRS's memory
+    fresh = (new_state.ease, 0, 0, BASE_DAY.isoformat(), 0, None, 0, 0, None, None)
     return (
         reviews == before["reviews"]
         and all(states[qid] == state for qid, state in old_states.items())

@@ -270,6 +270,8 @@ def test_json_field_names_and_values(history: Database) -> None:
         "overdue",
         "forecast",
         "decks",
+        "scheduler",
+        "recall",
     }
     assert (data["today"], data["weeks"], data["deck_filter"]) == ("2026-01-07", 12, [])
     assert data["days"][0] == {"date": "2025-10-20", "reviews": 0, "graded": 0, "correct": 0}
@@ -291,6 +293,7 @@ def test_json_field_names_and_values(history: Database) -> None:
         "graded_30d": 2,
         "correct_30d": 1,
         "retention_30d": 0.5,
+        "recall": None,
     }
 
 

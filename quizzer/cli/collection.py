@@ -212,7 +212,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     from quizzer import collection
 
     with database_of(ctx) as database, database.reading() as session:
-        data = collection.show_question(session, name)
+        data = collection.show_question(session, name, today=settings_of(ctx).day())
     if as_json:
         echo_json(data)
         return
@@ -235,11 +235,22 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         f"ease {state['ease']:.2f}, repetitions {state['repetitions']}, interval "
         f"{state['interval']} d, {due}, lapses {state['lapses']}"
     )
+    if state["stability"] is not None:
+        recall = (
+            "" if state["recall"] is None else f", predicted recall today {state['recall']:.0%}"
+        )
+        click.echo(
+            f"FSRS: stability {state['stability']:.2f} d, difficulty {state['difficulty']:.2f}"
+            f"{recall}"
+        )
     for entry in data["history"]:
         after = entry["after"]
+        memory = (
+            "" if after["stability"] is None else f", FSRS stability {after['stability']:.2f} d"
+        )
         click.echo(
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
-            f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}"
+            f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
         )
 
 
@@ -271,6 +282,12 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
         )
     outcome, after = recorded.outcome, recorded.outcome.after
     if as_json:
+        fsrs_state = {}
+        if recorded.memory is not None:
+            fsrs_state = {
+                "stability": recorded.memory.stability,
+                "difficulty": recorded.memory.difficulty,
+            }
         echo_json(
             {
                 "name": name,
@@ -282,11 +299,18 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
                 "due": after.due.isoformat(),
                 "lapses": after.lapses,
                 "leech": recorded.leeched,
+                **fsrs_state,
             }
         )
         return
     if outcome.kind == "drill":
         click.echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
+    elif recorded.memory is not None:
+        memory = recorded.memory
+        click.echo(
+            f"{name}: q={quality}; FSRS stability {memory.stability:.2f} d, difficulty "
+            f"{memory.difficulty:.2f}, next due {after.due}"
+        )
     else:
         click.echo(
             f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "

@@ -53,7 +53,7 @@ def review_command(
     """
     from rich.console import Console
 
-    from quizzer import collection, importing, store
+    from quizzer import collection, importing, review, store
     from quizzer.cli.review_screen import ReviewScreen, Terminal
 
     settings = settings_of(ctx)
@@ -72,6 +72,7 @@ def review_command(
             for slug in decks:
                 store.get_deck(session, slug)
             leech_threshold = collection.get_setting(session, "leech-threshold")
+            fsrs = review.load_fsrs(session)
             per_day = (
                 new_per_day
                 if new_per_day is not None
@@ -92,6 +93,7 @@ def review_command(
             limit=limit,
             leech_threshold=leech_threshold,
             now=utc_now,
+            fsrs=fsrs,
         ).run()
 
 
@@ -128,3 +130,51 @@ def stats_command(ctx: click.Context, decks: tuple[str, ...], weeks: int, as_jso
     from quizzer.cli.render import render_stats
 
     render_stats(numbers, Console(highlight=False))
+
+
+# --- optimize -------------------------------------------------------------------------
+
+
+@command("optimize")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures and parameters as JSON.")
+@click.pass_context
+def optimize_command(ctx: click.Context, as_json: bool) -> None:
+    """Fit FSRS's parameters to your own review log; keep them only if they are better.
+
+    Shows log loss and RMSE(bins) of the current and the fitted parameters on your
+    history (lower is better). The fitted ones are kept when their log loss is lower.
+    """
+    from quizzer import optimizing
+
+    with database_of(ctx) as database:
+        with database.reading() as session:
+            history = optimizing.gather(session)
+        optimized = optimizing.fit(history)
+        with database.transaction() as session:
+            kept = optimizing.keep(session, optimized)
+    if as_json:
+        echo_json(
+            {
+                "reviews": optimized.reviews,
+                "cards": optimized.cards,
+                "before": vars(optimized.before),
+                "after": vars(optimized.after),
+                "current_parameters": list(optimized.current),
+                "fitted_parameters": list(optimized.fitted),
+                "kept": kept,
+            }
+        )
+        return
+    current = "current (FSRS-6 defaults)" if optimized.current_is_default else "current"
+    width = len(current)
+    click.echo(
+        f"Fitted FSRS-6 to {optimized.reviews} reviews of {optimized.cards} cards "
+        "(lower is better):"
+    )
+    click.echo(f"  {'':<{width}}  log loss  RMSE(bins)")
+    for label, score in ((current, optimized.before), ("fitted", optimized.after)):
+        click.echo(f"  {label:<{width}}  {score.log_loss:8.4f}  {score.rmse_bins:10.4f}")
+    if kept:
+        click.echo("Kept the fitted parameters: their log loss is lower.")
+    else:
+        click.echo("Kept the current parameters: the fitted ones are no better.")

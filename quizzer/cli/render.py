@@ -195,6 +195,13 @@ def render_stats(stats: Stats, console: Console) -> None:
     else:
         text = "Streak: 0 days (no answers yet)"
     console.print(text, highlight=False, markup=False)
+    if stats.recall is not None:
+        console.print(
+            f"Predicted recall today (FSRS): {_percent(stats.recall.average)} on average over "
+            f"{stats.recall.cards} learned cards",
+            highlight=False,
+            markup=False,
+        )
     console.print()
 
     overdue = f", today includes {stats.overdue} overdue" if stats.overdue else ""

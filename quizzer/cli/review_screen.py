@@ -30,6 +30,7 @@ from quizzer.questions import Content
 
 if TYPE_CHECKING:
     from quizzer.db import Database
+    from quizzer.fsrs6 import Fsrs
     from quizzer.orm import Question
 
 #: The line that ends a typed (multi-line) output.
@@ -161,6 +162,7 @@ class ReviewScreen:
         leech_threshold: int = review.DEFAULT_LEECH_THRESHOLD,
         now: Callable[[], datetime],
         clock: Callable[[], float] = time.monotonic,
+        fsrs: Fsrs | None = None,
     ) -> None:
         self.database = database
         self.term = terminal
@@ -170,6 +172,8 @@ class ReviewScreen:
         self.new_per_day = new_per_day
         self.limit = limit
         self.leech_threshold = leech_threshold
+        #: The FSRS scheduler when it is the one in use (None: SM-2).
+        self.fsrs = fsrs
         self.now = now
         self.clock = clock
         self.summary = Summary()
@@ -384,6 +388,7 @@ class ReviewScreen:
                 typed=typed,
                 seconds=round(seconds, 3),
                 leech_threshold=self.leech_threshold,
+                fsrs=self.fsrs,
             )
         outcome = recorded.outcome
         self.summary.answers.append((card.question_id, quality, phase))
@@ -404,7 +409,7 @@ class ReviewScreen:
     def _undo(self) -> None:
         try:
             with self.database.transaction() as session:
-                undone = review.undo_last(session)
+                undone = review.undo_last(session, self.fsrs)
         except QuizzerError as exc:
             self.out.print(str(exc))
             return
