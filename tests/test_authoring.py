@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import Invoke, dump_db, write
+from helpers import Invoke, dump_db, write
 
 from quizzer.cli import main
 from quizzer.db import resource_dir

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Invoke, cli_process, write
+from helpers import Invoke, cli_process, write
 
 from quizzer.cli import main
 

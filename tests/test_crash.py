@@ -33,7 +33,7 @@ from typing import IO, Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import dump_db
+from helpers import dump_db
 
 from quizzer import scheduler, services
 from quizzer.cli import main

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import Invoke, other_program_with_alembic
+from helpers import Invoke, other_program_with_alembic
 from sqlalchemy import Engine, create_engine, event
 
 from quizzer import db

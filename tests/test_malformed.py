@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import SMALL_DECK, Invoke, dump_db, write
+from helpers import SMALL_DECK, Invoke, dump_db, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
