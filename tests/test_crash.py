@@ -241,6 +241,8 @@ ACK = re.compile(
 UNDONE = re.compile(r"^Undone: (\S+) \(quality (\d), (?:graded|drill)\)\.$", re.M)
 
 Outcome = tuple[str, str, int]  # ("answer" | "undo", card name, quality)
+#: What a planned line records: an answer (an Outcome) or an undo, ("undo",).
+Record = tuple[str, ...] | Outcome
 
 
 def waiting_for_a_line(text: str) -> bool:
@@ -250,7 +252,7 @@ def waiting_for_a_line(text: str) -> bool:
 
 def plan_answer(
     spec: Spec, rng: random.Random, *, today: date, commands: bool
-) -> tuple[list[str], tuple[str, ...] | None]:
+) -> tuple[list[str], Record | None]:
     """The lines to type for one card, and what they record: a seeded random answer,
     or now and then a command (undo, skip) or a look at the help first."""
     roll = rng.random()
@@ -313,12 +315,12 @@ class ReviewRun:
         self.rng = rng
         self.commands = commands
         self.events: list[Outcome] = []
-        self.pending: tuple[str, ...] | None = None
+        self.pending: Record | None = None
         self.steps = 0
         self._pending_from = 0
         self._mark = 0
         self._plan: list[str] = []
-        self._plan_records: tuple[str, ...] | None = None
+        self._plan_records: Record | None = None
         self._headers = 0
 
     def wait(self) -> bool:

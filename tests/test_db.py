@@ -86,7 +86,7 @@ def test_a_postgresql_engine_describes_the_partial_indexes_for_postgresql() -> N
     db.make_engine("postgresql://nobody@127.0.0.1:1/none").dispose()  # connects to nothing
     wheres = {
         index.name: str(index.dialect_options["postgresql"]["where"])
-        for table in (CardState.__table__, Review.__table__)
+        for table in (Base.metadata.tables[m.__tablename__] for m in (CardState, Review))
         for index in table.indexes
         if index.dialect_options["sqlite"]["where"] is not None
     }

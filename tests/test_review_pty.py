@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from helpers import Invoke
 
 from quizzer.session import choice_order
 
@@ -39,7 +40,7 @@ def _answers(db_path: Path) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def imported_db(invoke, deck_file: Path, db_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def imported_db(invoke: Invoke, deck_file: Path, db_path: Path) -> Path:
     assert invoke("import", str(deck_file)).exit_code == 0
     return db_path
 
@@ -141,7 +142,7 @@ def test_no_color_and_narrow_terminal(imported_db: Path) -> None:
     assert child.exitstatus == 0
 
 
-def test_non_utf8_locale_shows_cards_without_crashing(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_non_utf8_locale_shows_cards_without_crashing(invoke: Invoke, tmp_path: Path) -> None:
     import subprocess
 
     deck = tmp_path / "u.yaml"
