@@ -66,15 +66,35 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgres: needs a PostgreSQL server (--postgres URL or QUIZZER_TEST_POSTGRES)"
     )
+    config.addinivalue_line(
+        "markers",
+        "stress: the long variant of a test that also runs, smaller, by default (-m stress)",
+    )
+
+
+#: The modules whose tests take seconds each, longest first. Their tests are collected
+#: first so that, run in parallel (-n), they start at once and do not end the run alone.
+SLOW_MODULES = (
+    "test_bench_smoke.py",
+    "test_quality.py",
+    "test_crash.py",
+    "test_concurrency.py",
+    "test_commands_check_export.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: _slowness(item.path.name))
     if config.getoption("--postgres"):
         return
     skip = pytest.mark.skip(reason=NO_POSTGRES)
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def _slowness(module: str) -> int:
+    return SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
 
 
 @pytest.fixture

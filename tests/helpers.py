@@ -7,10 +7,11 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
 from click.testing import CliRunner, Result
 
 from quizzer.cli import main
@@ -85,6 +86,15 @@ def other_program_with_alembic(path: Path, revision: str | None) -> None:
         if revision is not None:
             connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
     connection.close()
+
+
+def stressed(values: Iterable[object], default: int) -> list[object]:
+    """``values`` as parameters, all but the first ``default`` marked ``stress``: the
+    default run keeps a smaller variant of a long test, ``pytest -m stress`` runs the rest."""
+    return [
+        value if n < default else pytest.param(value, marks=pytest.mark.stress)
+        for n, value in enumerate(values)
+    ]
 
 
 def write(path: Path, text: str) -> Path:
