@@ -6,6 +6,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +30,29 @@ def _spawn(db_path: Path, *args: str, **env: str) -> pexpect.spawn:
         timeout=30,
         dimensions=(40, 100),
     )
+
+
+def _ctrl_c_once_waiting(child: pexpect.spawn) -> None:
+    """Ctrl-C once the child waits for the line, as a person would press it.
+
+    The prompt is on screen a moment before the child waits: readline prints it, then
+    calls select(), and CPython looks for a signal only when select() is interrupted, so
+    a Ctrl-C in between is seen only after the next key. A person cannot type that fast;
+    a test on a busy machine can.
+    """
+    proc = Path(f"/proc/{child.pid}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            waiting_in = (proc / "wchan").read_text()
+        except OSError:  # no /proc: a short pause instead
+            time.sleep(0.5)
+            break
+        if state == "S" and ("poll" in waiting_in or "select" in waiting_in):
+            break
+        time.sleep(0.01)
+    child.sendintr()
 
 
 def _answers(db_path: Path) -> list[tuple[str, int]]:
@@ -88,7 +112,7 @@ def test_ctrl_c_stops_cleanly_without_traceback(imported_db: Path) -> None:
     child.expect("Back later today")
     child.expect("2/4")
     child.expect("Your choice")
-    child.sendintr()
+    _ctrl_c_once_waiting(child)
     child.expect("Every answer you gave is saved")
     child.expect(pexpect.EOF)
     child.close()
@@ -107,7 +131,7 @@ def test_a_wrong_answer_is_saved_before_the_pause(imported_db: Path, key: str) -
     if key == "q":
         child.sendline("q")
     else:
-        child.sendintr()
+        _ctrl_c_once_waiting(child)
     child.expect("Reviewed 1 card" if key == "q" else "Every answer you gave is saved")
     child.expect(pexpect.EOF)
     child.close()
