@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A runner started in the background by a script (`pytest &`) ignores SIGINT, and so
+    # would every program the tests start: the Ctrl-C tests would hang. Tests run as if
+    # from a terminal.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers", "postgres: needs a PostgreSQL server (--postgres URL or QUIZZER_TEST_POSTGRES)"
     )
