@@ -2,92 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import sqlite3
-import subprocess
-import sys
-import textwrap
-from collections.abc import Callable, Iterator, Sequence
+import signal
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner, Result
+from helpers import NO_POSTGRES, SMALL_DECK, Invoke, cli_for
 
 from quizzer.cli import main
-
-SMALL_DECK = """\
-deck: test-closures
-title: Test closures
-tags: [closures]
-questions:
-  - id: late-binding
-    type: predict_output
-    prompt: What prints?
-    code: |
-      fs = [lambda: i for i in range(3)]
-      print([f() for f in fs])
-    answer: |
-      [2, 2, 2]
-    explanation: The lambdas look up i when called, after the loop ended.
-    tags: [late-binding]
-  - id: cell
-    type: multiple_choice
-    prompt: What does a closure capture?
-    choices:
-      - The value at definition time
-      - The variable (a cell)
-    answer: The variable (a cell)
-  - id: nonlocal
-    type: recall
-    prompt: Which statement lets an inner function rebind an outer variable?
-    answer: nonlocal
-"""
-
-Invoke = Callable[..., Result]
-
-
-class CliProcess(NamedTuple):
-    """What a run of the real console script left behind (see :func:`cli_process`)."""
-
-    output: str
-    loaded: list[str]  # which of the watched modules it loaded
-    collector_enabled: bool  # gc.isenabled() at exit
-    frozen: int  # gc.get_freeze_count() at exit
-
-
-def cli_process(args: Sequence[str], watched: Sequence[str] = (), *, input: str = "") -> CliProcess:
-    """Run the console script's entry point with ``args`` in a fresh interpreter; it must
-    succeed. Start-up cost is checked this way: no test has to time anything."""
-    code = (
-        "import gc, json, sys\n"
-        f"sys.argv = ['quizzer', *{list(args)!r}]\n"
-        "from quizzer.cli import run\n"
-        "try:\n    run()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        f"loaded = [m for m in {list(watched)!r} if m in sys.modules]\n"
-        "print(json.dumps([loaded, gc.isenabled(), gc.get_freeze_count()]))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], input=input, capture_output=True, text=True, check=True
-    )
-    output, _, state = result.stdout.rstrip("\n").rpartition("\n")
-    return CliProcess(output, *json.loads(state))
-
-
-def other_program_with_alembic(path: Path, revision: str | None) -> None:
-    """An SQLite file of another program whose schema its own Alembic manages."""
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-        )
-        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-        connection.execute("INSERT INTO users (name) VALUES ('ada')")
-        if revision is not None:
-            connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
-    connection.close()
 
 
 @pytest.fixture
@@ -121,22 +46,7 @@ def deck_file(tmp_path: Path) -> Path:
     return path
 
 
-def write(path: Path, text: str) -> Path:
-    """Write dedented ``text`` to ``path`` and return it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def dump_db(path: Path) -> list[str]:
-    """The whole database as SQL, to compare before and after."""
-    with sqlite3.connect(path) as connection:
-        return list(connection.iterdump())
-
-
 # --- PostgreSQL -------------------------------------------------------------------------
-
-NO_POSTGRES = "no PostgreSQL server: set QUIZZER_TEST_POSTGRES or --postgres"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -154,18 +64,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A runner started in the background by a script (`pytest &`) ignores SIGINT, and so
+    # would every program the tests start: the Ctrl-C tests would hang. Tests run as if
+    # from a terminal.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers", "postgres: needs a PostgreSQL server (--postgres URL or QUIZZER_TEST_POSTGRES)"
     )
+    config.addinivalue_line(
+        "markers",
+        "stress: the long variant of a test that also runs, smaller, by default (-m stress)",
+    )
+
+
+#: The modules whose tests take seconds each, longest first. Their tests are collected
+#: first so that, run in parallel (-n), they start at once and do not end the run alone.
+SLOW_MODULES = (
+    "test_bench_smoke.py",
+    "test_quality.py",
+    "test_crash.py",
+    "test_concurrency.py",
+    "test_commands_check_export.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: _slowness(item.path.name))
     if config.getoption("--postgres"):
         return
     skip = pytest.mark.skip(reason=NO_POSTGRES)
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def _slowness(module: str) -> int:
+    return SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
 
 
 @pytest.fixture
@@ -195,45 +130,9 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
         admin.dispose()
 
 
-def cli_for(target: str) -> Invoke:
-    """Run the real CLI against ``target`` (a path or URL); ``--today`` defaults to 2026-01-05."""
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None, today: str | None = "2026-01-05") -> Result:
-        argv = ["--db", target]
-        if today is not None:
-            argv += ["--today", today]
-        return runner.invoke(main, [*argv, *args], input=input, catch_exceptions=False)
-
-    return run
-
-
 @pytest.fixture
 def pg_invoke(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Like ``invoke``, against this test's PostgreSQL database."""
     monkeypatch.delenv("QUIZZER_DB", raising=False)
     monkeypatch.delenv("QUIZZER_TODAY", raising=False)
     return cli_for(pg_url)
-
-
-def table_rows(target: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every quizzer table (not alembic_version) at ``target``, by primary key."""
-    from sqlalchemy import select
-
-    from quizzer.db import make_engine, resolve_url
-    from quizzer.dbcopy import tables
-
-    engine = make_engine(resolve_url(target))
-    try:
-        with engine.connect() as connection:
-            return {
-                table.name: [
-                    tuple(row)
-                    for row in connection.execute(
-                        select(table).order_by(*table.primary_key.columns)
-                    )
-                ]
-                for table in tables()
-            }
-    finally:
-        engine.dispose()

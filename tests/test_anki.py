@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygments
 import pytest
@@ -28,6 +29,7 @@ from anki.collection import (
     ImportLogWithChanges,
 )
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
+from anki.models import NotetypeId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pygments.formatters.html import HtmlFormatter
@@ -37,6 +39,10 @@ from quizzer import anki as export
 from quizzer import highlight
 from quizzer.anki import ExportQuestion, export_apkg
 from quizzer.errors import QuizzerError
+
+if TYPE_CHECKING:
+    from anki.import_export_pb2 import ImportResponse
+    from anki.notes import Note
 
 # After quizzer.anki.RENDERING_CHANGED_AT, so notes carry these times.
 T0 = datetime(2026, 12, 10, 12, 0, 0, tzinfo=UTC)
@@ -145,11 +151,11 @@ def _import(col: Collection, package: Path) -> ImportLogWithChanges:
     return result
 
 
-def _ids(notes: object) -> list[str]:
-    return sorted(note.fields[0] for note in notes)  # type: ignore[attr-defined]
+def _ids(notes: Iterable[ImportResponse.Note]) -> list[str]:
+    return sorted(note.fields[0] for note in notes)
 
 
-def _note(col: Collection, question: ExportQuestion):  # type: ignore[no-untyped-def]
+def _note(col: Collection, question: ExportQuestion) -> Note:
     (nid,) = col.find_notes(f'"QuizzerId:{question.deck_slug}/{question.qid}"')
     return col.get_note(nid)
 
@@ -232,7 +238,7 @@ def test_predict_output_single_line_types_the_answer(imported: Collection) -> No
     # The code keeps its indentation, tab and blank lines, and is highlighted.
     code = re.search(r'<pre class="quizzer-code"><code>(.*?)</code></pre>', front, re.DOTALL)
     assert code is not None
-    assert _text(code.group(1)) == SINGLE.code.rstrip("\n")  # type: ignore[union-attr]
+    assert SINGLE.code is not None and _text(code.group(1)) == SINGLE.code.rstrip("\n")
     assert '<span class="k">def</span>' in code.group(1)
     assert '<span class="nd">@loud</span>' in code.group(1)
     output = re.search(r'<pre class="quizzer-output">(.*?)</pre>', back, re.DOTALL)
@@ -357,12 +363,13 @@ def test_css_change_reaches_anki_only_with_a_newer_models_timestamp(
     monkeypatch.setattr(export, "CSS", export.CSS + ".quizzer { color: red; }\n")
     export_apkg([RECALL], tmp_path / "same-time.apkg")
     _import(col, tmp_path / "same-time.apkg")
-    assert "color: red" not in col.models.get(export.MODEL_IDS["recall"])["css"]  # type: ignore[index]
+    unchanged = col.models.get(NotetypeId(export.MODEL_IDS["recall"]))
+    assert unchanged is not None and "color: red" not in unchanged["css"]
 
     monkeypatch.setattr(export, "MODELS_CHANGED_AT", export.MODELS_CHANGED_AT + 60)
     export_apkg([RECALL], tmp_path / "newer.apkg")
     _import(col, tmp_path / "newer.apkg")
-    notetype = col.models.get(export.MODEL_IDS["recall"])
+    notetype = col.models.get(NotetypeId(export.MODEL_IDS["recall"]))
     assert notetype is not None and "color: red" in notetype["css"]
     assert not [m for m in col.models.all_names_and_ids() if m.name.endswith("+")]
 

@@ -8,12 +8,13 @@ import shlex
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import Invoke, dump_db, write
+from helpers import Invoke, dump_db, write
 
 from quizzer.cli import main
 from quizzer.db import resource_dir
@@ -21,10 +22,10 @@ from quizzer.db import resource_dir
 SNIPPET = "x = [1, 2]\ny = x\ny += [3]\nprint(x)\n"
 
 
-def _show(invoke: Invoke, name: str) -> dict[str, object]:
+def _show(invoke: Invoke, name: str) -> dict[str, Any]:
     result = invoke("show", name, "--json")
     assert result.exit_code == 0, result.output
-    data: dict[str, object] = json.loads(result.output)
+    data: dict[str, Any] = json.loads(result.output)
     return data
 
 
@@ -313,7 +314,7 @@ def test_edit_keeps_schedule_and_history(
     assert "my-notes/alias: updated; schedule and history kept." in result.output
     shown = _show(custom, "my-notes/alias")
     assert shown["prompt"] == "Output?"
-    assert [h["quality"] for h in shown["history"]] == [4]  # type: ignore[union-attr]
+    assert [h["quality"] for h in shown["history"]] == [4]
 
 
 def test_edit_reverifies_a_changed_answer(
@@ -401,7 +402,7 @@ def test_leech_is_tagged_suspended_and_can_come_back(invoke: Invoke, deck_file: 
     assert unsuspended.exit_code == 0
     assert unsuspended.output == "test-closures/nonlocal: back in reviews.\n"
     state = _show(invoke, "test-closures/nonlocal")["state"]
-    assert state["suspended"] is False and state["leech"] is False  # type: ignore[index]
+    assert state["suspended"] is False and state["leech"] is False
 
 
 def test_unsuspend_says_when_there_is_nothing_to_bring_back(
@@ -427,7 +428,7 @@ def test_unsuspend_says_when_there_is_nothing_to_bring_back(
             "file) and will not be asked; nothing changed\n"
         )
     assert dump_db(db_path) == before
-    assert _show(invoke, "test-closures/cell")["state"]["suspended"] is True  # type: ignore[index]
+    assert _show(invoke, "test-closures/cell")["state"]["suspended"] is True
 
 
 def test_review_says_when_a_card_becomes_a_leech(invoke: Invoke, deck_file: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import SMALL_DECK, Invoke, dump_db, other_program_with_alembic, write
+from helpers import SMALL_DECK, Invoke, dump_db, other_program_with_alembic, write
 
 from quizzer.cli import main
 

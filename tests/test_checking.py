@@ -236,7 +236,7 @@ def test_written_answer_round_trips_through_the_sandbox(tmp_path: Path) -> None:
 
 #: Any text a deck may hold (no NUL: quizzer refuses it, as PostgreSQL cannot store it).
 answers = st.text(
-    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40
 ) | st.lists(st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), max_size=10)).map(
     "\n".join
 )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
-from conftest import Invoke, cli_process, write
+from helpers import Invoke, cli_process, write
 
 from quizzer.cli import main
 
@@ -152,10 +154,26 @@ def test_the_collector_is_paused_while_a_command_starts_then_runs_again(
     assert run.frozen > (60_000 if run.loaded else 20_000), run.frozen
 
 
+def _commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command under ``group``, nested groups' commands included, by its argv path."""
+    context = click.Context(group, info_name=" ".join(("quizzer", *path)))
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, (*path, name)
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
 def test_every_command_has_help() -> None:
     runner = CliRunner()
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
+    commands = dict(_commands(main))
+    assert ("db", "copy") in commands  # nested commands are walked too
+    for path, command in commands.items():
+        name = " ".join(path)
+        result = runner.invoke(main, [*path, "--help"])
         assert result.exit_code == 0, name
         assert command.help, f"{name} has no help text"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
-from conftest import SMALL_DECK, Invoke, dump_db, write
+from helpers import SMALL_DECK, Invoke, dump_db, write
 
 from quizzer.answers import output_diff
 from quizzer.db import resource_dir

@@ -33,7 +33,7 @@ from typing import IO, Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import dump_db
+from helpers import dump_db, stressed
 
 from quizzer import review, scheduler
 from quizzer.cli import main
@@ -47,8 +47,12 @@ TIMEOUT = 120.0
 LEECH_THRESHOLD = 3
 
 REVIEW_CHAINS = 10
-TRIALS_PER_CHAIN = 5  # 50 killed review processes in all
+TRIALS_PER_CHAIN = 5  # 50 killed review processes in all, 10 of them by default
 IMPORT_TRIALS = 4
+#: How many review chain pairs and import trials the default run has; the rest are marked
+#: stress (`pytest -m stress`, which CI runs too).
+DEFAULT_REVIEW_PAIRS = 1
+DEFAULT_IMPORT_TRIALS = 2
 EXPORT_KILLS = 3
 BIG_DECK = 5000
 
@@ -241,6 +245,8 @@ ACK = re.compile(
 UNDONE = re.compile(r"^Undone: (\S+) \(quality (\d), (?:graded|drill)\)\.$", re.M)
 
 Outcome = tuple[str, str, int]  # ("answer" | "undo", card name, quality)
+#: What a planned line records: an answer (an Outcome) or an undo, ("undo",).
+Record = tuple[str, ...] | Outcome
 
 
 def waiting_for_a_line(text: str) -> bool:
@@ -250,7 +256,7 @@ def waiting_for_a_line(text: str) -> bool:
 
 def plan_answer(
     spec: Spec, rng: random.Random, *, today: date, commands: bool
-) -> tuple[list[str], tuple[str, ...] | None]:
+) -> tuple[list[str], Record | None]:
     """The lines to type for one card, and what they record: a seeded random answer,
     or now and then a command (undo, skip) or a look at the help first."""
     roll = rng.random()
@@ -313,12 +319,12 @@ class ReviewRun:
         self.rng = rng
         self.commands = commands
         self.events: list[Outcome] = []
-        self.pending: tuple[str, ...] | None = None
+        self.pending: Record | None = None
         self.steps = 0
         self._pending_from = 0
         self._mark = 0
         self._plan: list[str] = []
-        self._plan_records: tuple[str, ...] | None = None
+        self._plan_records: Record | None = None
         self._headers = 0
 
     def wait(self) -> bool:
@@ -563,7 +569,7 @@ def _review_chain(db: Path, specs: dict[str, Spec], chain: int) -> None:
     check_database(db)
 
 
-@pytest.mark.parametrize("pair", range(REVIEW_CHAINS // 2))
+@pytest.mark.parametrize("pair", stressed(range(REVIEW_CHAINS // 2), DEFAULT_REVIEW_PAIRS))
 def test_review_killed_at_random_points_loses_no_acknowledged_answer(
     review_template: tuple[Path, dict[str, Spec]], tmp_path: Path, pair: int
 ) -> None:
@@ -641,7 +647,7 @@ def _write_lock_held(connection: sqlite3.Connection) -> bool:
     return False
 
 
-@pytest.mark.parametrize("trial", range(IMPORT_TRIALS))
+@pytest.mark.parametrize("trial", stressed(range(IMPORT_TRIALS), DEFAULT_IMPORT_TRIALS))
 def test_import_killed_mid_way_changes_all_or_nothing(
     big_template: tuple[Path, Path, dict[str, Any]], tmp_path: Path, trial: int
 ) -> None:

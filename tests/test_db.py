@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import Invoke, other_program_with_alembic
+from helpers import Invoke, other_program_with_alembic
 from sqlalchemy import Engine, create_engine, event
 
 from quizzer import db
@@ -86,7 +86,7 @@ def test_a_postgresql_engine_describes_the_partial_indexes_for_postgresql() -> N
     db.make_engine("postgresql://nobody@127.0.0.1:1/none").dispose()  # connects to nothing
     wheres = {
         index.name: str(index.dialect_options["postgresql"]["where"])
-        for table in (Card.__table__, Review.__table__)
+        for table in (Base.metadata.tables[m.__tablename__] for m in (Card, Review))
         for index in table.indexes
         if index.dialect_options["sqlite"]["where"] is not None
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from conftest import Invoke, cli_for, dump_db, table_rows
+from helpers import Invoke, cli_for, dump_db, table_rows
 
 
 def _collection(invoke: Invoke, deck_file: Path) -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import Invoke
+from helpers import Invoke
 
 import quizzer
 from quizzer.cli import main, refuse_platform

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import fsrs
 import pytest
-from conftest import Invoke, cli_process, dump_db
+from helpers import Invoke, cli_process, dump_db
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,7 +144,7 @@ def test_fuzz_through_the_store_is_the_same_in_every_collection(
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A collection with the small test deck imported, copied by the tests that use it."""
     from click.testing import CliRunner
-    from conftest import SMALL_DECK
+    from helpers import SMALL_DECK
 
     from quizzer.cli import main
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_DECK, Invoke, dump_db, write
+from helpers import SMALL_DECK, Invoke, dump_db, write
 
 from quizzer.db import resource_dir
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SMALL_DECK, Invoke, cli_process
+from helpers import SMALL_DECK, Invoke, cli_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select

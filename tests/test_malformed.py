@@ -2,7 +2,7 @@
 
 The corpus lives in ``tests/data/malformed/``: one file per problem, named after it,
 whose first line is ``# expect: <fragment of the error>`` (the two UTF-16 files cannot
-carry an ASCII comment; their fragments are in ``NOT_IN_FILE`` below). Every case is
+carry an ASCII comment; their fragments are in ``MALFORMED_NOT_IN_FILE`` below). Every case is
 imported through the real CLI into a real SQLite file that already holds a deck, and
 the database must come out identical.
 """
@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import SMALL_DECK, Invoke, dump_db, write
+from helpers import (
+    MALFORMED_NOT_IN_FILE,
+    SMALL_DECK,
+    Invoke,
+    dump_db,
+    expected_error,
+    malformed_cases,
+    write,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,33 +38,12 @@ from quizzer.cli import main
 from quizzer.deckfile import MAX_FILE_BYTES, dump_deck, load_deck, parse_deck, reader
 from quizzer.errors import DeckFileError
 
-CORPUS = Path(__file__).parent / "data" / "malformed"
-EXPECT = b"# expect: "
-
-#: Cases whose text cannot start with an ASCII comment line.
-NOT_IN_FILE = {
-    "utf16-with-bom.yaml": "the file is UTF-16 text; save it as UTF-8",
-    "utf16-without-bom.yaml": "not a text file: it contains NUL bytes",
-}
-
-
-def _cases() -> list[Path]:
-    return sorted(CORPUS.glob("*.yaml"))
-
-
-def _expected(path: Path) -> str:
-    first_line = path.read_bytes().split(b"\n", 1)[0]
-    if first_line.startswith(EXPECT):
-        assert path.name not in NOT_IN_FILE, f"{path.name}: expectation given twice"
-        return first_line[len(EXPECT) :].decode("utf-8").strip()
-    return NOT_IN_FILE[path.name]
-
 
 def test_the_corpus_is_big_and_every_case_says_what_it_expects() -> None:
-    cases = _cases()
+    cases = malformed_cases()
     assert len(cases) >= 30
-    assert all(_expected(path) for path in cases)
-    assert set(NOT_IN_FILE) <= {path.name for path in cases}
+    assert all(expected_error(path) for path in cases)
+    assert set(MALFORMED_NOT_IN_FILE) <= {path.name for path in cases}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +61,7 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield path
 
 
-@pytest.mark.parametrize("case", _cases(), ids=lambda path: path.stem)
+@pytest.mark.parametrize("case", malformed_cases(), ids=lambda path: path.stem)
 def test_malformed_deck_is_refused_in_one_line_and_changes_nothing(
     case: Path, seeded_db: Path, db_path: Path, invoke: Invoke, tmp_path: Path
 ) -> None:
@@ -90,12 +77,12 @@ def test_malformed_deck_is_refused_in_one_line_and_changes_nothing(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert lines[0].startswith(f"Error: {case}: "), lines[0]
-    assert _expected(case) in lines[0]
+    assert expected_error(case) in lines[0]
     assert "Traceback" not in result.output
     assert dump_db(db_path) == before
 
 
-@pytest.mark.parametrize("case", _cases(), ids=lambda path: path.stem)
+@pytest.mark.parametrize("case", malformed_cases(), ids=lambda path: path.stem)
 def test_pure_python_yaml_refuses_the_corpus_too(
     case: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,7 +94,7 @@ def test_pure_python_yaml_refuses_the_corpus_too(
     message = str(caught.value)
     assert message.startswith(f"{case}: ") and "\n" not in message
     if "invalid YAML" not in message:  # parsers word syntax errors differently
-        assert _expected(case) in message
+        assert expected_error(case) in message
 
 
 def test_bom_at_the_start_is_accepted(invoke: Invoke, tmp_path: Path) -> None:

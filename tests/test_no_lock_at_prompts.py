@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import Invoke, dump_db, write
-from test_malformed import _cases, _expected
+from helpers import Invoke, dump_db, expected_error, malformed_cases, write
 
 from quizzer import db
 
@@ -48,7 +47,7 @@ def test_purge_waiting_at_its_prompt_does_not_block_another_writer(
     assert invoke("show", "my-notes/cell").exit_code == 1
 
 
-MALFORMED = [case for case in _cases() if case.name != "top-level-list.yaml"]
+MALFORMED = [case for case in malformed_cases() if case.name != "top-level-list.yaml"]
 
 
 @pytest.mark.parametrize("case", MALFORMED, ids=lambda path: path.stem)
@@ -62,7 +61,7 @@ def test_add_from_refuses_what_import_refuses_in_the_same_words(
     assert imported.exit_code == added.exit_code == 1, added.output
     assert len(added.output.strip().splitlines()) == 1, added.output
     assert added.output == imported.output
-    assert _expected(case) in added.output
+    assert expected_error(case) in added.output
     assert dump_db(db_path) == before
 
 
@@ -102,7 +101,7 @@ def test_a_list_of_questions_is_read_as_strictly_as_a_deck(
 
 
 def test_a_list_of_decks_is_refused_naming_the_question(invoke: Invoke, tmp_path: Path) -> None:
-    case = next(case for case in _cases() if case.name == "top-level-list.yaml")
+    case = next(case for case in malformed_cases() if case.name == "top-level-list.yaml")
     result = invoke("add", "--from", str(case), "--deck", "my-notes")
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"Error: {case}: question #1: field ")

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, dump_db
+from helpers import Invoke, dump_db
 
-from quizzer import optimizing
+from quizzer import fsrs6
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -55,7 +55,7 @@ def test_optimize_fits_shows_both_and_keeps_only_better_parameters(
     assert lines[4] == "Kept the fitted parameters: their log loss is lower."
     fitted = _parameters(db_path)
     assert fitted is not None and len(fitted) == 21
-    assert fitted != list(optimizing.fsrs6.default_parameters())
+    assert fitted != list(fsrs6.default_parameters())
 
     # Fitted again from the same history: no better, so the stored ones stay, untouched.
     stored = dump_db(db_path)
@@ -76,7 +76,7 @@ def test_the_fitted_parameters_are_the_ones_fsrs_then_uses(
     assert invoke("config", "scheduler", "fsrs", today="2024-10-07").exit_code == 0
     fitted = _parameters(db_path)
     assert fitted is not None
-    fsrs = optimizing.fsrs6.Fsrs(optimizing.fsrs6.Config(parameters=tuple(fitted)))
+    fsrs = fsrs6.Fsrs(fsrs6.Config(parameters=tuple(fitted)))
     first = next(iter(review_log.read_log().values()))
     memory = fsrs.replay([(a.day, a.quality) for a in first], seed="")
     assert memory is not None

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SMALL_DECK
+from helpers import SMALL_DECK
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,7 +24,7 @@ def _tool(name: str) -> str:
     [
         ["ruff", "check", "quizzer", "tests", "migrations", "bench"],
         ["ruff", "format", "--check", "quizzer", "tests", "migrations", "bench"],
-        ["mypy", "quizzer", "migrations", "bench"],
+        ["mypy", "quizzer", "migrations", "bench", "tests"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
 )

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, write
+from helpers import Invoke, write
 
 from quizzer.cli.review_screen import choice_order
 

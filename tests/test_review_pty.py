@@ -6,11 +6,13 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import pexpect
 import pytest
+from helpers import Invoke
 
 from quizzer.cli.review_screen import choice_order
 
@@ -30,6 +32,29 @@ def _spawn(db_path: Path, *args: str, **env: str) -> pexpect.spawn:
     )
 
 
+def _ctrl_c_once_waiting(child: pexpect.spawn) -> None:
+    """Ctrl-C once the child waits for the line, as a person would press it.
+
+    The prompt is on screen a moment before the child waits: readline prints it, then
+    calls select(), and CPython looks for a signal only when select() is interrupted, so
+    a Ctrl-C in between is seen only after the next key. A person cannot type that fast;
+    a test on a busy machine can.
+    """
+    proc = Path(f"/proc/{child.pid}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            waiting_in = (proc / "wchan").read_text()
+        except OSError:  # no /proc: a short pause instead
+            time.sleep(0.5)
+            break
+        if state == "S" and ("poll" in waiting_in or "select" in waiting_in):
+            break
+        time.sleep(0.01)
+    child.sendintr()
+
+
 def _answers(db_path: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(db_path) as connection:
         return connection.execute(
@@ -39,7 +64,7 @@ def _answers(db_path: Path) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def imported_db(invoke, deck_file: Path, db_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def imported_db(invoke: Invoke, deck_file: Path, db_path: Path) -> Path:
     assert invoke("import", str(deck_file)).exit_code == 0
     return db_path
 
@@ -87,7 +112,7 @@ def test_ctrl_c_stops_cleanly_without_traceback(imported_db: Path) -> None:
     child.expect("Back later today")
     child.expect("2/4")
     child.expect("Your choice")
-    child.sendintr()
+    _ctrl_c_once_waiting(child)
     child.expect("Every answer you gave is saved")
     child.expect(pexpect.EOF)
     child.close()
@@ -106,7 +131,7 @@ def test_a_wrong_answer_is_saved_before_the_pause(imported_db: Path, key: str) -
     if key == "q":
         child.sendline("q")
     else:
-        child.sendintr()
+        _ctrl_c_once_waiting(child)
     child.expect("Reviewed 1 card" if key == "q" else "Every answer you gave is saved")
     child.expect(pexpect.EOF)
     child.close()
@@ -141,7 +166,7 @@ def test_no_color_and_narrow_terminal(imported_db: Path) -> None:
     assert child.exitstatus == 0
 
 
-def test_non_utf8_locale_shows_cards_without_crashing(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_non_utf8_locale_shows_cards_without_crashing(invoke: Invoke, tmp_path: Path) -> None:
     import subprocess
 
     deck = tmp_path / "u.yaml"

@@ -199,10 +199,21 @@ def test_early_answers_change_nothing(quality: int, early_by: int) -> None:
     start = date(2025, 1, 1)
     state = scheduler.answer(scheduler.new_card(start), quality=5, day=start).after
     state = scheduler.answer(state, quality=5, day=state.due).after
-    before = state
-    with pytest.raises(NotDueError):
-        scheduler.answer(state, quality=quality, day=state.due - timedelta(days=min(early_by, 5)))
-    assert state == before
+    # Two easy answers: due in 6 days, on 2025-01-08.
+    graded = scheduler.CardState(
+        ease=270, repetitions=2, interval=6, due=date(2025, 1, 8), last_graded=date(2025, 1, 2)
+    )
+    assert state == graded
+    early = state.due - timedelta(days=min(early_by, 5))
+    with pytest.raises(NotDueError, match="not due until 2025-01-08"):
+        scheduler.answer(state, quality=quality, day=early)
+    # The refused answer left no trace: on its due day the card is graded exactly as if
+    # it had never been tried early.
+    on_time = scheduler.answer(state, quality=quality, day=state.due)
+    assert on_time.kind == "graded" and on_time.before == graded
+    assert on_time.after == scheduler.replay(
+        start, [(start, 5), (date(2025, 1, 2), 5), (date(2025, 1, 8), quality)]
+    )
 
 
 @given(st.integers().filter(lambda q: q not in range(6)))

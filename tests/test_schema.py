@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import Invoke
+from helpers import Invoke
 
 from quizzer.db import resource_dir
 

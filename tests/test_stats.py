@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import write
+from helpers import write
 from rich.console import Console
 
 from quizzer import importing, review, store
