@@ -228,3 +228,32 @@ def test_add_on_a_terminal_asks_for_each_field(tmp_path: Path) -> None:
         assert connection.execute("SELECT answer, explanation FROM questions").fetchall() == [
             ("[1, 2, 3]\n", "Sets of small ints sort fine.")
         ]
+
+
+def test_t_after_a_wrong_answer_opens_the_trace_at_the_first_divergent_step(
+    imported_db: Path,
+) -> None:
+    child = _spawn(imported_db, NO_COLOR="1")
+    child.expect("Type the output")
+    child.sendline("[0, 1, 2]")
+    child.sendline(".")
+    child.expect("Not quite.")
+    child.expect(r"\[Enter\] next card")
+    child.sendline("t")
+    child.expect(r"steps 1-(\d+) folded")
+    folded = int(child.match.group(1))
+    child.expect(rf"step {folded + 1} of (\d+)")
+    child.expect("trace> ")
+    # The first differing output is the print's: the step that printed [2, 2, 2].
+    assert "printed '[2, 2, 2]\\n'" in child.before
+    assert "→  2  print([f() for f in fs])" in child.before
+    child.sendline("p")
+    child.expect(rf"step {folded} of")
+    child.expect("trace> ")
+    child.sendline("q")
+    child.expect("Back to the review.")
+    child.expect(r"\[Enter\] next card")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert _answers(imported_db) == [("late-binding", 1)]

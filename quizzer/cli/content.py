@@ -222,6 +222,66 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
     )
 
 
+# --- trace ----------------------------------------------------------------------------
+
+
+@command("trace")
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, required=False, shell_complete=complete_names)
+@click.option(
+    "--code-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Trace the code in this file instead ('-': stdin).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
+@click.option("--python", "python", metavar="PATH", help="Interpreter to run with (default: this one).")
+@click.pass_context
+def trace_command(
+    ctx: click.Context, name: str | None, code_file: object, as_json: bool, python: str | None
+) -> None:
+    """Run a predict_output question's code step by step, in the sandbox, and show each step.
+
+    Each step is a line as it runs (in its function and frame), a call, a return, an
+    exception, a decorator applied, a generator suspended or resumed, a context manager
+    entered or left; with the names it changed and what it printed. The trace is cut
+    after 2000 steps.
+    """
+    from rich.console import Console
+
+    from quizzer.cli import reconfigure_output
+    from quizzer.cli.trace_view import print_trace
+    from quizzer.sandbox.tracing import trace_snippet
+
+    if (name is None) == (code_file is None):
+        raise click.UsageError("name a question (DECK/ID) or give --code-file, not both")
+    if code_file is not None:
+        try:
+            code = code_file.read()  # type: ignore[attr-defined]
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(
+                f"not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x})",
+                param_hint="'--code-file'",
+            ) from None
+        title = f"Trace of {getattr(code_file, 'name', 'the code')}"
+    else:
+        from quizzer import store
+
+        assert name is not None
+        with database_of(ctx) as database, database.reading() as session:
+            question = store.get_question(session, name)
+            kind, found = question.type, question.code
+        if kind != "predict_output" or not found:
+            raise QuizzerError(f"{name}: only predict_output questions have code to trace")
+        code, title = found, f"Trace of {name}"
+    trace = trace_snippet(code, python=python)
+    if as_json:
+        echo_json(trace.to_json())
+        return
+    reconfigure_output()
+    print_trace(Console(highlight=False), trace, title)
+    if trace.run.stderr and not trace.exception and trace.run.exit_status:
+        click.echo(trace.run.stderr.rstrip("\n"), err=True)
+
+
 # --- schema ---------------------------------------------------------------------------
 
 

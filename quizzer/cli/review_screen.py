@@ -38,6 +38,7 @@ END_OF_OUTPUT = "."
 HELP = f"""\
 Commands, typed alone on a line where an answer is expected:
   ?  help    s  skip (comes back later)    u  undo the last answer    q  quit
+  t  trace: step through what the code of the last missed predict-output card did
 Predict the output: type it line by line; a line with just "{END_OF_OUTPUT}" ends it.
   Ending at once means "don't know". To type a line that is exactly a
   command or "{END_OF_OUTPUT}", put a backslash before it: \\s  \\.  (\\\\s is \\s)
@@ -45,7 +46,7 @@ Multiple choice: the number of your choice; an empty line means don't know.
 Recall: Enter shows the answer; then a(gain) h(ard) g(ood) e(asy), or 0-5.
 After a correct answer: h(ard), g(ood, also Enter), e(asy).
 Every answer is saved at once: quitting or Ctrl-C loses nothing."""
-COMMANDS = {"?": "help", "s": "skip", "u": "undo", "q": "quit"}
+COMMANDS = {"?": "help", "s": "skip", "u": "undo", "q": "quit", "t": "trace"}
 #: Typed output lines that are backslashes and then one of these lose their first backslash;
 #: other backslashes are output.
 ESCAPABLE = {*COMMANDS, END_OF_OUTPUT}
@@ -178,6 +179,8 @@ class ReviewScreen:
         self.clock = clock
         self.summary = Summary()
         self.skipped: list[int] = []
+        #: The last predict-output card answered wrong, and what was typed: what ``t`` traces.
+        self.missed: tuple[CardView, str] | None = None
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -270,8 +273,25 @@ class ReviewScreen:
         name = COMMANDS.get(line.strip())
         if name == "help":
             self.out.print(HELP, markup=False, highlight=False, soft_wrap=True)
+        elif name == "trace":
+            self._trace()
         elif name is not None:
             raise _Command(name)
+
+    def _trace(self) -> None:
+        """Step through the last missed snippet, from where its output leaves the typed one."""
+        if self.missed is None:
+            self.out.print("Nothing to trace: t follows a wrong predict-the-output answer.")
+            return
+        card, typed = self.missed
+        # Loaded here, on t only: review start-up never pays for the tracer.
+        from quizzer.cli.trace_view import Stepper
+        from quizzer.sandbox.tracing import trace_snippet
+
+        self.out.print(f"[dim]Tracing {escape(card.name)}…[/]", highlight=False)
+        trace = trace_snippet(card.content.code or "")
+        Stepper(self.out, self.term.read, trace, typed).run()
+        self.out.print(f"[dim]Back to the review.[/]", highlight=False)
 
     def _read_answer(self, prompt: str) -> str:
         """A line that is not a command (help is shown and asked again)."""
@@ -318,6 +338,9 @@ class ReviewScreen:
             )
             self._print_diff(diff)
         self._explain(card)
+        if card.content.code:
+            self.missed = (card, typed)
+            self.out.print("[dim]t: trace what the code did, step by step.[/]")
         return (0 if not typed.strip() else 1), typed
 
     def _print_diff(self, diff: str) -> None:

@@ -85,7 +85,7 @@ def _rlimits(limits: Limits) -> list[tuple[str, int, int, int]]:
     return clamped
 
 
-def _command(python: str, script: str, limits: Limits) -> list[str]:
+def _command(python: str, script: str, limits: Limits, args: Sequence[str] = ()) -> list[str]:
     """The argv that sets the rlimits and then execs ``python -I script``.
 
     Why not ``preexec_fn``: it runs Python code in the forked child, which can deadlock
@@ -93,7 +93,7 @@ def _command(python: str, script: str, limits: Limits) -> list[str]:
     CLI's progress bar has its own), and it forces fork instead of vfork. A launcher that
     sets the limits and execs keeps the child free of our Python state.
     """
-    target = [python, "-I", script]
+    target = [python, "-I", script, *args]
     rlimits = _rlimits(limits)
     prlimit = _prlimit_path()
     if prlimit is not None:
@@ -234,6 +234,50 @@ def _run(code: str, python: str, limits: Limits, stop: threading.Event | None = 
             return _supervise(_command(python, script, limits), workdir, limits, stop)
     finally:
         _remove_tree(workdir)
+
+
+#: Where a traced run's step log goes: beside the snippet's own folder, not in it (the
+#: snippet may list or empty its working directory), under the same size limit.
+_TRACE_LOG = "trace.jsonl"
+#: The most of a step log read back (the file-size limit bounds it already).
+_TRACE_LOG_BYTES = 16 * MiB
+
+
+def run_traced(
+    code: str,
+    tracer: str,
+    args: Sequence[str] = (),
+    *,
+    python: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[RunResult, str]:
+    """Run ``code`` under the tracer script ``tracer`` (a path), in the sandbox.
+
+    Every guarantee of :func:`run_snippet` holds (the limits, the process group killed,
+    the temporary directory removed): the tracer runs as ``python -I TRACER SNIPPET LOG
+    *ARGS`` where a snippet would run, in the same kind of fresh directory. It returns
+    the run and the text the tracer wrote to LOG.
+    """
+    interpreter = resolve_python(python)
+    base = tempfile.mkdtemp(prefix="quizzer-trace-")
+    try:
+        workdir = os.path.join(base, "run")
+        os.mkdir(workdir, 0o700)
+        script = os.path.join(workdir, _SCRIPT_NAME)
+        with open(script, "w", encoding="utf-8") as handle:
+            handle.write(code)
+        copy = os.path.join(base, "quizzer_tracer.py")
+        shutil.copyfile(tracer, copy)
+        log = os.path.join(base, _TRACE_LOG)
+        argv = _command(interpreter, copy, limits, [script, log, *args])
+        with adopting_leftovers():
+            result = _supervise(argv, workdir, limits)
+        text = ""
+        with contextlib.suppress(OSError), open(log, "rb") as handle:
+            text = handle.read(_TRACE_LOG_BYTES).decode("utf-8", errors="replace")
+        return result, text
+    finally:
+        _remove_tree(base)
 
 
 def _supervise(
