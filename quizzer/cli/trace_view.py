@@ -83,14 +83,15 @@ def ending(trace: Trace) -> str:
 
 def print_trace(console: Console, trace: Trace, title: str) -> None:
     """Every step, after the numbered source; then how the run ended."""
-    console.print(Text(f"{title}: {len(trace.steps)} steps", style="bold"))
+    console.print(Text(f"{title}: {len(trace.steps)} steps", style="bold"), soft_wrap=True)
     lines = trace.code.rstrip("\n").splitlines()
     for number, text in enumerate(lines, start=1):
         console.print(Text(f"{number:>4}  {text}"), highlight=False)
     console.print()
     for step in trace.steps:
         console.print(step_text(trace, step), highlight=False, soft_wrap=True)
-    console.print(Text(ending(trace), style="bold red" if trace.cut or trace.exception else "bold"))
+    style = "bold red" if trace.cut or trace.exception else "bold"
+    console.print(Text(ending(trace), style=style), soft_wrap=True)
 
 
 def folded_text(trace: Trace) -> str:

@@ -31,10 +31,16 @@ _CO_GENERATOR = 0x20
 _CO_COROUTINE = 0x80
 _CO_ASYNC_GENERATOR = 0x200
 _SUSPENDING = {op for name, op in dis.opmap.items() if name == "YIELD_VALUE"}
+#: Seconds a run may go on, untraced, after its trace was cut (then it is ended).
+_GRACE_SECONDS = 2.0
 #: How many calls of closures look up their cells with the garbage collector's help (it
 #: walks every object): enough for a quiz snippet, bounded for a loop of a million calls.
 _CELL_LOOKUPS = 200
 _EXCEPTION_ATTRIBUTES = 3
+
+
+class _Stop(Exception):
+    """The trace is cut: the tracer's callbacks stop where they are (never seen by the snippet)."""
 
 
 class _Repr(reprlib.Repr):
@@ -53,10 +59,12 @@ class Tracer:
         self.max_steps = max_steps
         self.chars = chars
         self.steps = 0
+        self.stopped = False
         self.frames: dict[int, dict[str, Any]] = {}  # id(frame) -> its state
         self.serial = 0
         self.busy = threading.local()
-        self.quiet = False  # while a repr runs: what it prints is not the snippet's output
+        #: The thread running a repr for the trace: what it prints is not the snippet's.
+        self.quiet: int | None = None
         self.lock = threading.RLock()
         self.repr = _Repr()
         self.repr.maxstring = self.repr.maxother = max(chars, 10)
@@ -94,8 +102,11 @@ class Tracer:
         self.events.flush()
 
     def _step(self, frame: types.FrameType, event: str, detail: str = "", **extra: Any) -> int:
+        if self.stopped:
+            raise _Stop
         if self.steps >= self.max_steps:
             self.cut()
+            raise _Stop
         self.steps += 1
         state = self._state(frame)
         thread = threading.current_thread().name
@@ -120,13 +131,25 @@ class Tracer:
         self._write({"update": step, **fields})
 
     def cut(self) -> None:
-        """The cap is reached: the run ends here, with what it printed so far."""
+        """The cap is reached: tracing stops, and the run goes on untraced (so it prints
+        what it would have printed) for at most a grace period, then it is ended."""
+        self.stopped = True
         self._write({"cut": self.steps})
+        _stop_tracing()
+        import signal
+
+        def overtime(signum: int, frame: Any) -> None:
+            self._write({"overtime": _GRACE_SECONDS})
+            try:
+                sys.stdout.flush()
+            finally:
+                os._exit(0)
+
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(0)
+            signal.signal(signal.SIGALRM, overtime)
+            signal.setitimer(signal.ITIMER_REAL, _GRACE_SECONDS)
+        except ValueError:  # not the main thread: the sandbox's own limits end the run
+            pass
 
     # --- what a frame holds ------------------------------------------------------------
 
@@ -146,13 +169,13 @@ class Tracer:
         return state
 
     def show(self, value: Any) -> str:
-        self.quiet = True
+        self.quiet = threading.get_ident()
         try:
             text = self.repr.repr(value)
         except BaseException as exc:  # a __repr__ that fails is shown, not raised
             text = f"<repr failed: {type(exc).__name__}>"
         finally:
-            self.quiet = False
+            self.quiet = None
         if len(text) > self.chars:
             text = text[: self.chars - 1] + "…"
         return text
@@ -188,18 +211,20 @@ class Tracer:
     # --- stdout, by step --------------------------------------------------------------
 
     def printed(self, text: str) -> None:
-        if self.quiet or not text:
+        if not text:
             return
         frame: types.FrameType | None = sys._getframe(2)
         while frame is not None and frame.f_code.co_filename != self.path:
             frame = frame.f_back
         with self.lock:
+            if self.stopped:
+                return
             state = None if frame is None else self.frames.get(id(frame))
             step = None if state is None else state["open"] or state.get("last")
             if step is None:
                 step = self.steps
             if step:
-                self._update(step, stdout=text)
+                self._update(step, stdout=text, at=self.steps)
 
     # --- events -----------------------------------------------------------------------
 
@@ -271,6 +296,7 @@ class Tracer:
         state = self._state(frame)
         self._close_line(frame, state)
         state["resumed"] = None
+        state["raising"] = False
         step = self._step(frame, "line")
         state["open"] = step
         state["last"] = step
@@ -281,6 +307,9 @@ class Tracer:
         code = frame.f_code
         kind = _kind(code)
         if suspended is None:  # sys.settrace tells a yield from a return by the instruction
+            if state.get("raising"):  # an exception leaves the frame: no value returned
+                self.on_unwind(frame)
+                return
             suspended = bool(kind) and code.co_code[max(frame.f_lasti, 0)] in _SUSPENDING
         if suspended:
             verb = "awaits" if kind == "coroutine" else "yields"
@@ -307,6 +336,7 @@ class Tracer:
 
     def on_exception(self, frame: types.FrameType, exc: BaseException) -> None:
         state = self._state(frame)
+        state["raising"] = True
         name = type(exc).__name__
         text = _exception_line(exc)
         if state.get("resumed") is not None and _kind(frame.f_code):
@@ -454,6 +484,8 @@ class _Stdout:
         self._tracer = tracer
 
     def write(self, text: str) -> int:
+        if self._tracer.quiet == threading.get_ident():
+            return len(text)  # printed by a __repr__ the tracer called: not the snippet's
         written: int = self._real.write(text)
         if isinstance(text, str):
             self._tracer.printed(text)
@@ -474,33 +506,44 @@ def _settrace(tracer: Tracer) -> None:
     path = tracer.path
 
     def local(frame: types.FrameType, event: str, arg: Any) -> Any:
-        with tracer.lock:
-            if event == "line":
-                tracer.on_line(frame)
-            elif event == "return":
-                tracer.on_return(frame, arg)
-            elif event == "exception":
-                tracer.on_exception(frame, arg[1])
+        if tracer.stopped:
+            return None
+        try:
+            with tracer.lock:
+                if event == "line":
+                    tracer.on_line(frame)
+                elif event == "return":
+                    tracer.on_return(frame, arg)
+                elif event == "exception":
+                    tracer.on_exception(frame, arg[1])
+        except _Stop:
+            return None
         return local
 
     def exit_only(frame: types.FrameType, event: str, arg: Any) -> Any:
-        if event == "return":
-            with tracer.lock:
-                tracer.on_return(frame, arg)
+        if event == "return" and not tracer.stopped:
+            try:
+                with tracer.lock:
+                    tracer.on_return(frame, arg)
+            except _Stop:
+                return None
         return exit_only
 
     def global_(frame: types.FrameType, event: str, arg: Any) -> Any:
+        if tracer.stopped:
+            return None
         code = frame.f_code
-        if code.co_filename == path:
-            with tracer.lock:
-                tracer.on_call(frame)
-            return local
         caller = frame.f_back
-        if code.co_name in ("__enter__", "__exit__") and caller is not None and caller.f_code.co_filename == path:
+        own = code.co_filename == path
+        context = code.co_name in ("__enter__", "__exit__")
+        if not own and not (context and caller is not None and caller.f_code.co_filename == path):
+            return None
+        try:
             with tracer.lock:
                 tracer.on_call(frame)
-            return exit_only
-        return None
+        except _Stop:
+            return None
+        return local if own else exit_only
 
     threading.settrace(global_)
     sys.settrace(global_)
@@ -532,6 +575,8 @@ def _monitor(tracer: Tracer) -> None:
             try:
                 with tracer.lock:
                     handler(code, sys._getframe(1), *args)
+            except _Stop:
+                pass
             finally:
                 busy.on = False
             return None

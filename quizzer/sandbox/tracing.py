@@ -83,6 +83,10 @@ class Trace:
     run: RunResult
     cut: str | None
     exception: str | None
+    #: What the snippet wrote, in the order it wrote it: (index of the step it belongs
+    #: to, text). A line's output belongs to the line's step, which may have begun before
+    #: steps of the functions it called.
+    writes: tuple[tuple[int, str], ...] = ()
 
     @property
     def stdout(self) -> str:
@@ -123,6 +127,8 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
     """The trace a tracer's log describes (the steps, then what later became known)."""
     steps: dict[int, dict[str, Any]] = {}
     cut: str | None = None
+    overtime: float | None = None
+    writes: list[tuple[int, str]] = []
     for line in log.splitlines():
         try:
             record = json.loads(line)
@@ -135,20 +141,33 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
         elif "update" in record and record["update"] in steps:
             step = steps[record["update"]]
             step["changed"].update(record.get("changed", {}))
-            step["stdout"] += record.get("stdout", "")
+            if record.get("stdout"):
+                step["stdout"] += record["stdout"]
+                writes.append((record["update"], record["stdout"]))
             for key in ("event", "detail"):
                 if key in record:
                     step[key] = record[key]
         elif "cut" in record:
             cut = f"trace cut after {record['cut']} steps (the most a trace records: {max_steps})"
-    if cut is None and (run.stopped or run.limit is not None):
+        elif "overtime" in record:
+            overtime = record["overtime"]
+    if cut is not None:
+        if overtime is not None:
+            cut += f"; the run, going on untraced, was ended {overtime:g} s later"
+        elif run.stopped:
+            cut += f"; the run, going on untraced, {run.reason}"
+        else:
+            cut += "; the rest ran untraced"
+    elif run.stopped or run.limit is not None:
         cut = f"trace cut: the run {run.reason}"
     names = {f.name for f in Step.__dataclass_fields__.values()}  # type: ignore[attr-defined]
+    numbers = sorted(steps)
     made = tuple(
-        Step(**{key: value for key, value in data.items() if key in names})
-        for _, data in sorted(steps.items())
+        Step(**{key: value for key, value in steps[n].items() if key in names}) for n in numbers
     )
-    return Trace(code=code, steps=made, run=run, cut=cut, exception=run.exception)
+    index = {number: i for i, number in enumerate(numbers)}
+    ordered = tuple((index[n], text) for n, text in writes if n in index)
+    return Trace(code=code, steps=made, run=run, cut=cut, exception=run.exception, writes=ordered)
 
 
 def first_divergent_step(trace: Trace, typed: str) -> int:
@@ -176,8 +195,8 @@ def first_divergent_step(trace: Trace, typed: str) -> int:
 def _step_writing(trace: Trace, offset: int) -> int:
     """The index of the step whose output reaches character ``offset`` of stdout."""
     written = 0
-    for index, step in enumerate(trace.steps):
-        written += len(step.stdout)
+    for index, text in trace.writes:
+        written += len(text)
         if written > offset:
             return index
     return len(trace.steps) - 1
