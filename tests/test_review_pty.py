@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -245,8 +246,9 @@ def test_t_after_a_wrong_answer_opens_the_trace_at_the_first_divergent_step(
     child.expect(rf"step {folded + 1} of (\d+)")
     child.expect("trace> ")
     # The first differing output is the print's: the step that printed [2, 2, 2].
-    assert "printed '[2, 2, 2]\\n'" in child.before
-    assert "→  2  print([f() for f in fs])" in child.before
+    screen = re.sub(r"\x1b\[[0-9;]*m", "", child.before)  # NO_COLOR keeps bold and dim
+    assert "printed '[2, 2, 2]\\n'" in screen
+    assert "→  2  print([f() for f in fs])" in screen
     child.sendline("p")
     child.expect(rf"step {folded} of")
     child.expect("trace> ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import textwrap
 from pathlib import Path
 
@@ -33,7 +34,7 @@ TOPICAL = {
 
 
 def _bundled() -> list[object]:
-    found = []
+    found: list[object] = []
     for _, deck in load_decks([bundled_decks_dir()]):
         for question in deck.questions:
             if question.type == "predict_output" and question.applies_to(VERSION):
@@ -152,7 +153,8 @@ def test_generator_send_shows_suspend_and_resume_interleaved() -> None:
         ("suspend", "generator averager suspends, yields 10.0"),
         ("send", "generator averager resumes: send"),
         ("suspend", "generator averager suspends, yields 15.0"),
-        ("close", "generator averager is closed"),
+        # 3.13 closes a generator with no handler around its yield without resuming it.
+        *[("close", "generator averager is closed")] * (sys.version_info < (3, 13)),
     ]
     # The sent value lands in `value` the step after the resume.
     sent = [s.changed.get("value") for s in trace.steps if "value" in s.changed]
@@ -276,7 +278,9 @@ def test_a_huge_repr_is_shortened() -> None:
 
 
 def test_a_snippet_that_blocks_is_stopped_by_the_sandbox() -> None:
-    trace = trace_snippet("import time\nprint('a')\ntime.sleep(60)\n", limits=Limits(wall_seconds=1))
+    trace = trace_snippet(
+        "import time\nprint('a')\ntime.sleep(60)\n", limits=Limits(wall_seconds=1)
+    )
     assert trace.cut == "trace cut: the run stopped after 1 s of wall-clock time"
     # Like the untraced run: the print was still in stdout's buffer when the run was killed.
     assert trace.run.stdout == ""
@@ -429,7 +433,9 @@ def test_t_with_nothing_missed_says_so(invoke: Invoke, deck_file: Path) -> None:
     assert "Nothing to trace" in result.output
 
 
-def test_review_start_up_does_not_load_the_tracer(invoke: Invoke, deck_file: Path, db_path: Path) -> None:
+def test_review_start_up_does_not_load_the_tracer(
+    invoke: Invoke, deck_file: Path, db_path: Path
+) -> None:
     assert invoke("import", str(deck_file)).exit_code == 0
     watched = ["quizzer.sandbox.tracing", "quizzer.cli.trace_view"]
     args = ["--db", str(db_path), "--today", "2026-01-05", "review"]

@@ -226,14 +226,18 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
 
 
 @command("trace")
-@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, required=False, shell_complete=complete_names)
+@click.argument(
+    "name", metavar="DECK/ID", type=UTF8_TEXT, required=False, shell_complete=complete_names
+)
 @click.option(
     "--code-file",
     type=click.File("r", encoding="utf-8"),
     help="Trace the code in this file instead ('-': stdin).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
-@click.option("--python", "python", metavar="PATH", help="Interpreter to run with (default: this one).")
+@click.option(
+    "--python", "python", metavar="PATH", help="Interpreter to run with (default: this one)."
+)
 @click.pass_context
 def trace_command(
     ctx: click.Context, name: str | None, code_file: object, as_json: bool, python: str | None

@@ -291,7 +291,7 @@ class ReviewScreen:
         self.out.print(f"[dim]Tracing {escape(card.name)}…[/]", highlight=False)
         trace = trace_snippet(card.content.code or "")
         Stepper(self.out, self.term.read, trace, typed).run()
-        self.out.print(f"[dim]Back to the review.[/]", highlight=False)
+        self.out.print("[dim]Back to the review.[/]", highlight=False)
 
     def _read_answer(self, prompt: str) -> str:
         """A line that is not a command (help is shown and asked again)."""

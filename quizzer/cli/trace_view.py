@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from quizzer.sandbox.tracing import Step, Trace, first_divergent_step, trace_snippet
+from quizzer.sandbox.tracing import Step, Trace, first_divergent_step
 
 #: What the learner types inside the trace (the review's ``t``).
 STEP_KEYS = "n: next step   p: previous   q: back to the review"

@@ -192,7 +192,9 @@ class Tracer:
     def _changes(self, frame: types.FrameType, state: dict[str, Any]) -> dict[str, str]:
         now = self._snapshot(frame)
         seen = state["seen"]
-        changed = {name: shown for name, (ident, shown) in now.items() if seen.get(name) != (ident, shown)}
+        changed = {
+            name: shown for name, (ident, shown) in now.items() if seen.get(name) != (ident, shown)
+        }
         for name in seen.keys() - now.keys():
             changed[name] = "(deleted)"
         state["seen"] = now
@@ -313,7 +315,9 @@ class Tracer:
             suspended = bool(kind) and code.co_code[max(frame.f_lasti, 0)] in _SUSPENDING
         if suspended:
             verb = "awaits" if kind == "coroutine" else "yields"
-            step = self._step(frame, "suspend", f"{kind} {code.co_name} suspends, {verb} {self.show(value)}")
+            step = self._step(
+                frame, "suspend", f"{kind} {code.co_name} suspends, {verb} {self.show(value)}"
+            )
             state["last"] = step
             return
         decorated = state.get("decorating")
@@ -321,7 +325,11 @@ class Tracer:
             self.decorated.setdefault(decorated, set()).add(id(value))
             inner = getattr(value, "__code__", None)
             if isinstance(inner, types.CodeType) and inner.co_filename == self.path:
-                decorator = self.decorators.get(frame.f_back.f_lineno or 0, ("", "?", 0))[1] if frame.f_back else "?"
+                decorator = (
+                    self.decorators.get(frame.f_back.f_lineno or 0, ("", "?", 0))[1]
+                    if frame.f_back
+                    else "?"
+                )
                 self.wrappers.setdefault(inner, (decorator, decorated))
         if code.co_name == "<module>":
             del self.frames[id(frame)]
@@ -343,7 +351,9 @@ class Tracer:
             event = "close" if isinstance(exc, GeneratorExit) else "throw"
             kind = _kind(frame.f_code)
             what = "closed" if event == "close" else f"thrown {text}"
-            self._update(state["resumed"], event=event, detail=f"{kind} {frame.f_code.co_name} is {what}")
+            self._update(
+                state["resumed"], event=event, detail=f"{kind} {frame.f_code.co_name} is {what}"
+            )
             state["resumed"] = None
             return
         tb = exc.__traceback__
@@ -377,9 +387,10 @@ class Tracer:
             return None
         name, decorator, _ = found
         argument = frame.f_locals.get(code.co_varnames[0])
-        own = getattr(argument, "__name__", None) == name and getattr(
-            getattr(argument, "__code__", None), "co_filename", self.path
-        ) == self.path
+        own = (
+            getattr(argument, "__name__", None) == name
+            and getattr(getattr(argument, "__code__", None), "co_filename", self.path) == self.path
+        )
         if own or id(argument) in self.decorated.get(name, ()):
             return name, decorator
         return None
@@ -403,7 +414,9 @@ class Tracer:
         if self.cell_lookups < _CELL_LOOKUPS:
             self.cell_lookups += 1
             candidates = [
-                f for f in gc.get_referrers(code) if isinstance(f, types.FunctionType) and f.__closure__
+                f
+                for f in gc.get_referrers(code)
+                if isinstance(f, types.FunctionType) and f.__closure__
             ]
             for candidate in candidates:
                 closure = candidate.__closure__ or ()
@@ -414,7 +427,10 @@ class Tracer:
                     function = candidate
                     break
         for index, name in enumerate(code.co_freevars):
-            entry: dict[str, Any] = {"value": self.show(values.get(name, "<empty>")), "shared_with": 0}
+            entry: dict[str, Any] = {
+                "value": self.show(values.get(name, "<empty>")),
+                "shared_with": 0,
+            }
             if function is not None and function.__closure__ is not None:
                 cell = function.__closure__[index]
                 number = self.cells.setdefault(id(cell), len(self.cells) + 1)
@@ -643,7 +659,7 @@ def _stop_tracing() -> None:
         sys.monitoring.set_events(sys.monitoring.DEBUGGER_ID, 0)
         return
     sys.settrace(None)
-    threading.settrace(None)  # type: ignore[arg-type]
+    threading.settrace(None)  # type: ignore[arg-type,unused-ignore]
 
 
 def main() -> None:
@@ -667,7 +683,7 @@ def main() -> None:
     module.__dict__["__builtins__"] = __builtins__
     module.__dict__["__cached__"] = None
     sys.modules["__main__"] = module
-    sys.stdout = _Stdout(sys.stdout, tracer)  # type: ignore[assignment]
+    sys.stdout = _Stdout(sys.stdout, tracer)  # type: ignore[assignment,unused-ignore]
     if sys.version_info >= (3, 12):
         _monitor(tracer)
     else:

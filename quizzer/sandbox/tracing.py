@@ -10,7 +10,7 @@ questions about them: where the real output first differs from what someone type
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
             cut += "; the rest ran untraced"
     elif run.stopped or run.limit is not None:
         cut = f"trace cut: the run {run.reason}"
-    names = {f.name for f in Step.__dataclass_fields__.values()}  # type: ignore[attr-defined]
+    names = {f.name for f in fields(Step)}
     numbers = sorted(steps)
     made = tuple(
         Step(**{key: value for key, value in steps[n].items() if key in names}) for n in numbers
