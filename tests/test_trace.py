@@ -65,7 +65,7 @@ def test_every_bundled_snippet_prints_its_answer_when_traced(
     assert bool(trace.steps) != syntax_error, name
     # Every write is known, and belongs to a step (a cut trace knows those before the cut).
     if trace.cut is None:
-        assert "".join(text for _, text in trace.writes) == trace.run.stdout, name
+        assert "".join(text for _, _, text in trace.writes) == trace.run.stdout, name
 
 
 # --- 2. golden: what each topic shows -------------------------------------------------
@@ -306,7 +306,7 @@ def _fake(stdouts: list[str]) -> Trace:
     from quizzer.sandbox import RunResult
 
     run = RunResult("".join(stdouts), "", None, 0, None, False, "exited normally", 0.0, 0.0)
-    writes = tuple((i, text) for i, text in enumerate(stdouts) if text)
+    writes = tuple((i, i, text) for i, text in enumerate(stdouts) if text)
     return Trace("", steps, run, None, None, writes)
 
 

@@ -152,7 +152,7 @@ class Stepper:
         self.out.rule(f"step {step.step} of {len(trace.steps)}", style="dim")
         self.out.print(source_window(trace, step.line), highlight=False)
         self.out.print(step_text(trace, step, source=True), highlight=False)
-        printed = "".join(s.stdout for s in trace.steps[: index + 1])
+        printed = trace.printed_by(index)
         if printed:
             self.out.print(Text("output so far:", style="dim"))
             self.out.print(Text(printed.rstrip("\n")), highlight=False)

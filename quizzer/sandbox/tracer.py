@@ -21,6 +21,7 @@ import dis
 import gc
 import json
 import os
+import re
 import reprlib
 import sys
 import threading
@@ -37,6 +38,9 @@ _GRACE_SECONDS = 2.0
 #: walks every object): enough for a quiz snippet, bounded for a loop of a million calls.
 _CELL_LOOKUPS = 200
 _EXCEPTION_ATTRIBUTES = 3
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+(?=>)")
 
 
 class _Stop(Exception):
@@ -176,6 +180,7 @@ class Tracer:
             text = f"<repr failed: {type(exc).__name__}>"
         finally:
             self.quiet = None
+        text = _ADDRESS.sub("", text)  # "<function f at 0x7f...>": the address says nothing
         if len(text) > self.chars:
             text = text[: self.chars - 1] + "…"
         return text

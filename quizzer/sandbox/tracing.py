@@ -84,9 +84,14 @@ class Trace:
     cut: str | None
     exception: str | None
     #: What the snippet wrote, in the order it wrote it: (index of the step it belongs
-    #: to, text). A line's output belongs to the line's step, which may have begun before
-    #: steps of the functions it called.
-    writes: tuple[tuple[int, str], ...] = ()
+    #: to, index of the last step begun when it was written, text). A line's output
+    #: belongs to the line's step, which may have begun before the steps of the
+    #: functions the line called.
+    writes: tuple[tuple[int, int, str], ...] = ()
+
+    def printed_by(self, index: int) -> str:
+        """What the run had printed when step ``index`` (0-based) began or ran."""
+        return "".join(text for _, at, text in self.writes if at <= index)
 
     @property
     def stdout(self) -> str:
@@ -128,7 +133,7 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
     steps: dict[int, dict[str, Any]] = {}
     cut: str | None = None
     overtime: float | None = None
-    writes: list[tuple[int, str]] = []
+    writes: list[tuple[int, int, str]] = []
     for line in log.splitlines():
         try:
             record = json.loads(line)
@@ -143,7 +148,8 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
             step["changed"].update(record.get("changed", {}))
             if record.get("stdout"):
                 step["stdout"] += record["stdout"]
-                writes.append((record["update"], record["stdout"]))
+                at = record.get("at", record["update"])
+                writes.append((record["update"], at, record["stdout"]))
             for key in ("event", "detail"):
                 if key in record:
                     step[key] = record[key]
@@ -166,7 +172,9 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
         Step(**{key: value for key, value in steps[n].items() if key in names}) for n in numbers
     )
     index = {number: i for i, number in enumerate(numbers)}
-    ordered = tuple((index[n], text) for n, text in writes if n in index)
+    ordered = tuple(
+        (index[n], index.get(at, index[n]), text) for n, at, text in writes if n in index
+    )
     return Trace(code=code, steps=made, run=run, cut=cut, exception=run.exception, writes=ordered)
 
 
@@ -195,7 +203,7 @@ def first_divergent_step(trace: Trace, typed: str) -> int:
 def _step_writing(trace: Trace, offset: int) -> int:
     """The index of the step whose output reaches character ``offset`` of stdout."""
     written = 0
-    for index, text in trace.writes:
+    for index, _, text in trace.writes:
         written += len(text)
         if written > offset:
             return index
