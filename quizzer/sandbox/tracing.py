@@ -148,7 +148,7 @@ def parse_log(code: str, log: str, run: RunResult, max_steps: int = MAX_STEPS) -
             step["changed"].update(record.get("changed", {}))
             if record.get("stdout"):
                 step["stdout"] += record["stdout"]
-                at = record.get("at", record["update"])
+                at = int(record.get("at") or record["update"])
                 writes.append((record["update"], at, record["stdout"]))
             for key in ("event", "detail"):
                 if key in record:
