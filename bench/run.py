@@ -49,6 +49,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "learned": 10_000,
         "reviews": (10_000, 100_000, 1_000_000),
         "snippets": 100,
+        "traced": None,
         "repeat": 5,
     },
     "quick": {
@@ -56,6 +57,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "learned": 200,
         "reviews": (200, 1_000, 5_000),
         "snippets": 20,
+        "traced": 8,
         "repeat": 1,
     },
 }
@@ -96,6 +98,12 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
         "as many bare `python -I -c pass`, same parallelism",
         "ratio",
         1.5,
+    ),
+    "trace": (
+        "tracing a bundled snippet in the sandbox (`quizzer trace`'s run), median over snippets",
+        "running it untraced in the sandbox (`check`'s run)",
+        "ratio",
+        2.0,
     ),
     "review_rss": (
         "peak RSS of `review`, large collection",
@@ -384,6 +392,51 @@ def fig_verify(repeat: int, snippets: int) -> Figure:
     return Figure("verify", ours / floor, ours, floor, runs=a, floor_runs=b, note=note)
 
 
+def fig_trace(repeat: int, count: int | None) -> Figure:
+    """Each bundled predict-output snippet (``count`` of them with --quick), traced and
+    untraced, one at a time, interleaved; the medians over snippets of their medians."""
+    from quizzer.deckfile import load_decks
+    from quizzer.importing import bundled_decks_dir
+    from quizzer.sandbox import interpreter_version, run_snippet
+    from quizzer.sandbox.tracing import trace_snippet
+
+    version = interpreter_version()
+    codes = [
+        q.code or ""
+        for _, deck in load_decks([bundled_decks_dir()])
+        for q in deck.questions
+        if q.type == "predict_output" and q.applies_to(version)
+    ][:count]
+
+    def timed(function: Callable[[], object]) -> float:
+        started = time.perf_counter()
+        function()
+        return time.perf_counter() - started
+
+    traced: list[float] = []
+    untraced: list[float] = []
+    ratios: list[float] = []
+    for code in codes:
+        ours, floor, _, _ = interleaved(
+            repeat,
+            lambda code=code: timed(lambda: trace_snippet(code)),  # type: ignore[misc]
+            lambda code=code: timed(lambda: run_snippet(code)),  # type: ignore[misc]
+        )
+        traced.append(ours)
+        untraced.append(floor)
+        ratios.append(ours / floor)
+    ours, floor = median(traced), median(untraced)
+    worst = max(ratios)
+    note = (
+        f"{len(codes)} snippets, one at a time; median per-snippet ratio {median(ratios):.2f}, "
+        f"worst {worst:.2f}"
+    )
+    extra = {"snippets": len(codes), "median_ratio": median(ratios), "worst_ratio": worst}
+    return Figure(
+        "trace", ours / floor, ours, floor, runs=traced, floor_runs=untraced, note=note, extra=extra
+    )
+
+
 def _peak_rss_kib(argv: list[str]) -> float:
     result = subprocess.run(
         [PYTHON, "-c", RSS_WRAPPER, *argv],
@@ -538,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
             "export": lambda: fig_export(min(repeat, 3), medium, work),
             "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
             "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
+            "trace": lambda: fig_trace(max(repeat, 3), sizes["traced"]),
         }
         for name, measure in measures.items():
             if name in wanted:

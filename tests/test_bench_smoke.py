@@ -29,6 +29,7 @@ FIGURES = {
     "export",
     "verify",
     "review_rss",
+    "trace",
 }
 
 

@@ -243,6 +243,17 @@ _TRACE_LOG = "trace.jsonl"
 _TRACE_LOG_BYTES = 16 * MiB
 
 
+@functools.cache
+def _compiled(path: str) -> bytes:
+    """The script at ``path`` as a .pyc this interpreter can run (PEP 552 header)."""
+    import importlib.util
+    import marshal
+
+    with open(path, "rb") as handle:
+        code = compile(handle.read(), "quizzer_tracer.py", "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)
+
+
 def run_traced(
     code: str,
     tracer: str,
@@ -266,8 +277,15 @@ def run_traced(
         script = os.path.join(workdir, _SCRIPT_NAME)
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(code)
-        copy = os.path.join(base, "quizzer_tracer.py")
-        shutil.copyfile(tracer, copy)
+        if interpreter == sys.executable:
+            # Compiled once per process: a script run as __main__ is never cached, and
+            # compiling the tracer would cost more than the snippet's whole run.
+            copy = os.path.join(base, "quizzer_tracer.pyc")
+            with open(copy, "wb") as handle:
+                handle.write(_compiled(tracer))
+        else:
+            copy = os.path.join(base, "quizzer_tracer.py")
+            shutil.copyfile(tracer, copy)
         log = os.path.join(base, _TRACE_LOG)
         argv = _command(interpreter, copy, limits, [script, log, *args])
         with adopting_leftovers():

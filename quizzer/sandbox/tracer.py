@@ -16,22 +16,24 @@ it. Python 3.12 and later trace through ``sys.monitoring`` (PEP 669), 3.11 throu
 
 from __future__ import annotations
 
-import ast
-import dis
 import gc
-import json
 import os
-import re
 import reprlib
 import sys
 import threading
 import types
-from typing import Any
+
+# Start-up counts: a traced run should cost little more than the run. So no typing, json,
+# re or dis here, and ast only for a snippet with a decorator.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _CO_GENERATOR = 0x20
 _CO_COROUTINE = 0x80
 _CO_ASYNC_GENERATOR = 0x200
-_SUSPENDING = {op for name, op in dis.opmap.items() if name == "YIELD_VALUE"}
+#: The opcode a generator's frame stops at when it yields (sys.settrace only, 3.11).
+_YIELD_VALUE = 86 if sys.version_info[:2] == (3, 11) else -1
 #: Seconds a run may go on, untraced, after its trace was cut (then it is ended).
 _GRACE_SECONDS = 2.0
 #: How many calls of closures look up their cells with the garbage collector's help (it
@@ -40,7 +42,47 @@ _CELL_LOOKUPS = 200
 _EXCEPTION_ATTRIBUTES = 3
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+(?=>)")
+#: JSON's escapes for a string's characters (control characters, quotes, backslashes,
+#: lone surrogates).
+_ESCAPES = {
+    **{c: f"\\u{c:04x}" for c in [*range(0x20), *range(0xD800, 0xE000)]},
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
+}
+
+
+def _json(value: Any) -> str:
+    """``value`` (str, int, float, bool, None, dicts and lists of them) as JSON."""
+    if isinstance(value, str):
+        return '"' + value.translate(_ESCAPES) + '"'
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json(str(k))}:{_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    return _json(str(value))
+
+
+def _without_addresses(text: str) -> str:
+    """``<function f at 0x7f...>`` as ``<function f>``: the address says nothing."""
+    start = text.find(" at 0x")
+    while start >= 0:
+        end = start + 6
+        while end < len(text) and text[end] in "0123456789abcdefABCDEF":
+            end += 1
+        if end < len(text) and text[end] == ">" and end > start + 6:
+            text = text[:start] + text[end:]
+            start = text.find(" at 0x", start)
+        else:
+            start = text.find(" at 0x", start + 1)
+    return text
 
 
 class _Stop(Exception):
@@ -84,6 +126,10 @@ class Tracer:
     # --- the snippet's source ---------------------------------------------------------
 
     def _find_decorators(self, source: str) -> None:
+        if "@" not in source:
+            return
+        import ast
+
         try:
             tree = ast.parse(source)
         except SyntaxError:
@@ -102,7 +148,7 @@ class Tracer:
     # --- writing events ---------------------------------------------------------------
 
     def _write(self, record: dict[str, Any]) -> None:
-        self.events.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.events.write(_json(record) + "\n")
         self.events.flush()
 
     def _step(self, frame: types.FrameType, event: str, detail: str = "", **extra: Any) -> int:
@@ -180,7 +226,7 @@ class Tracer:
             text = f"<repr failed: {type(exc).__name__}>"
         finally:
             self.quiet = None
-        text = _ADDRESS.sub("", text)  # "<function f at 0x7f...>": the address says nothing
+        text = _without_addresses(text)
         if len(text) > self.chars:
             text = text[: self.chars - 1] + "…"
         return text
@@ -317,7 +363,7 @@ class Tracer:
             if state.get("raising"):  # an exception leaves the frame: no value returned
                 self.on_unwind(frame)
                 return
-            suspended = bool(kind) and code.co_code[max(frame.f_lasti, 0)] in _SUSPENDING
+            suspended = bool(kind) and code.co_code[max(frame.f_lasti, 0)] == _YIELD_VALUE
         if suspended:
             verb = "awaits" if kind == "coroutine" else "yields"
             step = self._step(
