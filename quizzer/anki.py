@@ -221,6 +221,12 @@ MODELS_FINGERPRINT: Final = "fede6974096db8063001599333f47683240dd6006b0128ac4c9
 RENDERING_CHANGED_AT: Final = 1_795_539_600  # 2026-11-24T17:00:00Z: code as HtmlFormatter writes it
 
 
+#: When a trace on the back of predict-output cards (``export --with-trace``) was first
+#: rendered. Only notes exported with a trace are stamped after it (see note_mod), so asking
+#: for traces updates those notes in Anki, and every other note is left alone.
+TRACE_RENDERING_AT: Final = 1_796_392_800  # 2026-12-04T14:00:00Z
+
+
 def models_fingerprint() -> str:
     """A hash of everything Anki stores for the note types, except their modification time."""
     data = {
@@ -259,6 +265,9 @@ class ExportQuestion:
     tags: tuple[str, ...]
     changed_at: datetime
     python: str | None = None
+    #: A folded trace of the code (predict_output, ``export --with-trace``), shown on the
+    #: back after the explanation, in the Explanation field: the note types keep their fields.
+    trace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -294,11 +303,14 @@ def note_guid(deck_slug: str, qid: str) -> str:
     return str(genanki.guid_for(deck_slug, qid))
 
 
-def note_mod(changed_at: datetime) -> int:
+def note_mod(changed_at: datetime, *, traced: bool = False) -> int:
     """The note modification time (Unix seconds) Anki compares on re-import."""
     if changed_at.tzinfo is None or changed_at.utcoffset() is None:
         raise ValueError(f"changed_at must be timezone-aware, got {changed_at!r}")
-    return max(int(changed_at.timestamp()), RENDERING_CHANGED_AT)
+    mod = max(int(changed_at.timestamp()), RENDERING_CHANGED_AT)
+    # A traced note is a second newer than the same note without its trace: asking for
+    # traces updates exactly the notes that get one.
+    return max(mod, TRACE_RENDERING_AT) + 1 if traced else mod
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,6 +353,12 @@ def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[
         values["Explanation"] = _text_html(question.explanation)
     if question.python:
         values["Python"] = html.escape(question.python, quote=False)
+    if question.trace and question.type == "predict_output":
+        trace = html.escape(question.trace, quote=False)
+        values["Explanation"] += _defuse(
+            f'<details class="trace"><summary>Trace</summary><pre class="quizzer-trace">{trace}'
+            "</pre></details>"
+        )
     if question.type == "predict_output":
         normalized = normalize_output(question.answer)
         lines = normalized.split("\n") if normalized else []
@@ -528,7 +546,7 @@ def _collection_bytes(
         seen.add(key)
         if question.type not in models:
             raise ValueError(f"{question.deck_slug}/{question.qid}: unknown type {question.type!r}")
-        mod = note_mod(question.changed_at)
+        mod = note_mod(question.changed_at, traced=bool(question.trace))
         newest = max(newest, mod)
         note = _Note(
             model=models[question.type],

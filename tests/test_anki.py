@@ -600,3 +600,19 @@ def test_control_characters_in_an_output_do_not_break_the_package(
     note = _note(col, odd)
     assert "a&#31;b&#0;c" in note["Answer"]
     assert len(note.fields) == len(export.FIELDS)
+
+
+def test_a_trace_updates_only_the_notes_that_get_one(col: Collection, tmp_path: Path) -> None:
+    # export --with-trace: the fields and note types stay; a traced note is newer.
+    export_apkg(ALL, tmp_path / "one.apkg")
+    _import(col, tmp_path / "one.apkg")
+    traced = replace(SINGLE, trace="   1 <module>:1  | print(1)  | printed '1\\n'\nended")
+    export_apkg([traced if q is SINGLE else q for q in ALL], tmp_path / "two.apkg")
+    result = _import(col, tmp_path / "two.apkg")
+    assert _ids(result.log.updated) == [f"{SINGLE.deck_slug}/{SINGLE.qid}"]
+    assert len(result.log.duplicate) == len(ALL) - 1
+    back = _body(_note(col, SINGLE).cards()[0].answer())
+    assert "printed '1\\n'" in _text(back)
+    # Exported again with the same trace: nothing to update.
+    export_apkg([traced if q is SINGLE else q for q in ALL], tmp_path / "three.apkg")
+    assert list(_import(col, tmp_path / "three.apkg").log.updated) == []

@@ -441,3 +441,55 @@ def test_review_start_up_does_not_load_the_tracer(
     args = ["--db", str(db_path), "--today", "2026-01-05", "review"]
     assert cli_process(args, watched, input="[0]\n.\nq\n").loaded == []
     assert cli_process(args, watched, input="t\nq\n").loaded == []
+
+
+# --- export --with-trace ---------------------------------------------------------------
+
+
+def _notes(package: Path) -> dict[str, tuple[list[str], int]]:
+    """The fields and modification time of every note of a .apkg, by QuizzerId."""
+    import zipfile
+
+    with zipfile.ZipFile(package) as archive:
+        (package.parent / "c.anki2").write_bytes(archive.read("collection.anki2"))
+    with sqlite3.connect(package.parent / "c.anki2") as connection:
+        rows = connection.execute("SELECT flds, mod FROM notes").fetchall()
+    connection.close()
+    return {flds.split("\x1f")[0]: (flds.split("\x1f"), mod) for flds, mod in rows}
+
+
+def test_export_with_trace_puts_it_on_the_back_of_predict_output_cards_only(
+    invoke: Invoke, deck_file: Path, tmp_path: Path
+) -> None:
+    from quizzer.anki import FIELDS, TRACE_RENDERING_AT
+
+    assert invoke("import", str(deck_file)).exit_code == 0
+    plain, traced = tmp_path / "plain.apkg", tmp_path / "traced.apkg"
+    assert invoke("export", "-o", str(plain)).exit_code == 0
+    result = invoke("export", "-o", str(traced), "--with-trace")
+    assert result.exit_code == 0, result.output
+    before, after = _notes(plain), _notes(traced)
+    explanation = FIELDS.index("Explanation")
+    name = "test-closures/late-binding"
+    assert "Trace" not in before[name][0][explanation]
+    assert "shared with 2 other functions, holds 2" in after[name][0][explanation]
+    assert "ended: exited normally" in after[name][0][explanation]
+    # Only the traced note is newer, so Anki updates it and leaves the others alone.
+    assert after[name][1] == max(before[name][1], TRACE_RENDERING_AT) + 1
+    for other in ("test-closures/cell", "test-closures/nonlocal"):
+        assert after[other] == before[other]
+
+
+def test_with_trace_is_for_anki_packages(invoke: Invoke, tmp_path: Path) -> None:
+    result = invoke("export", "--format", "yaml", "-o", str(tmp_path / "out"), "--with-trace")
+    assert result.exit_code == 2
+    assert "--with-trace is for Anki packages" in result.output
+
+
+def test_a_code_file_that_is_not_utf8_is_one_line(invoke: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b"print('\xe9')\n")
+    result = invoke("trace", "--code-file", str(path))
+    assert result.exit_code == 2
+    assert "not UTF-8 text (it holds the byte 0xe9)" in result.output
+    assert "Traceback" not in result.output

@@ -189,16 +189,27 @@ def _write_back(ctx: click.Context, report: Any) -> int:
     show_default=True,
     help="An Anki package, or deck files.",
 )
+@click.option(
+    "--with-trace",
+    is_flag=True,
+    help="Run each predict_output snippet traced and put the trace on the card's back.",
+)
 @click.pass_context
-def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt: str) -> None:
+def export_command(
+    ctx: click.Context, output: Path, decks: tuple[str, ...], fmt: str, with_trace: bool
+) -> None:
     """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
 
     Exporting again after edits updates the notes in Anki rather than duplicating them;
     the file is written atomically. With --format yaml each deck (your own ones too)
-    becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back.
+    becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back. --with-trace runs
+    every predict_output snippet traced, in the sandbox, and adds the whole trace, folded,
+    after the explanation.
     """
     from quizzer import transfer
 
+    if with_trace and fmt != "apkg":
+        raise click.UsageError("--with-trace is for Anki packages (--format apkg)")
     if fmt == "yaml":
         with database_of(ctx) as database, database.reading() as session:
             written = transfer.export_yaml(session, output, decks=decks)
@@ -209,6 +220,8 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     with database_of(ctx) as database, database.reading() as session:
         questions = transfer.export_questions(session, decks=decks)
+    if with_trace:
+        questions = _with_traces(questions)
     from quizzer import anki
 
     with progress_bar("exporting") as bar:
@@ -220,6 +233,39 @@ def export_command(ctx: click.Context, output: Path, decks: tuple[str, ...], fmt
         f"wrote {summary.path}: {summary.notes} notes, {summary.cards} cards, "
         f"{len(summary.decks)} deck{'s' if len(summary.decks) != 1 else ''}"
     )
+
+
+def _with_traces(questions: list[Any]) -> list[Any]:
+    """The questions, predict_output ones with a folded trace of their code (run in parallel,
+    in the sandbox; skipped where the question's ``python:`` range excludes this Python)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from packaging.specifiers import SpecifierSet
+
+    from quizzer.sandbox import interpreter_version
+    from quizzer.sandbox.tracing import folded, trace_snippet
+
+    version = interpreter_version()
+    wanted = [
+        i
+        for i, q in enumerate(questions)
+        if q.type == "predict_output"
+        and q.code
+        and (q.python is None or SpecifierSet(q.python).contains(version))
+    ]
+    traced = list(questions)
+    with (
+        progress_bar("tracing") as bar,
+        ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool,
+    ):
+        task = bar.add_task("trace", total=len(wanted), visible=len(wanted) >= 20)
+        runs = pool.map(lambda i: folded(trace_snippet(questions[i].code)), wanted)
+        for done, (index, text) in enumerate(zip(wanted, runs, strict=True), start=1):
+            traced[index] = replace(questions[index], trace=text)
+            bar.update(task, completed=done)
+    return traced
 
 
 # --- trace ----------------------------------------------------------------------------

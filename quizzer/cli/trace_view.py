@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from quizzer.sandbox.tracing import Step, Trace, first_divergent_step
+from quizzer.sandbox.tracing import Step, Trace, ending, first_divergent_step
 
 #: What the learner types inside the trace (the review's ``t``).
 STEP_KEYS = "n: next step   p: previous   q: back to the review"
@@ -72,15 +72,6 @@ def source_window(trace: Trace, line: int) -> Text:
     return out
 
 
-def ending(trace: Trace) -> str:
-    """How the run ended, in a line."""
-    if trace.cut:
-        return trace.cut
-    if trace.exception:
-        return f"ended by the exception {trace.exception}"
-    return f"ended: {trace.run.reason}"
-
-
 def print_trace(console: Console, trace: Trace, title: str) -> None:
     """Every step, after the numbered source; then how the run ended."""
     console.print(Text(f"{title}: {len(trace.steps)} steps", style="bold"), soft_wrap=True)
@@ -92,15 +83,6 @@ def print_trace(console: Console, trace: Trace, title: str) -> None:
         console.print(step_text(trace, step), highlight=False, soft_wrap=True)
     style = "bold red" if trace.cut or trace.exception else "bold"
     console.print(Text(ending(trace), style=style), soft_wrap=True)
-
-
-def folded_text(trace: Trace) -> str:
-    """The whole trace, folded to a line a step, as plain text (for a card's back)."""
-    rows = []
-    for step in trace.steps:
-        rows.append(step_text(trace, step).plain.replace("\n", "  "))
-    rows.append(ending(trace))
-    return "\n".join(rows)
 
 
 class Stepper:

@@ -208,3 +208,34 @@ def _step_writing(trace: Trace, offset: int) -> int:
         if written > offset:
             return index
     return len(trace.steps) - 1
+
+
+def ending(trace: Trace) -> str:
+    """How the run ended, in a line."""
+    if trace.cut:
+        return trace.cut
+    if trace.exception:
+        return f"ended by the exception {trace.exception}"
+    return f"ended: {trace.run.reason}"
+
+
+def folded(trace: Trace) -> str:
+    """The whole trace, a line a step, as plain text (the back of an exported card)."""
+    lines = trace.code.splitlines()
+    rows = []
+    for step in trace.steps:
+        where = f"{step.function}:{step.line}"
+        event = "" if step.event == "line" else f"{step.event} "
+        text = lines[step.line - 1].strip() if 0 < step.line <= len(lines) else ""
+        parts = [f"{step.step:>4} {'  ' * step.depth}{event}{where}"]
+        if step.event == "line" and text:
+            parts.append(text)
+        if step.detail:
+            parts.append(step.detail)
+        if step.changed:
+            parts.append(", ".join(f"{name} = {value}" for name, value in step.changed.items()))
+        if step.stdout:
+            parts.append(f"printed {step.stdout!r}")
+        rows.append("  | ".join(parts))
+    rows.append(ending(trace))
+    return "\n".join(rows)
