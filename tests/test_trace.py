@@ -149,9 +149,9 @@ def test_generator_send_shows_suspend_and_resume_interleaved() -> None:
     assert _events(trace) == [
         ("start", "generator averager starts"),
         ("suspend", "generator averager suspends, yields None"),
-        ("send", "generator averager resumes: send"),
+        ("send", "generator averager resumes: send(10)"),
         ("suspend", "generator averager suspends, yields 10.0"),
-        ("send", "generator averager resumes: send"),
+        ("send", "generator averager resumes: send(20)"),
         ("suspend", "generator averager suspends, yields 15.0"),
         # 3.13 closes a generator with no handler around its yield without resuming it.
         *[("close", "generator averager is closed")] * (sys.version_info < (3, 13)),
@@ -493,3 +493,34 @@ def test_a_code_file_that_is_not_utf8_is_one_line(invoke: Invoke, tmp_path: Path
     assert result.exit_code == 2
     assert "not UTF-8 text (it holds the byte 0xe9)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_coroutines_interleave_and_each_resume_names_its_frame() -> None:
+    trace = _trace(
+        """\
+        import asyncio
+
+        async def worker(name):
+            for i in range(2):
+                print(name, i)
+                await asyncio.sleep(0)
+
+        async def main():
+            await asyncio.gather(worker("a"), worker("b"))
+
+        asyncio.run(main())
+        """
+    )
+    assert trace.run.stdout == "a 0\nb 0\na 1\nb 1\n"
+    workers = [
+        (s.event, s.frame)
+        for s in trace.steps
+        if s.function == "worker" and s.event in {"start", "suspend", "resume"}
+    ]
+    a, b = workers[0][1], workers[2][1]
+    assert a != b
+    assert workers[:8] == [
+        ("start", a), ("suspend", a), ("start", b), ("suspend", b),
+        ("resume", a), ("suspend", a), ("resume", b), ("suspend", b),
+    ]  # fmt: skip
+    assert not [s for s in trace.steps if s.event == "throw"]

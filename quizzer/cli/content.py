@@ -239,6 +239,7 @@ def _with_traces(questions: list[Any]) -> list[Any]:
     """The questions, predict_output ones with a folded trace of their code (run in parallel,
     in the sandbox; skipped where the question's ``python:`` range excludes this Python)."""
     import os
+    import threading
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
 
@@ -256,15 +257,21 @@ def _with_traces(questions: list[Any]) -> list[Any]:
         and (q.python is None or SpecifierSet(q.python).contains(version))
     ]
     traced = list(questions)
-    with (
-        progress_bar("tracing") as bar,
-        ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool,
-    ):
-        task = bar.add_task("trace", total=len(wanted), visible=len(wanted) >= 20)
-        runs = pool.map(lambda i: folded(trace_snippet(questions[i].code)), wanted)
-        for done, (index, text) in enumerate(zip(wanted, runs, strict=True), start=1):
-            traced[index] = replace(questions[index], trace=text)
-            bar.update(task, completed=done)
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
+        with progress_bar("tracing") as bar:
+            task = bar.add_task("trace", total=len(wanted), visible=len(wanted) >= 20)
+            runs = pool.map(lambda i: folded(trace_snippet(questions[i].code, stop=stop)), wanted)
+            for done, (index, text) in enumerate(zip(wanted, runs, strict=True), start=1):
+                traced[index] = replace(questions[index], trace=text)
+                bar.update(task, completed=done)
+    except BaseException:
+        # Ctrl-C: the running traces are killed, the queued ones never start (as in check).
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return traced
 
 

@@ -224,6 +224,10 @@ class _Stopped(Exception):
     """A run that :func:`run_many` called off (the user pressed Ctrl-C)."""
 
 
+#: What a run called off through its ``stop`` event raises.
+SandboxStopped = _Stopped
+
+
 def _run(code: str, python: str, limits: Limits, stop: threading.Event | None = None) -> RunResult:
     workdir = tempfile.mkdtemp(prefix="quizzer-sandbox-")
     try:
@@ -261,13 +265,15 @@ def run_traced(
     *,
     python: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    stop: threading.Event | None = None,
 ) -> tuple[RunResult, str]:
     """Run ``code`` under the tracer script ``tracer`` (a path), in the sandbox.
 
     Every guarantee of :func:`run_snippet` holds (the limits, the process group killed,
     the temporary directory removed): the tracer runs as ``python -I TRACER SNIPPET LOG
     *ARGS`` where a snippet would run, in the same kind of fresh directory. It returns
-    the run and the text the tracer wrote to LOG.
+    the run and the text the tracer wrote to LOG. Setting ``stop`` kills the run at once
+    (the caller was interrupted); it then raises :class:`SandboxStopped`.
     """
     interpreter = resolve_python(python)
     base = tempfile.mkdtemp(prefix="quizzer-trace-")
@@ -289,7 +295,7 @@ def run_traced(
         log = os.path.join(base, _TRACE_LOG)
         argv = _command(interpreter, copy, limits, [script, log, *args])
         with adopting_leftovers():
-            result = _supervise(argv, workdir, limits)
+            result = _supervise(argv, workdir, limits, stop)
         text = ""
         with contextlib.suppress(OSError), open(log, "rb") as handle:
             text = handle.read(_TRACE_LOG_BYTES).decode("utf-8", errors="replace")

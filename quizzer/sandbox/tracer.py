@@ -337,8 +337,9 @@ class Tracer:
         how, event = "resumes (next)", "resume"
         if caller is not None and caller.f_code.co_filename == self.path:
             text = self._line_text(caller.f_lineno or 0)
-            if ".send(" in text:
-                how, event = "resumes: send", "send"
+            start = text.find(".send(")
+            if start >= 0:
+                how, event = f"resumes: send({_call_arguments(text, start + 6)})", "send"
         elif caller is None or kind == "coroutine":
             how = "resumes"
         step = self._step(frame, event, f"{kind} {frame.f_code.co_name} {how}")
@@ -395,6 +396,8 @@ class Tracer:
 
     def on_exception(self, frame: types.FrameType, exc: BaseException) -> None:
         state = self._state(frame)
+        if isinstance(exc, StopIteration | StopAsyncIteration) and state.get("resumed"):
+            return  # 3.11: what it awaited (or yielded from) has finished; no throw
         state["raising"] = True
         name = type(exc).__name__
         text = _exception_line(exc)
@@ -491,6 +494,19 @@ class Tracer:
                 entry["cell"] = "a cell"
             found[name] = entry
         return found
+
+
+def _call_arguments(text: str, start: int) -> str:
+    """The source of a call's arguments, from just after its "(" to the matching ")"."""
+    depth = 0
+    for end in range(start, len(text)):
+        if text[end] in "([{":
+            depth += 1
+        elif text[end] in ")]}":
+            if depth == 0:
+                return text[start:end]
+            depth -= 1
+    return text[start:]
 
 
 def _cell_value(cell: Any) -> Any:

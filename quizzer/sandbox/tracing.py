@@ -10,6 +10,7 @@ questions about them: where the real output first differs from what someone type
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -118,12 +119,22 @@ def trace_snippet(
     limits: Limits = DEFAULT_LIMITS,
     max_steps: int = MAX_STEPS,
     repr_chars: int = REPR_CHARS,
+    stop: threading.Event | None = None,
 ) -> Trace:
-    """Run ``code`` traced in the sandbox (same interpreter choice and limits as ``check``)."""
+    """Run ``code`` traced in the sandbox (same interpreter choice and limits as ``check``).
+
+    Setting ``stop`` (from another thread) kills the run at once and raises
+    ``run.SandboxStopped``: several traces in parallel stop together on Ctrl-C.
+    """
     if max_steps < 1 or repr_chars < 10:
         raise ValueError("max_steps must be positive and repr_chars at least 10")
     run, log = run_traced(
-        code, str(TRACER), [str(max_steps), str(repr_chars)], python=python, limits=limits
+        code,
+        str(TRACER),
+        [str(max_steps), str(repr_chars)],
+        python=python,
+        limits=limits,
+        stop=stop,
     )
     return parse_log(code, log, run, max_steps)
 
