@@ -524,3 +524,38 @@ def test_coroutines_interleave_and_each_resume_names_its_frame() -> None:
         ("resume", a), ("suspend", a), ("resume", b), ("suspend", b),
     ]  # fmt: skip
     assert not [s for s in trace.steps if s.event == "throw"]
+
+
+def test_a_missing_interpreter_is_one_line(invoke: Invoke, tmp_path: Path) -> None:
+    code = write(tmp_path / "s.py", "print(1)\n")
+    result = invoke("trace", "--code-file", str(code), "--python", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("Error: no Python interpreter at")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_question_for_another_python_is_traced_with_a_note(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    deck = write(
+        tmp_path / "v.yaml",
+        """\
+        deck: versions
+        title: Versions
+        questions:
+          - id: old
+            type: predict_output
+            prompt: What prints?
+            code: |
+              print(1)
+            answer: |
+              1
+            python: "<3.0"
+        """,
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    result = invoke("trace", "versions/old")
+    assert result.exit_code == 0
+    assert f"note: versions/old's answer is for python<3.0; this trace runs {VERSION}" in (
+        result.output
+    )

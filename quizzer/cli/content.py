@@ -325,10 +325,21 @@ def trace_command(
         assert name is not None
         with database_of(ctx) as database, database.reading() as session:
             question = store.get_question(session, name)
-            kind, found = question.type, question.code
+            kind, found, versions = question.type, question.code, question.python
         if kind != "predict_output" or not found:
             raise QuizzerError(f"{name}: only predict_output questions have code to trace")
         code, title = found, f"Trace of {name}"
+        if versions is not None:
+            from packaging.specifiers import SpecifierSet
+
+            from quizzer.sandbox import interpreter_version
+
+            version = interpreter_version(python)
+            if not SpecifierSet(versions).contains(version):
+                click.echo(
+                    f"note: {name}'s answer is for python{versions}; this trace runs {version}",
+                    err=True,
+                )
     trace = trace_snippet(code, python=python)
     if as_json:
         echo_json(trace.to_json())
