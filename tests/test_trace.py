@@ -559,3 +559,24 @@ def test_a_question_for_another_python_is_traced_with_a_note(
     assert f"note: versions/old's answer is for python<3.0; this trace runs {VERSION}" in (
         result.output
     )
+
+
+def test_decorators_written_in_c_are_applied_too() -> None:
+    trace = _trace(
+        """\
+        import functools
+
+        class Box:
+            @staticmethod
+            @functools.lru_cache
+            def double(n):
+                return 2 * n
+
+        print(Box.double(4))
+        """
+    )
+    assert trace.run.stdout == "8\n"
+    assert _events(trace) == [
+        ("decorate", "@functools.lru_cache applied to double (definition time)"),
+        ("decorate", "@staticmethod applied to double (definition time)"),
+    ]

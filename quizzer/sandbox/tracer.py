@@ -119,6 +119,7 @@ class Tracer:
         self.cell_lookups = 0
         self.decorators: dict[int, tuple[str, str, int]] = {}  # line -> (def, decorator, def line)
         self.decorated: dict[str, set[int]] = {}  # def name -> ids of what was decorated
+        self.decorated_defs: set[int] = set()  # the lines of decorated defs
         self.wrappers: dict[types.CodeType, tuple[str, str]] = {}
         self.threads: set[str] = set()
         self._find_decorators(source)
@@ -141,6 +142,8 @@ class Tracer:
                     end = decorator.end_lineno or decorator.lineno
                     for line in range(decorator.lineno, end + 1):
                         self.decorators[line] = (node.name, text, node.lineno)
+                if node.decorator_list:
+                    self.decorated_defs.add(node.lineno)
 
     def _line_text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
@@ -297,7 +300,7 @@ class Tracer:
         decorating = self._decorating(frame)
         if decorating is not None:
             name, decorator = decorating
-            event, detail = "decorate", f"@{decorator} applied to {name} (definition time)"
+            event, detail = "call", f"the decorator @{decorator} runs, given {name}"
             state["decorating"] = name
         elif code in self.wrappers:
             decorator, name = self.wrappers[code]
@@ -351,9 +354,27 @@ class Tracer:
         self._close_line(frame, state)
         state["resumed"] = None
         state["raising"] = False
-        step = self._step(frame, "line")
+        event, detail = "line", ""
+        if self.decorated_defs:
+            event, detail = self._applying(frame, state)
+        step = self._step(frame, event, detail)
         state["open"] = step
         state["last"] = step
+
+    def _applying(self, frame: types.FrameType, state: dict[str, Any]) -> tuple[str, str]:
+        """A decorated definition runs its lines as: the decorators' expressions (top down),
+        the def line (the function is made), each decorator line again as it is applied
+        (bottom up), the def line (the name is bound). Every Python does this, 3.11 to 3.13;
+        a line of the third part is a decorator applied, whether it is Python code or not."""
+        line = frame.f_lineno or 0
+        if line in self.decorated_defs:
+            state["applying"] = None if state.get("applying") == line else line
+            return "line", ""
+        found = self.decorators.get(line)
+        if found is not None and found[2] == state.get("applying"):
+            name, decorator, _ = found
+            return "decorate", f"@{decorator} applied to {name} (definition time)"
+        return "line", ""
 
     def on_return(self, frame: types.FrameType, value: Any, suspended: bool | None = None) -> None:
         state = self._state(frame)
