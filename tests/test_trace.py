@@ -580,3 +580,29 @@ def test_decorators_written_in_c_are_applied_too() -> None:
         ("decorate", "@functools.lru_cache applied to double (definition time)"),
         ("decorate", "@staticmethod applied to double (definition time)"),
     ]
+
+
+def test_a_thrown_exception_is_one_throw_step() -> None:
+    trace = _trace(
+        """\
+        def worker():
+            while True:
+                try:
+                    yield "ready"
+                except ValueError as exc:
+                    print("handled", exc)
+                    yield "recovered"
+
+        w = worker()
+        print(next(w))
+        print(w.throw(ValueError("bad input")))
+        """
+    )
+    assert trace.run.stdout == "ready\nhandled bad input\nrecovered\n"
+    assert _events(trace) == [
+        ("start", "generator worker starts"),
+        ("suspend", "generator worker suspends, yields 'ready'"),
+        ("throw", "generator worker is thrown ValueError: bad input"),
+        ("suspend", "generator worker suspends, yields 'recovered'"),
+    ]
+    assert not [s for s in trace.steps if s.event == "exception"]

@@ -98,6 +98,8 @@ class _Repr(reprlib.Repr):
 
 
 class Tracer:
+    """What the snippet did, step by step: the backends call ``on_*`` as its frames run."""
+
     def __init__(self, path: str, source: str, events: Any, max_steps: int, chars: int) -> None:
         self.path = path
         self.lines = source.splitlines()
@@ -108,7 +110,6 @@ class Tracer:
         self.stopped = False
         self.frames: dict[int, dict[str, Any]] = {}  # id(frame) -> its state
         self.serial = 0
-        self.busy = threading.local()
         #: The thread running a repr for the trace: what it prints is not the snippet's.
         self.quiet: int | None = None
         self.lock = threading.RLock()
@@ -121,7 +122,6 @@ class Tracer:
         self.decorated: dict[str, set[int]] = {}  # def name -> ids of what was decorated
         self.decorated_defs: set[int] = set()  # the lines of decorated defs
         self.wrappers: dict[types.CodeType, tuple[str, str]] = {}
-        self.threads: set[str] = set()
         self._find_decorators(source)
 
     # --- the snippet's source ---------------------------------------------------------
@@ -163,7 +163,6 @@ class Tracer:
         self.steps += 1
         state = self._state(frame)
         thread = threading.current_thread().name
-        self.threads.add(thread)
         record = {
             "step": self.steps,
             "event": event,
@@ -420,7 +419,8 @@ class Tracer:
         if isinstance(exc, StopIteration | StopAsyncIteration) and state.get("resumed"):
             return  # 3.11: what it awaited (or yielded from) has finished; no throw
         state["raising"] = True
-        name = type(exc).__name__
+        if state.pop("thrown", None) == id(exc):
+            return
         text = _exception_line(exc)
         if state.get("resumed") is not None and _kind(frame.f_code):
             event = "close" if isinstance(exc, GeneratorExit) else "throw"
@@ -436,7 +436,6 @@ class Tracer:
         self._close_line(frame, state)
         step = self._step(frame, "exception", f"{'raises' if here else 'passes on'} {text}")
         state["last"] = step
-        del name
 
     def on_unwind(self, frame: types.FrameType) -> None:
         """A frame left by an exception (3.12+: no return event)."""
@@ -449,6 +448,7 @@ class Tracer:
         """3.12+: a generator or coroutine resumed by throw() or close()."""
         self.on_call(frame)
         self.on_exception(frame, exc)
+        self._state(frame)["thrown"] = id(exc)  # its RAISE event follows: the same step
 
     # --- decorators, closures, context managers ----------------------------------------
 
