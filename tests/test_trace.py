@@ -606,3 +606,14 @@ def test_a_thrown_exception_is_one_throw_step() -> None:
         ("suspend", "generator worker suspends, yields 'recovered'"),
     ]
     assert not [s for s in trace.steps if s.event == "exception"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: child subreaper")
+@pytest.mark.parametrize("escape", ["start_new_session", "setsid after a double fork"])
+def test_a_traced_run_kills_what_it_leaves_behind_as_check_does(escape: str) -> None:
+    from test_sandbox import _PRINT_CHILD, ESCAPES, _running
+
+    trace = trace_snippet(textwrap.dedent(ESCAPES[escape]) + textwrap.dedent(_PRINT_CHILD))
+    assert trace.run.exit_status == 0, trace.run.stderr
+    pid, started = trace.run.stdout.split()
+    assert not _running(int(pid), started)
