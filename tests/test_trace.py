@@ -617,3 +617,13 @@ def test_a_traced_run_kills_what_it_leaves_behind_as_check_does(escape: str) -> 
     assert trace.run.exit_status == 0, trace.run.stderr
     pid, started = trace.run.stdout.split()
     assert not _running(int(pid), started)
+
+
+def test_trace_takes_checks_limits(invoke: Invoke, tmp_path: Path) -> None:
+    code = write(tmp_path / "s.py", "import time\ntime.sleep(30)\n")
+    result = invoke("trace", "--code-file", str(code), "--timeout", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "trace cut: the run stopped after 0.5 s of wall-clock time" in result.output
+    result = invoke("trace", "--code-file", str(code), "--timeout", "nan")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output

@@ -104,21 +104,13 @@ def check_command(
     are written back (deck files keep their comments and layout; stored questions of
     your own decks are updated; a deck loaded from a file is refused: check that file).
     """
-    from dataclasses import replace
-
-    from quizzer import checking, sandbox
+    from quizzer import checking
     from quizzer.bulk import end_startup
     from quizzer.cli import render
 
     if not paths and not decks:
         raise click.UsageError("name deck files or folders, or --deck SLUG")
-    limits = sandbox.DEFAULT_LIMITS
-    if timeout is not None:
-        limits = replace(limits, wall_seconds=timeout)
-    if cpu is not None:
-        limits = replace(limits, cpu_seconds=cpu)
-    if memory is not None:
-        limits = replace(limits, memory_bytes=memory * sandbox.MiB)
+    limits = _limits(timeout, cpu, memory)
     items = checking.file_items(paths) if paths else []
     if decks:
         with database_of(ctx) as database, database.reading() as session:
@@ -147,6 +139,44 @@ def check_command(
     left = _write_back(ctx, report) if update else len(report.failed)
     if left:
         ctx.exit(1)
+
+
+def _limits(timeout: float | None, cpu: int | None, memory: int | None) -> Any:
+    """The sandbox's limits, with the ones given on the command line."""
+    from dataclasses import replace
+
+    from quizzer import sandbox
+
+    limits = sandbox.DEFAULT_LIMITS
+    if timeout is not None:
+        limits = replace(limits, wall_seconds=timeout)
+    if cpu is not None:
+        limits = replace(limits, cpu_seconds=cpu)
+    if memory is not None:
+        limits = replace(limits, memory_bytes=memory * sandbox.MiB)
+    return limits
+
+
+def _limit_options(function: Any) -> Any:
+    """--timeout, --cpu and --memory, as check takes them."""
+    function = click.option(
+        "--memory",
+        type=click.IntRange(min=16, max=MAX_MEMORY_MIB),
+        metavar="MIB",
+        help="Memory per snippet in MiB (default 512).",
+    )(function)
+    function = click.option(
+        "--cpu",
+        type=click.IntRange(min=1, max=MAX_SECONDS),
+        metavar="S",
+        help="CPU seconds per snippet (default 5).",
+    )(function)
+    return click.option(
+        "--timeout",
+        type=Seconds(min=0.1, max=MAX_SECONDS),
+        metavar="S",
+        help="Wall-clock seconds per snippet (default 10).",
+    )(function)
 
 
 def _write_back(ctx: click.Context, report: Any) -> int:
@@ -284,23 +314,32 @@ def _with_traces(questions: list[Any]) -> list[Any]:
 )
 @click.option(
     "--code-file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Trace the code in this file instead ('-': stdin).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
 @click.option(
     "--python", "python", metavar="PATH", help="Interpreter to run with (default: this one)."
 )
+@_limit_options
 @click.pass_context
 def trace_command(
-    ctx: click.Context, name: str | None, code_file: object, as_json: bool, python: str | None
+    ctx: click.Context,
+    name: str | None,
+    code_file: Path | None,
+    as_json: bool,
+    python: str | None,
+    timeout: float | None,
+    cpu: int | None,
+    memory: int | None,
 ) -> None:
     """Run a predict_output question's code step by step, in the sandbox, and show each step.
 
     Each step is a line as it runs (in its function and frame), a call, a return, an
     exception, a decorator applied, a generator suspended or resumed, a context manager
     entered or left; with the names it changed and what it printed. The trace is cut
-    after 2000 steps.
+    after 2000 steps. It runs in the sandbox with check's limits (--timeout, --cpu,
+    --memory as check takes them).
     """
     from rich.console import Console
 
@@ -311,14 +350,20 @@ def trace_command(
     if (name is None) == (code_file is None):
         raise click.UsageError("name a question (DECK/ID) or give --code-file, not both")
     if code_file is not None:
+        # Read here, not by click.File: a usage error in a later option leaves no file open.
         try:
-            code = code_file.read()  # type: ignore[attr-defined]
+            data = sys.stdin.buffer.read() if str(code_file) == "-" else code_file.read_bytes()
+            code = data.decode("utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot read {code_file}: {exc.strerror or exc}", param_hint="'--code-file'"
+            ) from None
         except UnicodeDecodeError as exc:
             raise click.BadParameter(
                 f"not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x})",
                 param_hint="'--code-file'",
             ) from None
-        title = f"Trace of {getattr(code_file, 'name', 'the code')}"
+        title = f"Trace of {code_file}"
     else:
         from quizzer import store
 
@@ -340,7 +385,7 @@ def trace_command(
                     f"note: {name}'s answer is for python{versions}; this trace runs {version}",
                     err=True,
                 )
-    trace = trace_snippet(code, python=python)
+    trace = trace_snippet(code, python=python, limits=_limits(timeout, cpu, memory))
     if as_json:
         echo_json(trace.to_json())
         return
