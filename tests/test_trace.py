@@ -528,7 +528,7 @@ def test_coroutines_interleave_and_each_resume_names_its_frame() -> None:
 
 def test_a_missing_interpreter_is_one_line(invoke: Invoke, tmp_path: Path) -> None:
     code = write(tmp_path / "s.py", "print(1)\n")
-    result = invoke("trace", "--code-file", str(code), "--python", str(tmp_path / "nope"))
+    result = invoke("trace", "--code-file", str(code), "--interpreter", str(tmp_path / "nope"))
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error: no Python interpreter at")
     assert len(result.output.strip().splitlines()) == 1

@@ -319,7 +319,7 @@ def _with_traces(questions: list[Any]) -> list[Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
 @click.option(
-    "--python", "python", metavar="PATH", help="Interpreter to run with (default: this one)."
+    "--interpreter", metavar="PATH", help="Python to run the code with (default: this one)."
 )
 @_limit_options
 @click.pass_context
@@ -328,7 +328,7 @@ def trace_command(
     name: str | None,
     code_file: Path | None,
     as_json: bool,
-    python: str | None,
+    interpreter: str | None,
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
@@ -379,13 +379,13 @@ def trace_command(
 
             from quizzer.sandbox import interpreter_version
 
-            version = interpreter_version(python)
+            version = interpreter_version(interpreter)
             if not SpecifierSet(versions).contains(version):
                 click.echo(
                     f"note: {name}'s answer is for python{versions}; this trace runs {version}",
                     err=True,
                 )
-    trace = trace_snippet(code, python=python, limits=_limits(timeout, cpu, memory))
+    trace = trace_snippet(code, python=interpreter, limits=_limits(timeout, cpu, memory))
     if as_json:
         echo_json(trace.to_json())
         return
