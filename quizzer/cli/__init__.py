@@ -289,18 +289,54 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
-    """Print a borderless table of plain text; ``columns`` are (header, justify) pairs."""
+def output_is_plain() -> bool:
+    """Whether stdout goes to a program rather than a person: tables print as plain rows."""
+    return not sys.stdout.isatty()
+
+
+def print_table(
+    title: str | None,
+    columns: list[tuple[str, str]],
+    rows: list[list[str]],
+    *,
+    names: int = 1,
+) -> None:
+    """Print a table; ``columns`` are (header, justify) pairs, the first ``names`` of them
+    names that other commands take (never cut or wrapped).
+
+    To a terminal: a borderless table whose other text wraps. To a pipe or a file: one
+    tab-separated line per row, every value whole, no header, for awk, cut and xargs.
+    """
+    if output_is_plain():
+        for row in rows:
+            click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+        return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    console = Console(highlight=False)
+    widths = [
+        max([len(header), *(len(row[index]) for row in rows)])
+        for index, (header, _) in enumerate(columns)
+    ]
+    if sum(widths) + 2 * (len(widths) - 1) > console.width:
+        # Too narrow for a table: each row as a record, its names whole on the first line.
+        for row in rows:
+            click.echo(" ".join(row[:names]))
+            rest = [
+                f"{header} {cell}" if header else cell
+                for (header, _), cell in zip(columns[names:], row[names:], strict=True)
+                if cell
+            ]
+            click.echo("  " + "  ".join(rest))
+        return
     table = Table(title=title, box=None, pad_edge=False, header_style="bold")
     for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # text, not markup: "[/]" is a title too
-    Console(highlight=False).print(table)
+    console.print(table)
 
 
 def leech_message(name: str, lapses: int) -> str:

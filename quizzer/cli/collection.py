@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from quizzer.cli import (
     utc_now,
 )
 from quizzer.errors import QuizzerError
+
+if TYPE_CHECKING:
+    from quizzer.collection import CardListing
 
 # --- import ---------------------------------------------------------------------------
 
@@ -182,23 +186,35 @@ def cards_command(
             ("interval", "right"),
             ("due", "left"),
             ("lapses", "right"),
+            ("", "left"),
         ],
         [
             [
-                row.name
-                + (" (retired)" if row.retired else "")
-                + (" (leech)" if row.leech else "")
-                + (" (suspended)" if row.suspended and not row.leech else ""),
+                row.name,
                 row.type,
                 f"{row.ease:.2f}",
                 str(row.repetitions),
                 str(row.interval),
                 "new" if row.new else row.due.isoformat(),
                 str(row.lapses),
+                " ".join(_markers(row)),
             ]
             for row in rows
         ],
     )
+
+
+def _markers(row: CardListing) -> list[str]:
+    """What sets a card apart, shown on its own row: (retired), (leech), (suspended)."""
+    return [
+        marker
+        for marker, on in (
+            ("(retired)", row.retired),
+            ("(leech)", row.leech),
+            ("(suspended)", row.suspended and not row.leech),
+        )
+        if on
+    ]
 
 
 @command("show")
