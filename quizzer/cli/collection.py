@@ -339,11 +339,13 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
 # --- settings -------------------------------------------------------------------------
 
 
-@command("config")
+# A negative number is a value to refuse with the reason, not an unknown option "-1".
+@command("config", context_settings={"ignore_unknown_options": True})
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context
-def config_command(ctx: click.Context, key: str | None, value: str | None) -> None:
+def config_command(ctx: click.Context, key: str | None, value: str | None, as_json: bool) -> None:
     """Show or change persisted settings.
 
     `quizzer config` lists them; `quizzer config new-per-day 20` changes one.
@@ -352,16 +354,25 @@ def config_command(ctx: click.Context, key: str | None, value: str | None) -> No
 
     with database_of(ctx) as database, database.transaction() as session:
         if key is None:
+            values = {name: collection.get_setting(session, name) for name in collection.SETTINGS}
+            if as_json:
+                echo_json(dict(sorted(values.items())))
+                return
             for name, (_, _, about) in sorted(collection.SETTINGS.items()):
-                click.echo(f"{name} = {collection.get_setting(session, name)}    # {about}")
+                click.echo(f"{name} = {values[name]}    # {about}")
             return
         if value is None:
             if key not in collection.SETTINGS:
                 raise QuizzerError(f"{key}: no such setting")
-            click.echo(str(collection.get_setting(session, key)))
-            return
-        stored = collection.set_setting(session, key, value)
-    click.echo(f"{key} = {stored}")
+            stored = collection.get_setting(session, key)
+        else:
+            stored = collection.set_setting(session, key, value)
+    if as_json:
+        echo_json({key: stored})
+    elif value is None:
+        click.echo(str(stored))
+    else:
+        click.echo(f"{key} = {stored}")
 
 
 # --- undo, unsuspend ------------------------------------------------------------------
