@@ -55,10 +55,20 @@ class QuizzerGroup(click.Group):
             db_errors = sys.modules.get("sqlalchemy.exc")
             if db_errors is not None and isinstance(exc, db_errors.DBAPIError):
                 reason = " ".join(str(exc.orig or exc).split())
+                if any(sign in reason for sign in DAMAGED):
+                    raise click.ClickException(
+                        f"the database file is damaged ({reason}): what this command was "
+                        "saving was not saved. `quizzer db check` says more; "
+                        "`sqlite3 FILE .recover | sqlite3 NEW.db` saves what can be saved"
+                    ) from None
                 raise click.ClickException(
                     f"database error, nothing was changed: {reason}"
                 ) from None
             raise
+
+
+#: What SQLite says of a file damaged inside (a valid header, malformed pages).
+DAMAGED = ("database disk image is malformed", "database corruption")
 
 
 def settings_of(ctx: click.Context) -> Settings:

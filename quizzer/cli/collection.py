@@ -410,6 +410,25 @@ def unsuspend_command(ctx: click.Context, name: str) -> None:
         click.echo(f"{name} is not suspended; nothing changed.")
 
 
+@command("restore")
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
+@click.pass_context
+def restore_command(ctx: click.Context, name: str) -> None:
+    """Bring back a question `quizzer delete` retired, with its schedule and history.
+
+    For your own decks; a question of a deck file comes back when the file has it again
+    and is imported.
+    """
+    from quizzer import authoring, store
+
+    with database_of(ctx) as database, database.transaction() as session:
+        restored = authoring.restore(session, store.get_question(session, name))
+    if restored:
+        click.echo(f"{name}: restored, with its schedule and history.")
+    else:
+        click.echo(f"{name} is not retired; nothing changed.")
+
+
 # --- db -------------------------------------------------------------------------------
 
 
@@ -449,3 +468,31 @@ def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
     report = dbcopy.copy_database(settings_of(ctx).db, target, replace=replace)
     verb = "Replaced the collection in" if report.replaced else "Copied to"
     click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")
+
+
+@db_group.command("check")
+@common_options(envvar=False)
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@click.pass_context
+def db_check_command(ctx: click.Context, as_json: bool) -> None:
+    """Check the collection: the database file (SQLite's integrity check) and quizzer's own
+    rules (every card where its review log leads). Exit status 1 if anything is wrong.
+
+    A damaged SQLite file can often be saved with `sqlite3 FILE .recover | sqlite3 NEW`,
+    then `quizzer --db NEW db check`.
+    """
+    from quizzer import integrity
+
+    with database_of(ctx) as database, database.reading() as session:
+        report = integrity.check_collection(session)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(problem)
+        if report.total_problems > len(report.problems):
+            click.echo(f"... and {report.total_problems - len(report.problems)} more")
+        verdict = "ok" if report.ok else f"{report.total_problems} problems"
+        click.echo(f"{verdict}: {report.questions} questions, {report.reviews} answers checked")
+    if not report.ok:
+        ctx.exit(1)

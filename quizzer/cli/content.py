@@ -515,6 +515,8 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
                 authoring.retire(session, question)
                 source = question.deck.source
             click.echo(f"{name}: retired (its history is kept).")
+            if not source:
+                click.echo(f"`quizzer restore {name}` brings it back.")
             if source:
                 click.echo(f"note: importing {source} again brings it back while the file has it.")
             return
