@@ -461,42 +461,121 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
 def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: bool) -> None:
     """Edit a question as YAML in $EDITOR; its schedule and history are kept.
 
-    A predict_output question whose code or answer changed is verified again. Editing
-    a card also unsuspends it (rewriting a leech is the cure).
+    A predict_output question whose code or answer changed is verified again; when
+    CPython prints something else you can store what it prints, edit again, or stop.
+    Text that cannot be stored is never lost: it is kept, and the next `quizzer edit`
+    of the question opens it again. Editing a card also unsuspends it (rewriting a
+    leech is the cure).
     """
-    from quizzer import authoring, store, transfer
+    from quizzer import authoring, checking, store, transfer
+    from quizzer.cli import render
 
+    draft = _draft_path(settings_of(ctx).db, name)
+    interactive = sys.stdin.isatty()
     with database_of(ctx) as database:
         with database.reading() as session:
             question = store.get_question(session, name)
-            text = authoring.question_yaml(question)
+            original = f"# {name}: save and close to apply; the id cannot change.\n"
+            original += authoring.question_yaml(question)
             before = transfer.question_file(question)
             source = question.deck.source
-        header = f"# {name}: save and close to apply; the id cannot change.\n"
-        edited_text = click.edit(header + text, extension=".yaml", require_save=True)
-        if edited_text is None or edited_text == header + text:
-            click.echo("No change.")
-            return
-        with database.reading() as session:
-            edited = authoring.parse_edited(
-                edited_text, name=name, original=store.get_question(session, name)
+        text = original
+        if draft.exists():
+            text = draft.read_text(encoding="utf-8")
+            click.echo(f"Opening your unsaved edit of {name} again (kept in {draft}).")
+        while True:
+            edited_text = click.edit(text, extension=".yaml", require_save=True)
+            if edited_text is None or edited_text in (original, text):
+                click.echo(
+                    "No change."
+                    + (f" Your unsaved edit stays in {draft}." if draft.exists() else "")
+                )
+                return
+            text = edited_text
+            problem: str | None = None
+            try:
+                with database.reading() as session:
+                    edited = authoring.parse_edited(
+                        text, name=name, original=store.get_question(session, name)
+                    )
+            except QuizzerError as exc:
+                problem = str(exc)
+            if (
+                problem is None
+                and edited.type == "predict_output"
+                and (
+                    (edited.code, edited.answer, edited.python)
+                    != (before.code, before.answer, before.python)
+                )
+            ):
+                wrong = checking.wrong_answers(
+                    [edited], interpreter=interpreter, label=name.split("/")[0]
+                )
+                if wrong and force:
+                    click.echo(
+                        f"warning: {name}: storing an answer CPython does not print (--force)",
+                        err=True,
+                    )
+                elif wrong:
+                    render.echo_diff(wrong[0].diff, err=True)
+                    problem = f"{name}: field 'answer': not what CPython prints (diff above)"
+                    if interactive:
+                        choice = click.prompt(
+                            "s(tore what CPython prints) / e(dit again) / q(uit)",
+                            type=click.Choice(["s", "e", "q"]),
+                            default="e",
+                        )
+                        if choice == "s":
+                            answer = checking.computed_answer(
+                                edited, interpreter=interpreter, label=name
+                            )
+                            edited = authoring.with_answer(edited, answer, source=name)
+                            problem = None
+                        elif choice == "e":
+                            continue
+            if problem is None:
+                break
+            _keep_draft(draft, text)
+            if interactive and click.confirm(f"{problem}\nEdit again?", default=True):
+                continue
+            click.echo(
+                f"Your text is kept in {draft}; `quizzer edit {name}` opens it again.", err=True
             )
-        rerun = (edited.code, edited.answer, edited.python) != (
-            before.code,
-            before.answer,
-            before.python,
-        )
-        if edited.type == "predict_output" and rerun:
-            _verify([edited], force=force, interpreter=interpreter, label=name.split("/")[0])
+            raise QuizzerError(problem)
         with database.transaction() as session:
             changed = authoring.apply_edit(
                 session, store.get_question(session, name), edited, now=utc_now()
             )
+    draft.unlink(missing_ok=True)
     click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
     if changed and source:
         click.echo(
             f"note: this deck comes from {source}; importing that file again undoes this edit."
         )
+
+
+def _draft_path(db: str | None, name: str) -> Path:
+    """Where an edit that could not be stored is kept, per collection and question."""
+    import hashlib
+
+    from platformdirs import user_cache_path
+
+    from quizzer.db import url_for
+
+    collection = hashlib.sha256(url_for(db).encode()).hexdigest()[:12]
+    return (
+        user_cache_path("quizzer", appauthor=False)
+        / "drafts"
+        / collection
+        / (name.replace("/", "--") + ".yaml")
+    )
+
+
+def _keep_draft(draft: Path, text: str) -> None:
+    from quizzer.files import write_bytes_atomically
+
+    draft.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(draft, text.encode("utf-8"))
 
 
 @command("delete")
