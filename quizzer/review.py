@@ -427,7 +427,13 @@ def grade(
     """Record one answer for the question named ``DECK/ID`` (``quizzer grade``)."""
     question = store.get_question(session, name)
     if question.retired:
-        raise QuizzerError(f"{name}: this question is retired (removed from its deck file)")
+        how = "deleted" if question.deck.source is None else "removed from its deck file"
+        raise QuizzerError(f"{name}: this question is retired ({how}); nothing changed")
+    if question.state.suspended:
+        raise QuizzerError(
+            f"{name}: this card is suspended (a leech); `quizzer unsuspend {name}` brings it "
+            "back, `quizzer edit` rewrites it; nothing changed"
+        )
     return record_answer(
         session,
         question,
