@@ -245,6 +245,8 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     click.echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
     if data["explanation"]:
         click.echo("why:    " + data["explanation"].strip())
+    if data["python"]:
+        click.echo(f"python: {data['python']}  (the versions the answer holds for)")
     click.echo("")
     due = "new" if state["new"] else f"due {state['due']}"
     click.echo(
@@ -268,6 +270,9 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
             f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
         )
+        if entry["typed"] is not None:
+            typed = entry["typed"].replace("\n", "\n              ") if entry["typed"] else ""
+            click.echo(f"      typed:  {typed or '(nothing)'}")
 
 
 # --- grade ----------------------------------------------------------------------------
