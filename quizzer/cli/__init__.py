@@ -368,8 +368,27 @@ def reconfigure_output() -> None:
 # --- check ----------------------------------------------------------------------------
 
 
+class _NoProgress:
+    """Where stderr is not a terminal: no bar, and not a byte written (nor rich loaded)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, **fields: Any) -> int:
+        return 0
+
+    def update(self, task: int, **fields: Any) -> None:
+        return None
+
+
 def progress_bar(total_hint: str) -> Any:
-    """A transient progress bar on stderr (stdout stays clean for pipes)."""
+    """A transient progress bar on stderr (stdout stays clean for pipes); nothing at all
+    when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(
