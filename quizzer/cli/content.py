@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ class Seconds(click.FloatRange):
     metavar="MIB",
     help="Memory per snippet in MiB (default 512).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -95,6 +97,7 @@ def check_command(
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
+    as_json: bool,
 ) -> None:
     """Run predict_output code in the sandbox and compare with the stored answers.
 
@@ -134,6 +137,17 @@ def check_command(
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    if as_json:
+        data = report.to_json()
+        if update:
+            data["updated"] = []
+            left = _write_back(ctx, report, said=data["updated"].append)
+        else:
+            left = len(report.failed)
+        echo_json(data)
+        if left:
+            ctx.exit(1)
+        return
     for result in report.failed:
         click.echo(
             f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
@@ -144,27 +158,28 @@ def check_command(
         if result.diff and not cut_short:
             render.echo_diff(result.diff)
     click.echo(report.summary())
-    left = _write_back(ctx, report) if update else len(report.failed)
+    left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
         ctx.exit(1)
 
 
-def _write_back(ctx: click.Context, report: Any) -> int:
-    """Store the actual outputs of failed questions; returns how many could not be."""
+def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object]) -> int:
+    """Store the actual outputs of failed questions, telling ``said`` what was done;
+    returns how many could not be stored."""
     from quizzer import checking
     from quizzer.deckfile import rewrite
 
     skipped = report.not_updatable()
     for result in skipped:
-        click.echo(f"not updated: {result.label}: {result.reason}")
+        said(f"not updated: {result.label}: {result.reason}")
     for path, answers in report.answer_updates().items():
         changed = rewrite.update_answers(path, answers)
-        click.echo(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+        said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
     stored = report.stored_updates()
     if stored:
         with database_of(ctx) as database, database.transaction() as session:
             for name in checking.store_answers(session, stored, now=utc_now()):
-                click.echo(f"{name}: answer updated")
+                said(f"{name}: answer updated")
     return len(skipped)
 
 
