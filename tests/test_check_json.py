@@ -46,3 +46,13 @@ def test_check_json_update_says_what_it_wrote(invoke: Invoke, tmp_path: Path) ->
     assert json.loads(result.output)["updated"] == [f"{path}: 1 answer updated"]
     again = json.loads(invoke("check", "--json", str(path)).output)
     assert (again["passed"], again["failed"]) == (2, 0)
+
+
+def test_check_names_its_interpreter_as_add_and_edit_do(invoke: Invoke, tmp_path: Path) -> None:
+    import sys
+
+    path = write(tmp_path / "deck.yaml", DECK.replace('answer: "3\\n"', 'answer: "2\\n"'))
+    for flag in ("--interpreter", "--python"):  # --python: its old spelling
+        result = invoke("check", "--json", flag, sys.executable, str(path))
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["python"] == sys.executable

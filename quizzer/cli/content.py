@@ -56,7 +56,8 @@ class Seconds(click.FloatRange):
 )
 @click.option("--update", is_flag=True, help="Write what CPython prints back as the answers.")
 @click.option(
-    "--python",
+    "--interpreter",
+    "--python",  # its old name: elsewhere --python is a version range, so it is not shown
     "python",
     metavar="PATH",
     help="Interpreter to run snippets with (default: this one).",
