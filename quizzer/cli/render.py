@@ -176,7 +176,8 @@ def render_stats(stats: Stats, console: Console) -> None:
     console.print(
         Text(
             f"Reviews per day, {first.isoformat()} to {last.isoformat()}{scope}: "
-            f"{answers} answer{'s' if answers != 1 else ''} on {days} day{'s' if days != 1 else ''}",
+            f"{answers} answer{'s' if answers != 1 else ''} "
+            f"on {days} day{'s' if days != 1 else ''}",
             style="bold",
         ),
         highlight=False,
