@@ -217,6 +217,20 @@ def retire(session: Session, question: Question) -> None:
     session.flush()
 
 
+def restore(session: Session, question: Question) -> bool:
+    """Bring a retired question of the user's own deck back, with its schedule and history;
+    False when it is not retired. A deck file's question comes back by the file, not here."""
+    if not question.retired:
+        return False
+    refuse_file_deck(
+        question.deck,
+        advice="put the question back in that file and import it again",
+    )
+    question.retired = False
+    session.flush()
+    return True
+
+
 def purge(session: Session, question: Question) -> int:
     """Delete ``question`` with its state and whole review history; returns the reviews removed."""
     count = session.scalar(

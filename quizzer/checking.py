@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from quizzer.answers import normalize_output, output_diff, outputs_match
 from quizzer.deckfile import Question, load_decks
@@ -119,6 +119,30 @@ class CheckReport:
                 detail = "; ".join(f"{reason}: {count}" for reason, count in reasons.items())
             text += f", {len(skipped)} skipped ({detail})"
         return text
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``check --json`` prints it (see docs/json.md)."""
+        return {
+            "python": self.python,
+            "python_version": self.python_version,
+            "passed": len(self.passed),
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
+            "results": [
+                {
+                    "label": result.label,
+                    "status": result.status,
+                    "reason": result.reason or None,
+                    "diff": (
+                        result.diff
+                        if result.diff and not (result.run and _cut_short(result.run))
+                        else None
+                    ),
+                    "output": result.actual,
+                }
+                for result in self.results
+            ],
+        }
 
     def answer_updates(self) -> dict[Path, dict[str, str]]:
         """New answers for the failed questions that ran to the end, by deck file and id.

@@ -264,6 +264,11 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
         f"FSRS: the longest interval, in days (1-{fsrs6.DEFAULT_MAXIMUM_INTERVAL})",
     ),
     "fuzz": (str, "on", "FSRS: spread due dates a little, the same way every run (on/off)"),
+    "new-order": (
+        str,
+        review.DEFAULT_NEW_ORDER,
+        "how new cards come: interleaved (each deck in turn), in-order, or random",
+    ),
 }
 
 #: The bounds of the settings that have their own (the others: 0..MAX_SETTING).
@@ -271,7 +276,11 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "desired-retention": (fsrs6.MIN_DESIRED_RETENTION, fsrs6.MAX_DESIRED_RETENTION),
     "maximum-interval": (1, fsrs6.DEFAULT_MAXIMUM_INTERVAL),
 }
-_CHOICES: dict[str, tuple[str, ...]] = {"scheduler": review.SCHEDULERS, "fuzz": ("on", "off")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "scheduler": review.SCHEDULERS,
+    "fuzz": ("on", "off"),
+    "new-order": review.NEW_ORDERS,
+}
 
 
 def get_setting(session: Session, key: str) -> Any:

@@ -124,6 +124,9 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # Every acknowledged answer survives a power cut: set, not left to how SQLite was built
+    # (some builds default WAL databases to NORMAL, which can lose the last commits).
+    cursor.execute("PRAGMA synchronous = FULL")
     cursor.close()
 
 

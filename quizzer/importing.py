@@ -242,7 +242,7 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: da
         if path in reread:
             continue
         deck = by_digest[plan.digests[path]]
-        deck.source = str(path)
+        deck.source = str(path.resolve())  # whatever folder the next import runs in
         active = session.scalar(
             select(func.count())
             .select_from(Question)
@@ -251,7 +251,9 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: da
         report.decks.append(DeckImport(deck=deck.slug, path=str(path), unchanged=int(active or 0)))
     for path, deck_file in loaded:
         report.decks += _retire_renamed(session, path, deck_file.deck)
-        report.decks.append(upsert_deck(session, deck_file, source=str(path), now=now, today=today))
+        imported = upsert_deck(session, deck_file, source=str(path.resolve()), now=now, today=today)
+        imported.path = str(path)  # the report names the file as it was given
+        report.decks.append(imported)
         session.scalars(
             select(Deck).where(Deck.slug == deck_file.deck)
         ).one().source_digest = plan.digests[path]

@@ -185,26 +185,58 @@ def due_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list
     return list(session.scalars(store.in_decks(stmt, decks)))
 
 
-def new_ids(session: Session, *, today: date, limit: int, decks: Sequence[str] = ()) -> list[int]:
-    """Up to ``limit`` never-answered cards, deck by deck in file order.
+#: How new cards are introduced (the `new-order` setting).
+NEW_ORDERS = ("interleaved", "in-order", "random")
+DEFAULT_NEW_ORDER = "interleaved"
 
-    A new card is due from the day it was added: a review ``--today`` an earlier day does
-    not see it (the scheduler would refuse the answer).
+
+def new_ids(
+    session: Session,
+    *,
+    today: date,
+    limit: int,
+    decks: Sequence[str] = (),
+    order: str = DEFAULT_NEW_ORDER,
+) -> list[int]:
+    """Up to ``limit`` never-answered cards, in the ``order`` of NEW_ORDERS.
+
+    *interleaved* takes each deck's next card in turn (file order within a deck), so a
+    day's new cards come from every deck and neighbours in a file, which give each other
+    away, are days apart; *in-order* is deck by deck in file order; *random* is shuffled
+    afresh each day, the same all day. A new card is due from the day it was added: a
+    review ``--today`` an earlier day does not see it (the scheduler would refuse it).
     """
     if limit <= 0:
         return []
-    stmt = (
-        select(Card.question_id)
-        .join(Question, Question.id == Card.question_id)
-        .where(
-            store.NEW,
-            Card.due <= today,
-            store.NOT_SUSPENDED,
+    candidates = store.in_decks(
+        select(
+            Card.question_id.label("question_id"),
+            Question.deck_id.label("deck_id"),
+            Question.position.label("position"),
         )
-        .order_by(Question.deck_id, Question.position)
-        .limit(limit)
+        .join(Question, Question.id == Card.question_id)
+        .where(store.NEW, Card.due <= today, store.NOT_SUSPENDED),
+        decks,
     )
-    return list(session.scalars(store.in_decks(stmt, decks)))
+    if order == "in-order":
+        stmt = candidates.order_by(Question.deck_id, Question.position)
+        return list(session.scalars(stmt.limit(limit)))
+    ranked = candidates.add_columns(
+        func.row_number()
+        .over(partition_by=Question.deck_id, order_by=(Question.position, Question.id))
+        .label("turn")
+    ).subquery()
+    if order == "random":
+        # A shuffle that is the same all day and new the next: a hash of the id and the
+        # day that SQLite and PostgreSQL compute alike in 64-bit integers (squared, so the
+        # order is not an arithmetic progression of the ids).
+        day, prime = today.toordinal(), 2_147_483_647
+        mixed = (ranked.c.question_id * 48271 + day * 69621) % prime
+        key = (mixed * mixed + day) % prime
+        picked = select(ranked.c.question_id).order_by(key, ranked.c.question_id)
+    else:
+        picked = select(ranked.c.question_id).order_by(ranked.c.turn, ranked.c.deck_id)
+    return list(session.scalars(picked.limit(limit)))
 
 
 def drill_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list[int]:
@@ -245,7 +277,8 @@ def build_queue(
     """
     due = due_ids(session, today=today, decks=decks)
     new_left = max(0, new_per_day - new_started_on(session, today))
-    new = new_ids(session, today=today, limit=new_left, decks=decks)
+    order = _stored(session, "new-order") or DEFAULT_NEW_ORDER
+    new = new_ids(session, today=today, limit=new_left, decks=decks, order=order)
     fresh = [QueueItem(q, "due") for q in due] + [QueueItem(q, "new") for q in new]
     if due_and_new_left is not None:
         fresh = fresh[: max(0, due_and_new_left)]
@@ -394,7 +427,13 @@ def grade(
     """Record one answer for the question named ``DECK/ID`` (``quizzer grade``)."""
     question = store.get_question(session, name)
     if question.retired:
-        raise QuizzerError(f"{name}: this question is retired (removed from its deck file)")
+        how = "deleted" if question.deck.source is None else "removed from its deck file"
+        raise QuizzerError(f"{name}: this question is retired ({how}); nothing changed")
+    if question.state.suspended:
+        raise QuizzerError(
+            f"{name}: this card is suspended (a leech); `quizzer unsuspend {name}` brings it "
+            "back, `quizzer edit` rewrites it; nothing changed"
+        )
     return record_answer(
         session,
         question,

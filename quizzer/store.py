@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert, select
 from sqlalchemy.orm import Session, joinedload
@@ -17,6 +17,8 @@ from quizzer import fsrs6, scheduler
 from quizzer.errors import NotFoundError, UsageError
 from quizzer.orm import Card, Deck, Question, Review
 from quizzer.questions import Content
+
+Columns = TypeVarTuple("Columns")
 
 # --- names --------------------------------------------------------------------------
 
@@ -77,7 +79,7 @@ def due_by(day: date) -> ColumnElement[bool]:
     return LEARNED & (Card.due <= day) & NOT_SUSPENDED
 
 
-def in_decks(stmt: Select[Any], decks: Sequence[str]) -> Select[Any]:
+def in_decks(stmt: Select[*Columns], decks: Sequence[str]) -> Select[*Columns]:
     """``stmt`` (over Question) limited to active questions of ``decks`` (all when empty)."""
     stmt = stmt.where(ACTIVE)
     if decks:

@@ -136,3 +136,11 @@ def pg_invoke(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.delenv("QUIZZER_DB", raising=False)
     monkeypatch.delenv("QUIZZER_TODAY", raising=False)
     return cli_for(pg_url)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept edits go to a cache folder of the test's own, never the developer's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

@@ -54,6 +54,7 @@ def test_new_database_is_created_by_migrations_with_pragmas(db_path: Path) -> No
         assert raw.execute("PRAGMA foreign_keys").fetchone() == (1,)
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert raw.execute("PRAGMA busy_timeout").fetchone() == (db.BUSY_TIMEOUT_MS,)
+        assert raw.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
     database.dispose()
     with sqlite3.connect(db_path) as connection:
         version = connection.execute("SELECT version_num FROM alembic_version").fetchall()

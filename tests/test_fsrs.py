@@ -179,8 +179,14 @@ def test_answers_stored_under_fsrs_match_py_fsrs(
         for late, quality in script:
             day = due + timedelta(days=late)
             with database.transaction() as session:
+                # No leech rule: a suspended card is not graded, and the library has none.
                 recorded = review.grade(
-                    session, "test-closures/cell", quality, today=day, now=_midnight(day)
+                    session,
+                    "test-closures/cell",
+                    quality,
+                    today=day,
+                    now=_midnight(day),
+                    leech_threshold=0,
                 )
             card, _ = library.review_card(card, fsrs.Rating(fsrs6.rating(quality)), _midnight(day))
             with database.reading() as session:

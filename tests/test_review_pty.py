@@ -121,6 +121,17 @@ def test_ctrl_c_stops_cleanly_without_traceback(imported_db: Path) -> None:
     assert _answers(imported_db) == [("late-binding", 3)]
 
 
+def test_ctrl_c_exits_130_after_saying_the_answers_are_saved(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    _ctrl_c_once_waiting(child)
+    child.expect("Every answer you gave is saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+
+
 @pytest.mark.parametrize("key", ["q", "ctrl-c"])
 def test_a_wrong_answer_is_saved_before_the_pause(imported_db: Path, key: str) -> None:
     child = _spawn(imported_db)

@@ -381,6 +381,17 @@ def test_narrow_terminal_shows_the_latest_weeks(history: Database) -> None:
     assert rows["Mon"] == "Mon · · ▒ · · · · ▓"
     assert rows["Sun"] == "Sun · · · · · · █"
     assert all(len(line) <= 20 for line in rows.values())
+    # ... and says so: the heading's range is the whole window, the heatmap shows less.
+    assert "(the heatmap shows the last 8 of 12 weeks, from 2025-11-17" in " ".join(text.split())
+
+
+def test_one_active_day_is_one_day(database: Database, tmp_path: Path) -> None:
+    with database.transaction() as session:
+        deck = _deck(tmp_path, "alpha", ["a0"])
+        importing.import_decks(session, [deck], now=_at(IMPORTED), today=IMPORTED)
+    answer(database, "alpha/a0", 4, TODAY)
+    text = _render(stats_of(database), Console(file=io.StringIO(), width=100, no_color=True))
+    assert ": 1 answer on 1 day\n" in text
 
 
 def test_render_an_empty_database(database: Database) -> None:

@@ -55,10 +55,20 @@ class QuizzerGroup(click.Group):
             db_errors = sys.modules.get("sqlalchemy.exc")
             if db_errors is not None and isinstance(exc, db_errors.DBAPIError):
                 reason = " ".join(str(exc.orig or exc).split())
+                if any(sign in reason for sign in DAMAGED):
+                    raise click.ClickException(
+                        f"the database file is damaged ({reason}): what this command was "
+                        "saving was not saved. `quizzer db check` says more; "
+                        "`sqlite3 FILE .recover | sqlite3 NEW.db` saves what can be saved"
+                    ) from None
                 raise click.ClickException(
                     f"database error, nothing was changed: {reason}"
                 ) from None
             raise
+
+
+#: What SQLite says of a file damaged inside (a valid header, malformed pages).
+DAMAGED = ("database disk image is malformed", "database corruption")
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -289,18 +299,54 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
-    """Print a borderless table of plain text; ``columns`` are (header, justify) pairs."""
+def output_is_plain() -> bool:
+    """Whether stdout goes to a program rather than a person: tables print as plain rows."""
+    return not sys.stdout.isatty()
+
+
+def print_table(
+    title: str | None,
+    columns: list[tuple[str, str]],
+    rows: list[list[str]],
+    *,
+    names: int = 1,
+) -> None:
+    """Print a table; ``columns`` are (header, justify) pairs, the first ``names`` of them
+    names that other commands take (never cut or wrapped).
+
+    To a terminal: a borderless table whose other text wraps. To a pipe or a file: one
+    tab-separated line per row, every value whole, no header, for awk, cut and xargs.
+    """
+    if output_is_plain():
+        for row in rows:
+            click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
+        return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    console = Console(highlight=False)
+    widths = [
+        max([len(header), *(len(row[index]) for row in rows)])
+        for index, (header, _) in enumerate(columns)
+    ]
+    if sum(widths) + 2 * (len(widths) - 1) > console.width:
+        # Too narrow for a table: each row as a record, its names whole on the first line.
+        for row in rows:
+            click.echo(" ".join(row[:names]))
+            rest = [
+                f"{header} {cell}" if header else cell
+                for (header, _), cell in zip(columns[names:], row[names:], strict=True)
+                if cell
+            ]
+            click.echo("  " + "  ".join(rest))
+        return
     table = Table(title=title, box=None, pad_edge=False, header_style="bold")
     for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # text, not markup: "[/]" is a title too
-    Console(highlight=False).print(table)
+    console.print(table)
 
 
 def leech_message(name: str, lapses: int) -> str:
@@ -322,8 +368,27 @@ def reconfigure_output() -> None:
 # --- check ----------------------------------------------------------------------------
 
 
+class _NoProgress:
+    """Where stderr is not a terminal: no bar, and not a byte written (nor rich loaded)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, **fields: Any) -> int:
+        return 0
+
+    def update(self, task: int, **fields: Any) -> None:
+        return None
+
+
 def progress_bar(total_hint: str) -> Any:
-    """A transient progress bar on stderr (stdout stays clean for pipes)."""
+    """A transient progress bar on stderr (stdout stays clean for pipes); nothing at all
+    when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from quizzer.cli import (
     utc_now,
 )
 from quizzer.errors import QuizzerError
+
+if TYPE_CHECKING:
+    from quizzer.collection import CardListing
 
 # --- import ---------------------------------------------------------------------------
 
@@ -182,23 +186,35 @@ def cards_command(
             ("interval", "right"),
             ("due", "left"),
             ("lapses", "right"),
+            ("", "left"),
         ],
         [
             [
-                row.name
-                + (" (retired)" if row.retired else "")
-                + (" (leech)" if row.leech else "")
-                + (" (suspended)" if row.suspended and not row.leech else ""),
+                row.name,
                 row.type,
                 f"{row.ease:.2f}",
                 str(row.repetitions),
                 str(row.interval),
                 "new" if row.new else row.due.isoformat(),
                 str(row.lapses),
+                " ".join(_markers(row)),
             ]
             for row in rows
         ],
     )
+
+
+def _markers(row: CardListing) -> list[str]:
+    """What sets a card apart, shown on its own row: (retired), (leech), (suspended)."""
+    return [
+        marker
+        for marker, on in (
+            ("(retired)", row.retired),
+            ("(leech)", row.leech),
+            ("(suspended)", row.suspended and not row.leech),
+        )
+        if on
+    ]
 
 
 @command("show")
@@ -229,6 +245,8 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
     click.echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
     if data["explanation"]:
         click.echo("why:    " + data["explanation"].strip())
+    if data["python"]:
+        click.echo(f"python: {data['python']}  (the versions the answer holds for)")
     click.echo("")
     due = "new" if state["new"] else f"due {state['due']}"
     click.echo(
@@ -252,6 +270,9 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
             f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
         )
+        if entry["typed"] is not None:
+            typed = entry["typed"].replace("\n", "\n              ") if entry["typed"] else ""
+            click.echo(f"      typed:  {typed or '(nothing)'}")
 
 
 # --- grade ----------------------------------------------------------------------------
@@ -323,11 +344,13 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
 # --- settings -------------------------------------------------------------------------
 
 
-@command("config")
+# A negative number is a value to refuse with the reason, not an unknown option "-1".
+@command("config", context_settings={"ignore_unknown_options": True})
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context
-def config_command(ctx: click.Context, key: str | None, value: str | None) -> None:
+def config_command(ctx: click.Context, key: str | None, value: str | None, as_json: bool) -> None:
     """Show or change persisted settings.
 
     `quizzer config` lists them; `quizzer config new-per-day 20` changes one.
@@ -336,16 +359,25 @@ def config_command(ctx: click.Context, key: str | None, value: str | None) -> No
 
     with database_of(ctx) as database, database.transaction() as session:
         if key is None:
+            values = {name: collection.get_setting(session, name) for name in collection.SETTINGS}
+            if as_json:
+                echo_json(dict(sorted(values.items())))
+                return
             for name, (_, _, about) in sorted(collection.SETTINGS.items()):
-                click.echo(f"{name} = {collection.get_setting(session, name)}    # {about}")
+                click.echo(f"{name} = {values[name]}    # {about}")
             return
         if value is None:
             if key not in collection.SETTINGS:
                 raise QuizzerError(f"{key}: no such setting")
-            click.echo(str(collection.get_setting(session, key)))
-            return
-        stored = collection.set_setting(session, key, value)
-    click.echo(f"{key} = {stored}")
+            stored = collection.get_setting(session, key)
+        else:
+            stored = collection.set_setting(session, key, value)
+    if as_json:
+        echo_json({key: stored})
+    elif value is None:
+        click.echo(str(stored))
+    else:
+        click.echo(f"{key} = {stored}")
 
 
 # --- undo, unsuspend ------------------------------------------------------------------
@@ -381,6 +413,25 @@ def unsuspend_command(ctx: click.Context, name: str) -> None:
         click.echo(f"{name}: back in reviews.")
     else:
         click.echo(f"{name} is not suspended; nothing changed.")
+
+
+@command("restore")
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
+@click.pass_context
+def restore_command(ctx: click.Context, name: str) -> None:
+    """Bring back a question `quizzer delete` retired, with its schedule and history.
+
+    For your own decks; a question of a deck file comes back when the file has it again
+    and is imported.
+    """
+    from quizzer import authoring, store
+
+    with database_of(ctx) as database, database.transaction() as session:
+        restored = authoring.restore(session, store.get_question(session, name))
+    if restored:
+        click.echo(f"{name}: restored, with its schedule and history.")
+    else:
+        click.echo(f"{name} is not retired; nothing changed.")
 
 
 # --- db -------------------------------------------------------------------------------
@@ -422,3 +473,31 @@ def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
     report = dbcopy.copy_database(settings_of(ctx).db, target, replace=replace)
     verb = "Replaced the collection in" if report.replaced else "Copied to"
     click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")
+
+
+@db_group.command("check")
+@common_options(envvar=False)
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@click.pass_context
+def db_check_command(ctx: click.Context, as_json: bool) -> None:
+    """Check the collection: the database file (SQLite's integrity check) and quizzer's own
+    rules (every card where its review log leads). Exit status 1 if anything is wrong.
+
+    A damaged SQLite file can often be saved with `sqlite3 FILE .recover | sqlite3 NEW`,
+    then `quizzer --db NEW db check`.
+    """
+    from quizzer import integrity
+
+    with database_of(ctx) as database, database.reading() as session:
+        report = integrity.check_collection(session)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(problem)
+        if report.total_problems > len(report.problems):
+            click.echo(f"... and {report.total_problems - len(report.problems)} more")
+        verdict = "ok" if report.ok else f"{report.total_problems} problems"
+        click.echo(f"{verdict}: {report.questions} questions, {report.reviews} answers checked")
+    if not report.ok:
+        ctx.exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ class Seconds(click.FloatRange):
 )
 @click.option("--update", is_flag=True, help="Write what CPython prints back as the answers.")
 @click.option(
-    "--python",
+    "--interpreter",
+    "--python",  # its old name: elsewhere --python is a version range, so it is not shown
     "python",
     metavar="PATH",
     help="Interpreter to run snippets with (default: this one).",
@@ -84,6 +86,7 @@ class Seconds(click.FloatRange):
     metavar="MIB",
     help="Memory per snippet in MiB (default 512).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -95,6 +98,7 @@ def check_command(
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
+    as_json: bool,
 ) -> None:
     """Run predict_output code in the sandbox and compare with the stored answers.
 
@@ -126,6 +130,17 @@ def check_command(
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    if as_json:
+        data = report.to_json()
+        if update:
+            data["updated"] = []
+            left = _write_back(ctx, report, said=data["updated"].append)
+        else:
+            left = len(report.failed)
+        echo_json(data)
+        if left:
+            ctx.exit(1)
+        return
     for result in report.failed:
         click.echo(
             f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
@@ -136,7 +151,7 @@ def check_command(
         if result.diff and not cut_short:
             render.echo_diff(result.diff)
     click.echo(report.summary())
-    left = _write_back(ctx, report) if update else len(report.failed)
+    left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
         ctx.exit(1)
 
@@ -179,22 +194,23 @@ def _limit_options(function: Any) -> Any:
     )(function)
 
 
-def _write_back(ctx: click.Context, report: Any) -> int:
-    """Store the actual outputs of failed questions; returns how many could not be."""
+def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object]) -> int:
+    """Store the actual outputs of failed questions, telling ``said`` what was done;
+    returns how many could not be stored."""
     from quizzer import checking
     from quizzer.deckfile import rewrite
 
     skipped = report.not_updatable()
     for result in skipped:
-        click.echo(f"not updated: {result.label}: {result.reason}")
+        said(f"not updated: {result.label}: {result.reason}")
     for path, answers in report.answer_updates().items():
         changed = rewrite.update_answers(path, answers)
-        click.echo(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+        said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
     stored = report.stored_updates()
     if stored:
         with database_of(ctx) as database, database.transaction() as session:
             for name in checking.store_answers(session, stored, now=utc_now()):
-                click.echo(f"{name}: answer updated")
+                said(f"{name}: answer updated")
     return len(skipped)
 
 
@@ -634,42 +650,121 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
 def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: bool) -> None:
     """Edit a question as YAML in $EDITOR; its schedule and history are kept.
 
-    A predict_output question whose code or answer changed is verified again. Editing
-    a card also unsuspends it (rewriting a leech is the cure).
+    A predict_output question whose code or answer changed is verified again; when
+    CPython prints something else you can store what it prints, edit again, or stop.
+    Text that cannot be stored is never lost: it is kept, and the next `quizzer edit`
+    of the question opens it again. Editing a card also unsuspends it (rewriting a
+    leech is the cure).
     """
-    from quizzer import authoring, store, transfer
+    from quizzer import authoring, checking, store, transfer
+    from quizzer.cli import render
 
+    draft = _draft_path(settings_of(ctx).db, name)
+    interactive = sys.stdin.isatty()
     with database_of(ctx) as database:
         with database.reading() as session:
             question = store.get_question(session, name)
-            text = authoring.question_yaml(question)
+            original = f"# {name}: save and close to apply; the id cannot change.\n"
+            original += authoring.question_yaml(question)
             before = transfer.question_file(question)
             source = question.deck.source
-        header = f"# {name}: save and close to apply; the id cannot change.\n"
-        edited_text = click.edit(header + text, extension=".yaml", require_save=True)
-        if edited_text is None or edited_text == header + text:
-            click.echo("No change.")
-            return
-        with database.reading() as session:
-            edited = authoring.parse_edited(
-                edited_text, name=name, original=store.get_question(session, name)
+        text = original
+        if draft.exists():
+            text = draft.read_text(encoding="utf-8")
+            click.echo(f"Opening your unsaved edit of {name} again (kept in {draft}).")
+        while True:
+            edited_text = click.edit(text, extension=".yaml", require_save=True)
+            if edited_text is None or edited_text in (original, text):
+                click.echo(
+                    "No change."
+                    + (f" Your unsaved edit stays in {draft}." if draft.exists() else "")
+                )
+                return
+            text = edited_text
+            problem: str | None = None
+            try:
+                with database.reading() as session:
+                    edited = authoring.parse_edited(
+                        text, name=name, original=store.get_question(session, name)
+                    )
+            except QuizzerError as exc:
+                problem = str(exc)
+            if (
+                problem is None
+                and edited.type == "predict_output"
+                and (
+                    (edited.code, edited.answer, edited.python)
+                    != (before.code, before.answer, before.python)
+                )
+            ):
+                wrong = checking.wrong_answers(
+                    [edited], interpreter=interpreter, label=name.split("/")[0]
+                )
+                if wrong and force:
+                    click.echo(
+                        f"warning: {name}: storing an answer CPython does not print (--force)",
+                        err=True,
+                    )
+                elif wrong:
+                    render.echo_diff(wrong[0].diff, err=True)
+                    problem = f"{name}: field 'answer': not what CPython prints (diff above)"
+                    if interactive:
+                        choice = click.prompt(
+                            "s(tore what CPython prints) / e(dit again) / q(uit)",
+                            type=click.Choice(["s", "e", "q"]),
+                            default="e",
+                        )
+                        if choice == "s":
+                            answer = checking.computed_answer(
+                                edited, interpreter=interpreter, label=name
+                            )
+                            edited = authoring.with_answer(edited, answer, source=name)
+                            problem = None
+                        elif choice == "e":
+                            continue
+            if problem is None:
+                break
+            _keep_draft(draft, text)
+            if interactive and click.confirm(f"{problem}\nEdit again?", default=True):
+                continue
+            click.echo(
+                f"Your text is kept in {draft}; `quizzer edit {name}` opens it again.", err=True
             )
-        rerun = (edited.code, edited.answer, edited.python) != (
-            before.code,
-            before.answer,
-            before.python,
-        )
-        if edited.type == "predict_output" and rerun:
-            _verify([edited], force=force, interpreter=interpreter, label=name.split("/")[0])
+            raise QuizzerError(problem)
         with database.transaction() as session:
             changed = authoring.apply_edit(
                 session, store.get_question(session, name), edited, now=utc_now()
             )
+    draft.unlink(missing_ok=True)
     click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
     if changed and source:
         click.echo(
             f"note: this deck comes from {source}; importing that file again undoes this edit."
         )
+
+
+def _draft_path(db: str | None, name: str) -> Path:
+    """Where an edit that could not be stored is kept, per collection and question."""
+    import hashlib
+
+    from platformdirs import user_cache_path
+
+    from quizzer.db import url_for
+
+    collection = hashlib.sha256(url_for(db).encode()).hexdigest()[:12]
+    return (
+        user_cache_path("quizzer", appauthor=False)
+        / "drafts"
+        / collection
+        / (name.replace("/", "--") + ".yaml")
+    )
+
+
+def _keep_draft(draft: Path, text: str) -> None:
+    from quizzer.files import write_bytes_atomically
+
+    draft.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(draft, text.encode("utf-8"))
 
 
 @command("delete")
@@ -688,6 +783,8 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
                 authoring.retire(session, question)
                 source = question.deck.source
             click.echo(f"{name}: retired (its history is kept).")
+            if not source:
+                click.echo(f"`quizzer restore {name}` brings it back.")
             if source:
                 click.echo(f"note: importing {source} again brings it back while the file has it.")
             return

@@ -49,7 +49,7 @@ def review_command(
     where you stopped. A new database is filled with the bundled decks first.
 
     When stdin is not a terminal, answers are read one per line (see the README's
-    "Scripting a review"); `?` shows the keys.
+    "Scripting a review"); `?` shows the keys. Ctrl-C stops with exit status 130.
     """
     from rich.console import Console
 
@@ -84,7 +84,7 @@ def review_command(
             with contextlib.suppress(ImportError):  # line editing for input(), where there is one
                 import readline  # noqa: F401
         terminal = Terminal(Console(highlight=False), interactive=interactive)
-        ReviewScreen(
+        summary = ReviewScreen(
             database,
             terminal,
             today=today,
@@ -95,6 +95,8 @@ def review_command(
             now=utc_now,
             fsrs=fsrs,
         ).run()
+    if summary.interrupted:
+        ctx.exit(130)  # the shell's convention for Ctrl-C, after the "saved" line
 
 
 # --- stats ----------------------------------------------------------------------------

@@ -74,11 +74,15 @@ def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.0%}"
 
 
+def _weeks(stats: Stats, console: Console) -> tuple[int, int]:
+    """(weeks in the stats, weeks the terminal has room for): the oldest give way."""
+    columns = len(stats.days) // 7 + (1 if len(stats.days) % 7 else 0)
+    return columns, max(1, min(columns, (console.width - LABEL_WIDTH) // 2))
+
+
 def _heatmap(stats: Stats, console: Console, glyphs: _Glyphs) -> None:
     start = stats.days[0].day
-    columns = len(stats.days) // 7 + (1 if len(stats.days) % 7 else 0)
-    # The oldest weeks give way when the terminal is too narrow for all of them.
-    shown = max(1, min(columns, (console.width - LABEL_WIDTH) // 2))
+    columns, shown = _weeks(stats, console)
     first_column = columns - shown
     busiest = max((d.reviews for d in stats.days), default=0)
 
@@ -166,15 +170,26 @@ def render_stats(stats: Stats, console: Console) -> None:
     """
     glyphs = _glyphs(console)
     scope = f" (decks: {', '.join(stats.deck_filter)})" if stats.deck_filter else ""
+    columns, shown = _weeks(stats, console)
     first, last = stats.days[0].day, stats.days[-1].day
+    days, answers = stats.active_days, stats.reviews_in_window
     console.print(
         Text(
             f"Reviews per day, {first.isoformat()} to {last.isoformat()}{scope}: "
-            f"{stats.reviews_in_window} answers on {stats.active_days} days",
+            f"{answers} answer{'s' if answers != 1 else ''} "
+            f"on {days} day{'s' if days != 1 else ''}",
             style="bold",
         ),
         highlight=False,
     )
+    if shown < columns:  # the heatmap says what it leaves out
+        from_day = stats.days[7 * (columns - shown)].day
+        console.print(
+            f"(the heatmap shows the last {shown} of {columns} weeks, from "
+            f"{from_day.isoformat()}: a wider terminal shows all)",
+            highlight=False,
+            markup=False,
+        )
     _heatmap(stats, console, glyphs)
     console.print()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import reprlib
 from typing import Any
@@ -153,7 +154,11 @@ def _explain(detail: Any, in_question: bool) -> str:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if kind == "extra_forbidden":
-        return "unknown key; known keys are " + (_QUESTION_KEYS if in_question else _DECK_KEYS)
+        known = list(Question.model_fields if in_question else Deck.model_fields)
+        typed = str(detail["loc"][-1]) if detail.get("loc") else ""
+        close = difflib.get_close_matches(typed, known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key{hint}; known keys are " + ", ".join(known)
     if kind == "missing":
         return "required key is missing"
     if kind == "string_type":
@@ -179,7 +184,10 @@ def _explain(detail: Any, in_question: bool) -> str:
 
 
 def first_error(root: yaml.Node, error: ValidationError) -> str:
-    details = error.errors(include_url=False)
+    # An unknown key first: a misspelt one is also why a required key seems missing.
+    details = sorted(
+        error.errors(include_url=False), key=lambda detail: detail["type"] != "extra_forbidden"
+    )
     first = details[0]
     loc = tuple(part for part in first["loc"] if not str(part).startswith("function-"))
     in_question = len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int)
@@ -208,7 +216,8 @@ def first_error(root: yaml.Node, error: ValidationError) -> str:
     node = _node_at(root, loc)
     field_part = f"field {field!r}: " if field else ""
     item_part = f"item #{item + 1}: " if item is not None else ""
-    more = f"; and {len(details) - 1} more problems" if len(details) > 1 else ""
+    extra = len(details) - 1
+    more = f"; and {extra} more problem{'s' if extra != 1 else ''}" if extra else ""
     return f"{label}: {field_part}{item_part}{message} (line {node.start_mark.line + 1}{more})"
 
 
