@@ -307,6 +307,8 @@ class Recorded:
     leeched: bool
     #: FSRS's memory state after the answer, when FSRS scheduled it.
     memory: fsrs6.Memory | None = None
+    #: The answer's row in the review log.
+    review_id: int | None = None
 
 
 def record_answer(
@@ -356,35 +358,34 @@ def record_answer(
     except QuizzerError as exc:
         raise type(exc)(f"{question.name}: {exc}") from None
     before, after = outcome.before, outcome.after
-    session.add(
-        Review(
-            question_id=question.id,
-            answered_at=now,
-            day=today,
-            quality=quality,
-            kind=outcome.kind,
-            typed=typed,
-            seconds=seconds,
-            ease_before=before.ease,
-            repetitions_before=before.repetitions,
-            interval_before=before.interval,
-            due_before=before.due,
-            lapses_before=before.lapses,
-            last_graded_before=before.last_graded,
-            leech_before=row.leech,
-            suspended_before=row.suspended,
-            ease_after=after.ease,
-            repetitions_after=after.repetitions,
-            interval_after=after.interval,
-            due_after=after.due,
-            lapses_after=after.lapses,
-            scheduler="sm2" if fsrs is None else "fsrs",
-            stability_before=memory_before.stability if memory_before else None,
-            difficulty_before=memory_before.difficulty if memory_before else None,
-            stability_after=memory_after.stability if memory_after else None,
-            difficulty_after=memory_after.difficulty if memory_after else None,
-        )
+    logged = Review(
+        question_id=question.id,
+        answered_at=now,
+        day=today,
+        quality=quality,
+        kind=outcome.kind,
+        typed=typed,
+        seconds=seconds,
+        ease_before=before.ease,
+        repetitions_before=before.repetitions,
+        interval_before=before.interval,
+        due_before=before.due,
+        lapses_before=before.lapses,
+        last_graded_before=before.last_graded,
+        leech_before=row.leech,
+        suspended_before=row.suspended,
+        ease_after=after.ease,
+        repetitions_after=after.repetitions,
+        interval_after=after.interval,
+        due_after=after.due,
+        lapses_after=after.lapses,
+        scheduler="sm2" if fsrs is None else "fsrs",
+        stability_before=memory_before.stability if memory_before else None,
+        difficulty_before=memory_before.difficulty if memory_before else None,
+        stability_after=memory_after.stability if memory_after else None,
+        difficulty_after=memory_after.difficulty if memory_after else None,
     )
+    session.add(logged)
     store.store_state(row, after)
     if fsrs is not None:
         store.store_memory(row, memory_after)
@@ -393,7 +394,7 @@ def record_answer(
         row.leech = True
         row.suspended = True
     session.flush()
-    return Recorded(outcome, leeched, memory_after)
+    return Recorded(outcome, leeched, memory_after, logged.id)
 
 
 def _answer_fsrs(
@@ -455,19 +456,23 @@ class Undone:
     day: date
 
 
-def undo_last(session: Session, fsrs: fsrs6.Fsrs | None = None) -> Undone:
+def undo_last(
+    session: Session, fsrs: fsrs6.Fsrs | None = None, *, question_id: int | None = None
+) -> Undone:
     """Take back the most recent answer: its log entry goes, the card's state is restored.
 
     SM-2's state is restored from the log's ``before`` columns, and so is FSRS's when FSRS
     graded the answer; an answer SM-2 graded, taken back under FSRS, has the card's memory
     state replayed from the rest of its log. The due date is the one the scheduler in use
     gives the restored state. ``fsrs`` saves making the FSRS scheduler when it is in use.
+    With ``question_id``, the most recent answer to that question is taken back.
     """
     fsrs = _in_use(session, fsrs)
     # Locked (on a server) so two machines undoing at once take back two answers, not one twice.
-    review = session.scalars(
-        select(Review).order_by(Review.id.desc()).limit(1).with_for_update()
-    ).one_or_none()
+    latest = select(Review).order_by(Review.id.desc()).limit(1).with_for_update()
+    if question_id is not None:
+        latest = latest.where(Review.question_id == question_id)
+    review = session.scalars(latest).one_or_none()
     if review is None:
         raise QuizzerError("nothing to undo: no answers have been given")
     question = store.load_question(session, review.question_id)
@@ -489,6 +494,50 @@ def undo_last(session: Session, fsrs: fsrs6.Fsrs | None = None) -> Undone:
     if fsrs is not None and not by_fsrs:
         refresh_fsrs(session, fsrs, [question.id])
     return undone
+
+
+def rerate(
+    session: Session,
+    recorded: Recorded,
+    quality: int,
+    *,
+    today: date,
+    now: datetime,
+    leech_threshold: int = DEFAULT_LEECH_THRESHOLD,
+    fsrs: fsrs6.Fsrs | None = None,
+) -> Recorded | None:
+    """Give a recorded answer another quality: a right answer is saved as "good" the
+    moment it is checked, and the learner's rating then only adjusts it. What was typed and
+    how long it took are kept; the state is as if ``quality`` had been given.
+
+    None, changing nothing, when the answer is gone (undone) or is no longer its card's
+    latest (another process answered the card meanwhile): it then stays as it was saved.
+    """
+    answer = session.scalars(
+        select(Review).where(Review.id == recorded.review_id).with_for_update()
+    ).one_or_none()
+    if answer is None:
+        return None
+    later = session.scalar(
+        select(func.count())
+        .select_from(Review)
+        .where(Review.question_id == answer.question_id, Review.id > answer.id)
+    )
+    if later:
+        return None
+    question_id, typed, seconds = answer.question_id, answer.typed, answer.seconds
+    undo_last(session, fsrs, question_id=question_id)
+    return record_answer(
+        session,
+        store.load_question(session, question_id),
+        quality=quality,
+        today=today,
+        now=now,
+        typed=typed,
+        seconds=seconds,
+        leech_threshold=leech_threshold,
+        fsrs=fsrs,
+    )
 
 
 # --- what is ahead ------------------------------------------------------------------

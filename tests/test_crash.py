@@ -242,6 +242,7 @@ ACK = re.compile(
     r"|^\d+/\d+  \S+  \(|^Reviewed \d+ cards? \(",
     re.M,
 )
+KEPT_AS_GOOD = "Another answer to this card came in meanwhile: kept as good."
 UNDONE = re.compile(r"^Undone: (\S+) \(quality (\d), (?:graded|drill)\)\.$", re.M)
 
 Outcome = tuple[str, str, int]  # ("answer" | "undo", card name, quality)
@@ -326,6 +327,9 @@ class ReviewRun:
         self._plan: list[str] = []
         self._plan_records: Record | None = None
         self._headers = 0
+        #: A right checked answer is saved as "good" (4) once its last line is read, before
+        #: the rating: from then on, until its rating is acknowledged, it may be in the log.
+        self.saved_as_good: Outcome | None = None
 
     def wait(self) -> bool:
         """Until the session waits for a line (True) or has ended (False)."""
@@ -341,8 +345,11 @@ class ReviewRun:
         after = self.proc.out[self._pending_from :]
         if self.pending[0] == "answer":
             if ACK.search(after):
-                self.events.append(("answer", self.pending[1], int(self.pending[2])))
+                # Another process answered the card between "good" and the rating: kept.
+                quality = 4 if KEPT_AS_GOOD in after else int(self.pending[2])
+                self.events.append(("answer", self.pending[1], quality))
                 self.pending = None
+                self.saved_as_good = None
         elif found := UNDONE.search(after):
             self.events.append(("undo", found[1], int(found[2])))
             self.pending = None
@@ -371,6 +378,15 @@ class ReviewRun:
         self.proc.popen.stdin.write(f"{line}\n".encode())
         self.proc.popen.stdin.flush()
         self.steps += 1
+        record = self._plan_records
+        if (
+            len(self._plan) == 1
+            and record is not None
+            and record[0] == "answer"
+            and int(record[2]) >= 3
+            and self.specs[str(record[1])].type != "recall"
+        ):
+            self.saved_as_good = ("answer", str(record[1]), 4)  # only the rating is left
         if not self._plan and self._plan_records is not None:
             self.pending, self._pending_from = self._plan_records, self._mark
 
@@ -556,6 +572,8 @@ def _review_chain(db: Path, specs: dict[str, Spec], chain: int) -> None:
             allowed.append([*expected, (run.pending[1], int(run.pending[2]))])
         if run.pending == ("undo",) and expected:
             allowed.append(expected[:-1])
+        if run.saved_as_good is not None:  # saved as "good", its rating not yet stored
+            allowed.append([*expected, (run.saved_as_good[1], run.saved_as_good[2])])
         assert log in allowed, f"log {log[-5:]} vs acknowledged {expected[-5:]}; {where}"
         expected = log
         check_database(db)
@@ -565,6 +583,8 @@ def _review_chain(db: Path, specs: dict[str, Spec], chain: int) -> None:
     run = ReviewRun(db, day, specs, random.Random(f"review-answers/{chain}/end"), commands=False)
     assert run.answer_all(most=6) == 0, run.proc.out
     apply_events(expected, run.events)
+    if run.saved_as_good is not None:  # input ended at its rating: it stays "good"
+        expected.append((run.saved_as_good[1], run.saved_as_good[2]))
     assert review_log(db) == expected
     check_database(db)
 

@@ -134,11 +134,13 @@ def test_quit_keeps_answers_and_the_same_day_resumes(imported: Invoke, db_path: 
     assert "Nothing due today. The next card is due on 2026-01-06 (in 1 day)." in done.output
 
 
-def test_end_of_input_mid_answer_loses_only_that_answer(imported: Invoke, db_path: Path) -> None:
-    # The right choice, then input ends before the rating: that answer is not saved.
+def test_end_of_input_at_a_rating_keeps_the_right_answer_as_good(
+    imported: Invoke, db_path: Path
+) -> None:
+    # The right choice, then input ends before the rating: it was saved when it was checked.
     result = imported("review", input=f"[2, 2, 2]\n.\n\n{_mc_number(CELL_ANSWER)}\n")
     assert result.exit_code == 0
-    assert [row[0] for row in _log(db_path)] == ["late-binding"]
+    assert [row[:2] for row in _log(db_path)] == [("late-binding", 4), ("cell", 4)]
 
 
 def _recall_deck(tmp_path: Path, count: int) -> Path:

@@ -270,3 +270,55 @@ def test_t_after_a_wrong_answer_opens_the_trace_at_the_first_divergent_step(
     child.expect(pexpect.EOF)
     child.close()
     assert _answers(imported_db) == [("late-binding", 1)]
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl-c"])
+def test_a_right_answer_is_saved_before_its_rating(imported_db: Path, key: str) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("Correct.")
+    child.expect(r"How did it feel\? h\(ard\) / g\(ood\) / e\(asy\) \[g\]: ")
+    if key == "q":
+        child.sendline("q")
+    else:
+        _ctrl_c_once_waiting(child)
+        child.expect("Every answer you gave is saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in (child.before or "")
+    assert _answers(imported_db) == [("late-binding", 4)]  # saved as "good" when checked
+
+
+def test_a_rating_after_a_right_answer_replaces_good(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("How did it feel")
+    child.sendline("e")
+    child.expect("Next review in 1 day")
+    child.expect("2/3")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert _answers(imported_db) == [("late-binding", 5)]
+
+
+def test_ctrl_d_ends_a_typed_answer_and_quits_at_an_empty_prompt(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.expect(r"\| ")
+    child.sendeof()  # Ctrl-D on the empty line after the answer: the answer is done
+    child.expect("Correct.")
+    child.expect("How did it feel")
+    child.sendline("")
+    child.expect("2/3")
+    child.expect("Your choice")
+    child.sendeof()  # Ctrl-D at an empty prompt: quit
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert _answers(imported_db) == [("late-binding", 4)]

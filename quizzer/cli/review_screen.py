@@ -179,6 +179,8 @@ class ReviewScreen:
         self.clock = clock
         self.summary = Summary()
         self.skipped: list[int] = []
+        #: The outcome of the last answer saved, told once its rating is known.
+        self._recorded: review.Recorded | None = None
         #: The last predict-output card answered wrong, and what was typed: what ``t`` traces.
         self.missed: tuple[CardView, str] | None = None
 
@@ -257,13 +259,28 @@ class ReviewScreen:
         self.out.print()
         started = self.clock()
         typed: str | None
+        checked: int | None
         if card.content.type == "predict_output":
-            quality, typed = self._predict_output(card)
+            checked, typed = self._predict_output(card)
         elif card.content.type == "multiple_choice":
-            quality, typed = self._multiple_choice(card)
+            checked, typed = self._multiple_choice(card)
         else:
-            quality, typed = self._recall(card)
-        self._record(card, phase, quality, typed, self.clock() - started)
+            checked, typed = self._recall(card)
+        seconds = self.clock() - started
+        if checked is None:
+            # Right: saved at once as "good", so quitting at the rating loses nothing; the
+            # rating only adjusts it.
+            self._record(card, phase, RATINGS[""], typed, seconds, announce=False)
+            try:
+                rating = self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS)
+            except _Command as command:
+                if command.name != "skip":  # quit, or undo the answer just saved
+                    raise
+                rating = RATINGS[""]
+            self._rerate(card, rating)
+            return
+        quality = checked
+        self._record(card, phase, quality, typed, seconds)
         if card.content.type != "recall" and quality < scheduler.PASSING_QUALITY:
             # A wrong answer showed the right one: time to read it, once the answer is saved
             # (quitting at the pause must not lose it).
@@ -308,13 +325,18 @@ class ReviewScreen:
                 return ratings[line]
             self.out.print(f"Type one of: {', '.join(k for k in ratings if k)} (Enter = good).")
 
-    def _predict_output(self, card: CardView) -> tuple[int, str]:
+    def _predict_output(self, card: CardView) -> tuple[int | None, str]:
         self.out.print(
             f'[dim]Type the output; a line with just "{END_OF_OUTPUT}" finishes (? for help).[/]'
         )
         lines: list[str] = []
         while True:
-            line = self.term.read("| ")
+            try:
+                line = self.term.read("| ")
+            except _EndOfInput:
+                if lines and self.term.interactive:
+                    break  # Ctrl-D after some lines: the Unix "end of my input", like "."
+                raise
             # Leading spaces are output: " q" is a line of output, "q " the command.
             if not lines and line.rstrip(" ") in COMMANDS:
                 self._command(line)
@@ -327,7 +349,8 @@ class ReviewScreen:
         typed = "\n".join(lines)
         if outputs_match(card.content.answer, typed):
             self.out.print("[green]Correct.[/]")
-            return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), typed
+            self._explain(card)  # a lucky guess learns why too
+            return None, typed
         if not typed.strip():
             self.out.print("[yellow]Don't know.[/] The output is:")
             self.out.print(escape(card.content.answer.rstrip("\n")), highlight=False)
@@ -349,7 +372,7 @@ class ReviewScreen:
             style = next((v for k, v in styles.items() if line.startswith(k)), "")
             self.out.print(escape(line), style=style, highlight=False)
 
-    def _multiple_choice(self, card: CardView) -> tuple[int, str]:
+    def _multiple_choice(self, card: CardView) -> tuple[int | None, str]:
         order = choice_order(card.content.choices or (), today=self.today, name=card.name)
         for number, choice in enumerate(order, start=1):
             self.out.print(f"  {number}. {escape(choice)}", highlight=False)
@@ -367,12 +390,13 @@ class ReviewScreen:
         chosen = order[int(line) - 1]
         if chosen == card.content.answer:
             self.out.print("[green]Correct.[/]")
-            return self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS), chosen
+            self._explain(card)
+            return None, chosen
         self.out.print(f"[red]Not quite.[/] The answer is: {escape(card.content.answer)}")
         self._explain(card)
         return 1, chosen
 
-    def _recall(self, card: CardView) -> tuple[int, str | None]:
+    def _recall(self, card: CardView) -> tuple[int | None, str | None]:
         self._read_answer("Recall the answer, then press Enter to see it: ")
         self.out.print(f"[bold]Answer:[/] {escape(card.content.answer.rstrip())}", highlight=False)
         self._explain(card)
@@ -398,7 +422,14 @@ class ReviewScreen:
     # --- saving ------------------------------------------------------------------------
 
     def _record(
-        self, card: CardView, phase: review.Phase, quality: int, typed: str | None, seconds: float
+        self,
+        card: CardView,
+        phase: review.Phase,
+        quality: int,
+        typed: str | None,
+        seconds: float,
+        *,
+        announce: bool = True,
     ) -> None:
         with self.database.transaction() as session:
             question = store.load_question(session, card.question_id)
@@ -413,9 +444,41 @@ class ReviewScreen:
                 leech_threshold=self.leech_threshold,
                 fsrs=self.fsrs,
             )
-        outcome = recorded.outcome
         self.summary.answers.append((card.question_id, quality, phase))
         self.skipped = [q for q in self.skipped if q != card.question_id]
+        self._recorded = recorded
+        if announce:
+            self._announce(card, quality, recorded)
+
+    def _rerate(self, card: CardView, quality: int) -> None:
+        """The rating of a right answer saved as "good": stored if it differs, then told."""
+        recorded = self._recorded
+        if recorded is None:
+            return
+        if quality != RATINGS[""]:
+            with self.database.transaction() as session:
+                rerated = review.rerate(
+                    session,
+                    recorded,
+                    quality,
+                    today=self.today,
+                    now=self.now(),
+                    leech_threshold=self.leech_threshold,
+                    fsrs=self.fsrs,
+                )
+            if rerated is None:
+                self.out.print(
+                    "[dim]Another answer to this card came in meanwhile: kept as good.[/]"
+                )
+                quality = RATINGS[""]
+            else:
+                recorded = rerated
+                question_id, _, phase = self.summary.answers[-1]
+                self.summary.answers[-1] = (question_id, quality, phase)
+        self._announce(card, quality, recorded)
+
+    def _announce(self, card: CardView, quality: int, recorded: review.Recorded) -> None:
+        outcome = recorded.outcome
         if recorded.leeched:
             self.out.print(
                 f"[yellow]This card is a leech: failed {outcome.after.lapses} times, so it is "
