@@ -4,9 +4,17 @@ review screen imports it and must start fast)."""
 
 from __future__ import annotations
 
+import builtins
 import difflib
+import re
 
-__all__ = ["normalize_output", "output_diff", "outputs_match"]
+__all__ = [
+    "answer_matches",
+    "exception_type",
+    "normalize_output",
+    "output_diff",
+    "outputs_match",
+]
 
 
 def normalize_output(text: str) -> str:
@@ -39,3 +47,37 @@ def output_diff(
         expected_lines, actual_lines, fromfile=expected_label, tofile=actual_label, lineterm=""
     )
     return "\n".join(diff) + "\n"
+
+
+_EXCEPTION_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)(?::(?: .*)?)?$")
+
+
+def exception_type(line: str) -> str | None:
+    """The exception's type if ``line`` is the last line Python prints for an uncaught
+    exception (``TypeError: ...``, ``KeyError``, ``mod.MyError: ...``), else None."""
+    match = _EXCEPTION_LINE.match(line)
+    if match is None:
+        return None
+    name = match["name"]
+    short = name.rsplit(".", 1)[-1]
+    builtin = getattr(builtins, short, None)
+    if isinstance(builtin, type) and issubclass(builtin, BaseException):
+        return name
+    return name if short.endswith(_EXCEPTION_SUFFIXES) else None
+
+
+_EXCEPTION_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Group", "Iteration")
+
+
+def answer_matches(expected: str, typed: str) -> bool:
+    """Whether a typed answer is right: the same output (see outputs_match), or the same
+    output with an uncaught exception's last line given as its type alone (``TypeError``
+    for ``TypeError: f() missing 1 required positional argument: 'x'``): the wording of
+    the message is the interpreter's, the type is what understanding predicts."""
+    if outputs_match(expected, typed):
+        return True
+    want, got = normalize_output(expected).split("\n"), normalize_output(typed).split("\n")
+    if len(want) != len(got) or want[:-1] != got[:-1]:
+        return False
+    kind = exception_type(want[-1])
+    return kind is not None and want[-1] != kind and got[-1] == kind

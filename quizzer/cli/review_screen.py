@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from quizzer import review, scheduler, store
-from quizzer.answers import output_diff, outputs_match
+from quizzer.answers import answer_matches, output_diff
 from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
@@ -347,7 +347,7 @@ class ReviewScreen:
                 line = line[1:]  # "\s" is the line "s", "\\s" the line "\s"
             lines.append(line)
         typed = "\n".join(lines)
-        if outputs_match(card.content.answer, typed):
+        if answer_matches(card.content.answer, typed):
             self.out.print("[green]Correct.[/]")
             self._explain(card)  # a lucky guess learns why too
             return None, typed
