@@ -540,9 +540,12 @@ class ReviewScreen:
             else:
                 self.out.print("No cards are scheduled yet.")
             if ahead.new_waiting and new_today >= self.new_per_day:
+                more = min(5, ahead.new_waiting)
+                # --new is the day's total, so the number that works counts today's too.
                 self.out.print(
                     f"{ahead.new_waiting} new cards wait; today's limit of {self.new_per_day} "
-                    "is reached (`quizzer review --new N` for more now)."
+                    f"is reached ({new_today} new done today; `quizzer review --new "
+                    f"{new_today + more}` for {more} more)."
                 )
             return
         seconds = round(summary.ended - summary.started)
