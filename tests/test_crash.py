@@ -229,11 +229,12 @@ def big_deck(count: int, *, version: int) -> tuple[str, dict[str, tuple[int, str
 HEADER = re.compile(r"^\d+/\d+  (\S+)  \((?:new|review|drill)\)$", re.M)
 PROMPTS = (
     "| ",
-    "How did it feel? h(ard) / g(ood) / e(asy) [g]: ",
     "Recall the answer, then press Enter to see it: ",
     "a(gain) / h(ard) / g(ood) / e(asy), or 0-5 [g]: ",
 )
 CHOICE_PROMPT = re.compile(r"Your choice \(1-\d+, Enter = don't know\): \Z")
+#: The rating after a right answer names each rating's interval: "h(ard) 1d / ...".
+RATING_PROMPT = re.compile(r"How did it feel\? h\(ard\)[^\n]* \[g\]: \Z")
 #: What session.py prints after an answer's transaction committed: the next-review line,
 #: the drill line or the leech line; a drill answer of 4+ prints none, so the next card's
 #: header or the closing summary acknowledges it.
@@ -252,7 +253,11 @@ Record = tuple[str, ...] | Outcome
 
 def waiting_for_a_line(text: str) -> bool:
     """Whether the session's output ends with a prompt: it is blocked reading stdin."""
-    return text.endswith(PROMPTS) or CHOICE_PROMPT.search(text) is not None
+    return (
+        text.endswith(PROMPTS)
+        or CHOICE_PROMPT.search(text) is not None
+        or RATING_PROMPT.search(text) is not None
+    )
 
 
 def plan_answer(

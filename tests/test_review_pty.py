@@ -34,7 +34,19 @@ def _spawn(db_path: Path, *args: str, **env: str) -> pexpect.spawn:
 
 
 def _ctrl_c_once_waiting(child: pexpect.spawn) -> None:
-    """Ctrl-C once the child waits for the line, as a person would press it.
+    """Ctrl-C once the child waits for the line, as a person would press it."""
+    _once_waiting(child)
+    child.sendintr()
+
+
+def _ctrl_d_once_waiting(child: pexpect.spawn) -> None:
+    """Ctrl-D once the child waits for the line (readline sets the terminal up first)."""
+    _once_waiting(child)
+    child.sendeof()
+
+
+def _once_waiting(child: pexpect.spawn) -> None:
+    """Return once the child waits for the line, as a person would see it do.
 
     The prompt is on screen a moment before the child waits: readline prints it, then
     calls select(), and CPython looks for a signal only when select() is interrupted, so
@@ -53,7 +65,6 @@ def _ctrl_c_once_waiting(child: pexpect.spawn) -> None:
         if state == "S" and ("poll" in waiting_in or "select" in waiting_in):
             break
         time.sleep(0.01)
-    child.sendintr()
 
 
 def _answers(db_path: Path) -> list[tuple[str, int]]:
@@ -279,7 +290,8 @@ def test_a_right_answer_is_saved_before_its_rating(imported_db: Path, key: str) 
     child.sendline("[2, 2, 2]")
     child.sendline(".")
     child.expect("Correct.")
-    child.expect(r"How did it feel\? h\(ard\) / g\(ood\) / e\(asy\) \[g\]: ")
+    # Each rating shows the interval it gives: a new card's first success is 1 day.
+    child.expect(r"How did it feel\? h\(ard\) 1d / g\(ood\) 1d / e\(asy\) 1d \[g\]: ")
     if key == "q":
         child.sendline("q")
     else:
@@ -311,13 +323,13 @@ def test_ctrl_d_ends_a_typed_answer_and_quits_at_an_empty_prompt(imported_db: Pa
     child.expect("Type the output")
     child.sendline("[2, 2, 2]")
     child.expect(r"\| ")
-    child.sendeof()  # Ctrl-D on the empty line after the answer: the answer is done
+    _ctrl_d_once_waiting(child)  # Ctrl-D on the empty line after the answer: it is done
     child.expect("Correct.")
     child.expect("How did it feel")
     child.sendline("")
     child.expect("2/3")
     child.expect("Your choice")
-    child.sendeof()  # Ctrl-D at an empty prompt: quit
+    _ctrl_d_once_waiting(child)  # Ctrl-D at an empty prompt: quit
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -272,7 +272,7 @@ class ReviewScreen:
             # rating only adjusts it.
             self._record(card, phase, RATINGS[""], typed, seconds, announce=False)
             try:
-                rating = self._rate("How did it feel? h(ard) / g(ood) / e(asy) [g]: ", RATINGS)
+                rating = self._rate(self._rating_prompt(), RATINGS)
             except _Command as command:
                 if command.name != "skip":  # quit, or undo the answer just saved
                     raise
@@ -449,6 +449,17 @@ class ReviewScreen:
         self._recorded = recorded
         if announce:
             self._announce(card, quality, recorded)
+
+    def _rating_prompt(self) -> str:
+        """"How did it feel?", with the interval each rating gives (SM-2), as Anki shows it."""
+        recorded = self._recorded
+        labels = {3: "h(ard)", 4: "g(ood)", 5: "e(asy)"}
+        if recorded is not None and recorded.outcome.kind == "graded" and self.fsrs is None:
+            before = recorded.outcome.before
+            for quality in labels:
+                after = scheduler.answer(before, quality=quality, day=self.today).after
+                labels[quality] += f" {(after.due - self.today).days}d"
+        return f"How did it feel? {' / '.join(labels.values())} [g]: "
 
     def _rerate(self, card: CardView, quality: int) -> None:
         """The rating of a right answer saved as "good": stored if it differs, then told."""
