@@ -451,7 +451,7 @@ class ReviewScreen:
             self._announce(card, quality, recorded)
 
     def _rating_prompt(self) -> str:
-        """"How did it feel?", with the interval each rating gives (SM-2), as Anki shows it."""
+        """ "How did it feel?", with the interval each rating gives (SM-2), as Anki shows it."""
         recorded = self._recorded
         labels = {3: "h(ard)", 4: "g(ood)", 5: "e(asy)"}
         if recorded is not None and recorded.outcome.kind == "graded" and self.fsrs is None:
