@@ -240,9 +240,15 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     is_flag=True,
     help="Run each predict_output snippet traced and put the trace on the card's back.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def export_command(
-    ctx: click.Context, output: Path, decks: tuple[str, ...], fmt: str, with_trace: bool
+    ctx: click.Context,
+    output: Path,
+    decks: tuple[str, ...],
+    fmt: str,
+    with_trace: bool,
+    as_json: bool,
 ) -> None:
     """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
 
@@ -259,6 +265,9 @@ def export_command(
     if fmt == "yaml":
         with database_of(ctx) as database, database.reading() as session:
             written = transfer.export_yaml(session, output, decks=decks)
+        if as_json:
+            echo_json({"format": "yaml", "files": [str(path) for path in written]})
+            return
         for path in written:
             click.echo(f"wrote {path}")
         return
@@ -275,6 +284,17 @@ def export_command(
         summary = anki.export_apkg(
             questions, output, progress=lambda done: bar.update(task, completed=done)
         )
+    if as_json:
+        echo_json(
+            {
+                "format": "apkg",
+                "path": str(summary.path),
+                "notes": summary.notes,
+                "cards": summary.cards,
+                "decks": list(summary.decks),
+            }
+        )
+        return
     click.echo(
         f"wrote {summary.path}: {summary.notes} notes, {summary.cards} cards, "
         f"{len(summary.decks)} deck{'s' if len(summary.decks) != 1 else ''}"

@@ -1,4 +1,4 @@
-"""`check --json`: the verdicts as data, with what --update wrote."""
+"""`--json` on check, export: what was done, as data."""
 
 from __future__ import annotations
 
@@ -56,3 +56,15 @@ def test_check_names_its_interpreter_as_add_and_edit_do(invoke: Invoke, tmp_path
         result = invoke("check", "--json", flag, sys.executable, str(path))
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["python"] == sys.executable
+
+
+def test_export_json_says_what_was_written(invoke: Invoke, deck_file: Path, tmp_path: Path) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0
+    apkg = json.loads(invoke("export", "-o", str(tmp_path / "t.apkg"), "--json").output)
+    assert apkg == {
+        "format": "apkg", "path": str(tmp_path / "t.apkg"), "notes": 3, "cards": 3,
+        "decks": ["quizzer::Test closures"],
+    }  # fmt: skip
+    out = tmp_path / "yaml"
+    files = json.loads(invoke("export", "--format", "yaml", "-o", str(out), "--json").output)
+    assert files == {"format": "yaml", "files": [str(out / "test-closures.yaml")]}
