@@ -7,6 +7,7 @@ included. Functions take a Session and ``today``/``now``, and never commit.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -209,11 +210,7 @@ def new_ids(
     if limit <= 0:
         return []
     candidates = store.in_decks(
-        select(
-            Card.question_id.label("question_id"),
-            Question.deck_id.label("deck_id"),
-            Question.position.label("position"),
-        )
+        select(Card.question_id)
         .join(Question, Question.id == Card.question_id)
         .where(store.NEW, Card.due <= today, store.NOT_SUSPENDED),
         decks,
@@ -221,22 +218,33 @@ def new_ids(
     if order == "in-order":
         stmt = candidates.order_by(Question.deck_id, Question.position)
         return list(session.scalars(stmt.limit(limit)))
-    ranked = candidates.add_columns(
-        func.row_number()
-        .over(partition_by=Question.deck_id, order_by=(Question.position, Question.id))
-        .label("turn")
-    ).subquery()
     if order == "random":
         # A shuffle that is the same all day and new the next: a hash of the id and the
         # day that SQLite and PostgreSQL compute alike in 64-bit integers (squared, so the
-        # order is not an arithmetic progression of the ids).
+        # order is not an arithmetic progression of the ids). It reads every new card.
         day, prime = today.toordinal(), 2_147_483_647
-        mixed = (ranked.c.question_id * 48271 + day * 69621) % prime
-        key = (mixed * mixed + day) % prime
-        picked = select(ranked.c.question_id).order_by(key, ranked.c.question_id)
-    else:
-        picked = select(ranked.c.question_id).order_by(ranked.c.turn, ranked.c.deck_id)
-    return list(session.scalars(picked.limit(limit)))
+        mixed = (Question.id * 48271 + day * 69621) % prime
+        stmt = candidates.order_by((mixed * mixed + day) % prime, Question.id)
+        return list(session.scalars(stmt.limit(limit)))
+    # Interleaved: each deck's first cards (one short query a deck, on the deck/position
+    # index: a window over every new card cost 80 ms at 90k of them), then deck by deck.
+    decks_chosen = select(Deck.id).order_by(Deck.id)
+    if decks:
+        decks_chosen = decks_chosen.where(Deck.slug.in_(decks))
+    firsts = [
+        list(
+            session.scalars(
+                candidates.where(Question.deck_id == deck_id)
+                .order_by(Question.position, Question.id)
+                .limit(limit)
+            )
+        )
+        for deck_id in session.scalars(decks_chosen)
+    ]
+    turns = itertools.zip_longest(*firsts)
+    return [question_id for turn in turns for question_id in turn if question_id is not None][
+        :limit
+    ]
 
 
 def drill_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list[int]:
