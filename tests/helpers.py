@@ -173,3 +173,16 @@ def expected_error(path: Path) -> str:
         assert path.name not in MALFORMED_NOT_IN_FILE, f"{path.name}: expectation given twice"
         return first_line[len(EXPECT) :].decode("utf-8").strip()
     return MALFORMED_NOT_IN_FILE[path.name]
+
+
+def editor(tmp_path: Path, script: str) -> str:
+    """An $EDITOR that runs ``script`` (Python, with the file's text in ``text``) on the file."""
+    import shlex
+
+    program = write(
+        tmp_path / "editor.py",
+        "import sys\nfrom pathlib import Path\npath = Path(sys.argv[1])\ntext = path.read_text()\n"
+        + script
+        + "\npath.write_text(text)\n",
+    )
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(program))}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sqlite3
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import Invoke, dump_db, write
+from helpers import Invoke, dump_db, editor, write
 
 from quizzer.cli import main
 from quizzer.db import resource_dir
@@ -27,17 +26,6 @@ def _show(invoke: Invoke, name: str) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.output)
     return data
-
-
-def _editor(tmp_path: Path, script: str) -> str:
-    """An $EDITOR that runs ``script`` (Python, with the file's text in ``text``) on the file."""
-    program = write(
-        tmp_path / "editor.py",
-        "import sys\nfrom pathlib import Path\npath = Path(sys.argv[1])\ntext = path.read_text()\n"
-        + script
-        + "\npath.write_text(text)\n",
-    )
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(program))}"
 
 
 # --- add ------------------------------------------------------------------------------
@@ -306,9 +294,7 @@ def custom(invoke: Invoke) -> Invoke:
 def test_edit_keeps_schedule_and_history(
     custom: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "EDITOR", _editor(tmp_path, "text = text.replace('What prints?', 'Output?')")
-    )
+    monkeypatch.setenv("EDITOR", editor(tmp_path, "text = text.replace('What prints?', 'Output?')"))
     result = custom("edit", "my-notes/alias")
     assert result.exit_code == 0, result.output
     assert "my-notes/alias: updated; schedule and history kept." in result.output
@@ -321,15 +307,15 @@ def test_edit_reverifies_a_changed_answer(
     custom: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
     before = dump_db(db_path)
-    monkeypatch.setenv("EDITOR", _editor(tmp_path, "text = text.replace('[1, 2, 3]', '[1, 2]')"))
+    monkeypatch.setenv("EDITOR", editor(tmp_path, "text = text.replace('[1, 2, 3]', '[1, 2]')"))
     result = custom("edit", "my-notes/alias")
     assert result.exit_code == 1
     assert "not what CPython prints" in result.output
     assert dump_db(db_path) == before
-    monkeypatch.setenv("EDITOR", _editor(tmp_path, "text = text.replace('id: alias', 'id: other')"))
+    monkeypatch.setenv("EDITOR", editor(tmp_path, "text = text.replace('id: alias', 'id: other')"))
     renamed = custom("edit", "my-notes/alias")
     assert renamed.exit_code == 1 and "field 'id': the id cannot change" in renamed.output
-    monkeypatch.setenv("EDITOR", _editor(tmp_path, "pass"))
+    monkeypatch.setenv("EDITOR", editor(tmp_path, "pass"))
     assert "No change." in custom("edit", "my-notes/alias").output
 
 
@@ -338,7 +324,7 @@ def test_edit_to_invalid_yaml_is_one_line_with_line_and_column(
 ) -> None:
     before = dump_db(db_path)
     monkeypatch.setenv(
-        "EDITOR", _editor(tmp_path, "text = '# header\\nid: alias\\nprompt: a: b\\n'")
+        "EDITOR", editor(tmp_path, "text = '# header\\nid: alias\\nprompt: a: b\\n'")
     )
     result = custom("edit", "my-notes/alias")
     assert result.exit_code == 1

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 
 import pexpect
 import pytest
-from helpers import Invoke, write
+from helpers import Invoke, editor
 
 SNIPPET = "a = [3, 1, 2]\nprint(sorted(a))\n"
-
-
-def _editor(tmp_path: Path, script: str) -> str:
-    """An $EDITOR that runs ``script`` (Python, the file's text in ``text``) on the file."""
-    program = write(
-        tmp_path / "editor.py",
-        "import sys\nfrom pathlib import Path\npath = Path(sys.argv[1])\ntext = path.read_text()\n"
-        + script
-        + "\npath.write_text(text)\n",
-    )
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(program))}"
 
 
 @pytest.fixture
@@ -41,7 +29,7 @@ def test_a_refused_edit_is_kept_and_opened_again(
 ) -> None:
     monkeypatch.setenv(
         "EDITOR",
-        _editor(tmp_path, "text = text.replace('sorted(a)', 'sorted(a, reverse=True)')"),
+        editor(tmp_path, "text = text.replace('sorted(a)', 'sorted(a, reverse=True)')"),
     )
     refused = own("edit", "my-notes/sorted")
     assert refused.exit_code == 1
@@ -52,7 +40,7 @@ def test_a_refused_edit_is_kept_and_opened_again(
     # Next time the editor opens with that text: fixing the answer is all that is left.
     monkeypatch.setenv(
         "EDITOR",
-        _editor(
+        editor(
             tmp_path,
             "assert 'reverse=True' in text\ntext = text.replace('[1, 2, 3]', '[3, 2, 1]')",
         ),
@@ -72,7 +60,7 @@ def test_on_a_terminal_the_output_cpython_prints_can_be_stored(
     env = {
         **os.environ,
         "QUIZZER_DB": str(db_path),
-        "EDITOR": _editor(tmp_path, "text = text.replace('sorted(a)', 'sorted(a)[::-1]')"),
+        "EDITOR": editor(tmp_path, "text = text.replace('sorted(a)', 'sorted(a)[::-1]')"),
     }
     child = pexpect.spawn(
         sys.executable, ["-m", "quizzer", "edit", "my-notes/sorted"],
