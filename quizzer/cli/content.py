@@ -43,6 +43,44 @@ class Seconds(click.FloatRange):
         return seconds
 
 
+def _limits(timeout: float | None, cpu: int | None, memory: int | None) -> Any:
+    """The sandbox's limits, with the ones given on the command line."""
+    from dataclasses import replace
+
+    from quizzer import sandbox
+
+    limits = sandbox.DEFAULT_LIMITS
+    if timeout is not None:
+        limits = replace(limits, wall_seconds=timeout)
+    if cpu is not None:
+        limits = replace(limits, cpu_seconds=cpu)
+    if memory is not None:
+        limits = replace(limits, memory_bytes=memory * sandbox.MiB)
+    return limits
+
+
+def _limit_options(function: Any) -> Any:
+    """--timeout, --cpu and --memory, as check takes them."""
+    function = click.option(
+        "--memory",
+        type=click.IntRange(min=16, max=MAX_MEMORY_MIB),
+        metavar="MIB",
+        help="Memory per snippet in MiB (default 512).",
+    )(function)
+    function = click.option(
+        "--cpu",
+        type=click.IntRange(min=1, max=MAX_SECONDS),
+        metavar="S",
+        help="CPU seconds per snippet (default 5).",
+    )(function)
+    return click.option(
+        "--timeout",
+        type=Seconds(min=0.1, max=MAX_SECONDS),
+        metavar="S",
+        help="Wall-clock seconds per snippet (default 10).",
+    )(function)
+
+
 @command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -68,24 +106,7 @@ class Seconds(click.FloatRange):
     metavar="N",
     help="Snippets at a time (default: CPUs).",
 )
-@click.option(
-    "--timeout",
-    type=Seconds(min=0.1, max=MAX_SECONDS),
-    metavar="S",
-    help="Wall-clock seconds per snippet (default 10).",
-)
-@click.option(
-    "--cpu",
-    type=click.IntRange(min=1, max=MAX_SECONDS),
-    metavar="S",
-    help="CPU seconds per snippet (default 5).",
-)
-@click.option(
-    "--memory",
-    type=click.IntRange(min=16, max=MAX_MEMORY_MIB),
-    metavar="MIB",
-    help="Memory per snippet in MiB (default 512).",
-)
+@_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_context
 def check_command(
@@ -154,44 +175,6 @@ def check_command(
     left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
         ctx.exit(1)
-
-
-def _limits(timeout: float | None, cpu: int | None, memory: int | None) -> Any:
-    """The sandbox's limits, with the ones given on the command line."""
-    from dataclasses import replace
-
-    from quizzer import sandbox
-
-    limits = sandbox.DEFAULT_LIMITS
-    if timeout is not None:
-        limits = replace(limits, wall_seconds=timeout)
-    if cpu is not None:
-        limits = replace(limits, cpu_seconds=cpu)
-    if memory is not None:
-        limits = replace(limits, memory_bytes=memory * sandbox.MiB)
-    return limits
-
-
-def _limit_options(function: Any) -> Any:
-    """--timeout, --cpu and --memory, as check takes them."""
-    function = click.option(
-        "--memory",
-        type=click.IntRange(min=16, max=MAX_MEMORY_MIB),
-        metavar="MIB",
-        help="Memory per snippet in MiB (default 512).",
-    )(function)
-    function = click.option(
-        "--cpu",
-        type=click.IntRange(min=1, max=MAX_SECONDS),
-        metavar="S",
-        help="CPU seconds per snippet (default 5).",
-    )(function)
-    return click.option(
-        "--timeout",
-        type=Seconds(min=0.1, max=MAX_SECONDS),
-        metavar="S",
-        help="Wall-clock seconds per snippet (default 10).",
-    )(function)
 
 
 def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object]) -> int:
