@@ -70,3 +70,11 @@ def test_every_python_range_holds_for_a_supported_version(decks: list[Deck]) -> 
         and not any(SpecifierSet(q.python).contains(v + ".0") for v in SUPPORTED)
     ]
     assert dead == []
+
+
+def test_the_decks_are_big_enough_to_be_a_course(decks: list[Deck]) -> None:
+    questions = [q for d in decks for q in d.questions]
+    assert len(decks) >= 7 and all(d.description for d in decks)
+    assert "python-asyncio" in {d.deck for d in decks}
+    assert len(questions) >= 300
+    assert sum(q.type == "predict_output" for q in questions) >= 200
