@@ -394,7 +394,7 @@ def build_long_time(
     folder = write_decks(work / f"decks-{name}", questions, prefix=name)
     db = copy_db(empty, work / f"{name}.db")
     import_collection(db, [folder])
-    add_review_histories({reviews: db}, learned=questions, shape=LONG_TIME)
+    (written,) = add_review_histories({reviews: db}, learned=questions, shape=LONG_TIME).values()
     with sqlite3.connect(db) as connection:
         today = TODAY.isoformat()
         due = connection.execute(
@@ -406,4 +406,4 @@ def build_long_time(
         ).fetchone()[0]
         first = connection.execute("SELECT min(day) FROM reviews").fetchone()[0]
     connection.close()
-    return db, {"due": due, "answers_today": answered, "first_day": first, "reviews": reviews}
+    return db, {"due": due, "answers_today": answered, "first_day": first, "reviews": written}

@@ -30,6 +30,14 @@ FIGURES = {
     "verify",
     "review_rss",
     "trace",
+    "lt_review_first_card",
+    "lt_review_line",
+    "lt_between_cards",
+    "lt_stats",
+    "lt_cards_json",
+    "lt_export_repeat",
+    "lt_export_bundled",
+    "lt_review_rss",
 }
 
 
