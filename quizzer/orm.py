@@ -111,6 +111,8 @@ class Question(Base):
         UniqueConstraint("deck_id", "qid", name="uq_questions_deck_id_qid"),
         # New cards are asked deck by deck in file order.
         Index("ix_questions_deck_id_position", "deck_id", "position"),
+        # Which questions of a deck are active, read from the index alone (stats, decks).
+        Index("ix_questions_deck_id_retired", "deck_id", "retired"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,6 +37,11 @@ def upgrade() -> None:
             postgresql_where=sa.text(NEW_STARTED),
         )
 
+    with op.batch_alter_table("questions", schema=None) as batch_op:
+        # Covering: the active questions of each deck (stats' forecast, `decks`) from the
+        # index, not from the questions' rows, which hold their whole text.
+        batch_op.create_index("ix_questions_deck_id_retired", ["deck_id", "retired"], unique=False)
+
     op.create_table(
         "highlight_cache",
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -47,6 +52,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("highlight_cache")
+    with op.batch_alter_table("questions", schema=None) as batch_op:
+        batch_op.drop_index("ix_questions_deck_id_retired")
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_reviews_new_started",
