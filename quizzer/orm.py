@@ -175,6 +175,8 @@ class Card(Base):
     __table_args__ = (
         # Due cards are learned ones; a new card's due date is only the day it was added.
         _partial_index("ix_card_states_due_learned", "due", where="last_graded IS NOT NULL"),
+        # New cards: few or none in a collection of long standing.
+        _partial_index("ix_card_states_due_new", "due", where="last_graded IS NULL"),
     )
 
 

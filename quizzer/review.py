@@ -230,6 +230,12 @@ def new_ids(
     )
     taken = set(started)
     total = limit + len(taken)
+    if not taken:
+        # A collection that has learned every card: one look at ix_card_states_due_new
+        # instead of walking every deck's questions in file order to find none.
+        any_new = select(Card.question_id).where(store.NEW, Card.due <= today, store.NOT_SUSPENDED)
+        if session.scalar(any_new.limit(1)) is None:
+            return []
 
     def fresh(ids: Iterable[int]) -> list[int]:
         return [q for q in ids if q not in taken][:limit]

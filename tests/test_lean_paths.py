@@ -52,6 +52,7 @@ def test_a_schema_0003_collection_gets_the_indexes_and_keeps_its_history(
         indexes["ix_reviews_new_started"]
     )
     assert "(deck_id, retired)" in str(indexes["ix_questions_deck_id_retired"])
+    assert "WHERE last_graded IS NULL" in str(indexes["ix_card_states_due_new"])
     assert _rows(db_path, "SELECT count(*) FROM highlight_cache") == [(0,)]
 
     # The queries the indexes serve answer as before: the day's new cards, the drill, stats.
@@ -89,7 +90,11 @@ def test_a_schema_0003_collection_gets_the_indexes_and_keeps_its_history(
     engine.dispose()
     names = {n for (n,) in _rows(db_path, "SELECT name FROM sqlite_master")}
     assert "ix_reviews_day_question_id" in names and "highlight_cache" not in names
-    assert "ix_reviews_new_started" not in names and "ix_questions_deck_id_retired" not in names
+    assert not names & {
+        "ix_reviews_new_started",
+        "ix_questions_deck_id_retired",
+        "ix_card_states_due_new",
+    }
     assert _rows(db_path, history) == before
 
 

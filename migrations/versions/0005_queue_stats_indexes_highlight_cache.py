@@ -37,6 +37,17 @@ def upgrade() -> None:
             postgresql_where=sa.text(NEW_STARTED),
         )
 
+    with op.batch_alter_table("card_states", schema=None) as batch_op:
+        # The new cards (never graded): whether there are any is one look, not a scan of
+        # every card of a collection that has learned them all.
+        batch_op.create_index(
+            "ix_card_states_due_new",
+            ["due"],
+            unique=False,
+            sqlite_where=sa.text("last_graded IS NULL"),
+            postgresql_where=sa.text("last_graded IS NULL"),
+        )
+
     with op.batch_alter_table("questions", schema=None) as batch_op:
         # Covering: the active questions of each deck (stats' forecast, `decks`) from the
         # index, not from the questions' rows, which hold their whole text.
@@ -54,6 +65,12 @@ def downgrade() -> None:
     op.drop_table("highlight_cache")
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.drop_index("ix_questions_deck_id_retired")
+    with op.batch_alter_table("card_states", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_card_states_due_new",
+            sqlite_where=sa.text("last_graded IS NULL"),
+            postgresql_where=sa.text("last_graded IS NULL"),
+        )
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_reviews_new_started",
