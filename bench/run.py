@@ -532,8 +532,9 @@ def _review_argv(db: Path) -> list[str]:
 def fig_lt_review_first_card(repeat: int, db: Path, small: Path) -> Figure:
     fig = fig_review_first_card(repeat, db)
     fig.name = "lt_review_first_card"
-    at_small = median([_pty_seconds(_review_argv(small), until=FIRST_CARD) for _ in range(3)])
-    fig.note = f"growth: {at_small * 1000:.0f} ms at the small collection (3 runs, not paired)"
+    runs = min(repeat, 3)
+    at_small = median([_pty_seconds(_review_argv(small), until=FIRST_CARD) for _ in range(runs)])
+    fig.note = f"growth: {at_small * 1000:.0f} ms at the small collection ({runs} runs, not paired)"
     fig.extra = {"small_seconds": at_small}
     return fig
 
@@ -545,18 +546,18 @@ def fig_lt_review_line(repeat: int, db: Path, small: Path) -> Figure:
         lambda: run_timed([PYTHON, "-c", SA_CLICK]),
     )
     large, at_small, _, _ = interleaved(
-        3,
+        min(repeat, 3),
         lambda: run_timed(_review_argv(db), stdin=b"q\n"),
         lambda: run_timed(_review_argv(small), stdin=b"q\n"),
     )
-    note = f"growth: {large / at_small:.2f}x the small collection's time (3 pairs)"
+    note = f"growth: {large / at_small:.2f}x the small collection's time ({min(repeat, 3)} pairs)"
     return Figure("lt_review_line", ours / floor, ours, floor, runs=a, floor_runs=b, note=note)
 
 
 def fig_lt_between_cards(repeat: int, db: Path) -> Figure:
     """(20 skips then q) minus (q) over 20, from A/B pairs: what each card costs."""
     skips = b"s\n" * SKIPS + b"q\n"
-    pairs = max(repeat, 7)
+    pairs = repeat
     with_skips, alone, _, _ = interleaved(
         pairs,
         lambda: run_timed(_review_argv(db), stdin=skips),
@@ -622,7 +623,7 @@ def fig_lt_export_bundled(repeat: int, bundled: Path, work: Path) -> Figure:
     fresh = data.copy_db(bundled, work / "bundled-warm.db")
     argv = [QUIZZER, "--db", str(fresh), "export", "-o", str(out)]
     run_timed(argv)
-    again = median([run_timed(argv) for _ in range(3)])
+    again = median([run_timed(argv) for _ in range(min(repeat, 3))])
     note = f"a repeat export of them: {again * 1000:.0f} ms ({again / floor:.2f}x)"
     extra = {"repeat_seconds": again}
     return Figure(
@@ -774,9 +775,8 @@ def main(argv: list[str] | None = None) -> int:
             step("import medium", lambda: data.import_collection(medium, [folders["medium"]]))
         least = most = empty
         # The review-log series, unless only figures of other collections are wanted.
-        if wanted & {"review_first_card", "review_fsrs", "due_query", "decks", "stats"} | {
-            "review_rss"
-        }:
+        series = {"review_first_card", "review_fsrs", "due_query", "decks", "stats", "review_rss"}
+        if wanted & series:
             small = data.copy_db(empty, work / "small.db")
             step("import small", lambda: data.import_collection(small, [folders["small"]]))
             large = data.copy_db(empty, work / "large.db")
