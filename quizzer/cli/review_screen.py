@@ -228,11 +228,6 @@ class ReviewScreen:
         self._finish()
         return self.summary
 
-    def _queue(self) -> list[review.QueueItem]:
-        """What is left, in the order it will be asked (the queue as it stands)."""
-        cap = None if self.limit is None else self.limit - self.summary.fresh_answered
-        return self.queue.items(cap)
-
     # --- one card ----------------------------------------------------------------------
 
     def _ask(self, card: CardView, phase: review.Phase, left: int) -> None:
