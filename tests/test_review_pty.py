@@ -8,14 +8,11 @@ import signal
 import sqlite3
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import pexpect
 import pytest
-from helpers import Invoke
-
-from quizzer.cli.review_screen import choice_order
+from helpers import Invoke, choice_number
 
 QUIZZER = str(Path(sys.executable).with_name("quizzer"))
 
@@ -93,13 +90,8 @@ def test_answers_survive_a_kill_mid_session(imported_db: Path) -> None:
     child.expect("How did it feel")
     child.sendline("")
     child.expect("2/3")
-    order = choice_order(
-        ["The value at definition time", "The variable (a cell)"],
-        today=date(2026, 1, 5),
-        name="test-closures/cell",
-    )
     child.expect("Your choice")
-    child.sendline(str(order.index("The variable (a cell)") + 1))
+    child.sendline(choice_number(child.before, "The variable (a cell)"))
     child.expect("How did it feel")
     child.sendline("e")
     child.expect("3/3")

@@ -74,6 +74,8 @@ class CardView:
     name: str
     deck_title: str
     content: Content
+    #: Answers the card had before this showing: a new shuffle of its choices each time.
+    showing: int = 0
 
 
 @dataclass
@@ -134,17 +136,21 @@ class Terminal:
         return line
 
 
-def _card(question: Question) -> CardView:
-    return CardView(question.id, question.name, question.deck.title, Content.of(question))
+def _card(question: Question, showing: int) -> CardView:
+    return CardView(
+        question.id, question.name, question.deck.title, Content.of(question), showing
+    )
 
 
-def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
-    """The shuffled order a multiple-choice card shows on ``today``.
+def choice_order(choices: Sequence[str], *, today: date, name: str, showing: int) -> list[str]:
+    """The shuffled order of a multiple-choice card's ``showing``-th showing on ``today``.
 
-    The same card shows the same order all day, so a resumed review looks the same.
+    Each showing is shuffled anew (a drill, the next day), so the answer is never learnt
+    as a position; the same showing has the same order, so a review resumed before the
+    card was answered looks the same.
     """
     order = list(choices)
-    random.Random(f"{today.isoformat()}/{name}").shuffle(order)
+    random.Random(f"{today.isoformat()}/{name}/{showing}").shuffle(order)
     return order
 
 
@@ -197,7 +203,10 @@ class ReviewScreen:
                     break
                 item, total = queue[0], len(queue)
                 with self.database.reading() as session:
-                    card = _card(store.load_question(session, item.question_id))
+                    card = _card(
+                        store.load_question(session, item.question_id),
+                        store.answer_count(session, item.question_id),
+                    )
                 try:
                     self._ask(card, item.phase, total)
                 except _Command as command:
@@ -373,7 +382,9 @@ class ReviewScreen:
             self.out.print(escape(line), style=style, highlight=False)
 
     def _multiple_choice(self, card: CardView) -> tuple[int | None, str]:
-        order = choice_order(card.content.choices or (), today=self.today, name=card.name)
+        order = choice_order(
+            card.content.choices or (), today=self.today, name=card.name, showing=card.showing
+        )
         for number, choice in enumerate(order, start=1):
             self.out.print(f"  {number}. {escape(choice)}", highlight=False)
         while True:
