@@ -226,7 +226,7 @@ def test_scripted_review_records_answers_and_drills(
     )
     result = pg_invoke("review", input=script)
     assert result.exit_code == 0, result.output
-    assert "-[2, 2, 2]\n+[0, 1, 2]" in result.output
+    assert "expected:  [2, 2, 2]\n            ^  ^\nyou typed: [0, 1, 2]\n" in result.output
     assert "4/5  test-closures/late-binding  (drill)" in result.output
     assert "6/6  test-closures/late-binding  (drill)" in result.output
     assert _log(pg_url) == [

@@ -59,7 +59,7 @@ def test_wrong_answers_show_diff_then_drill_until_four(imported: Invoke, db_path
     )
     result = imported("review", input=script)
     assert result.exit_code == 0, result.output
-    assert "-[2, 2, 2]\n+[0, 1, 2]" in result.output
+    assert "expected:  [2, 2, 2]\n            ^  ^\nyou typed: [0, 1, 2]\n" in result.output
     assert "The lambdas look up i when called" in result.output
     assert f"The answer is: {CELL_ANSWER}" in result.output
     assert "4/6  test-closures/late-binding  (drill)" in result.output
@@ -358,9 +358,7 @@ def _showings(output: str) -> list[list[str]]:
     return [shown_choices(part.split("Your choice")[0]) for part in parts]
 
 
-def test_multiple_choice_order_is_shuffled_at_every_showing(
-    invoke: Invoke, tmp_path: Path
-) -> None:
+def test_multiple_choice_order_is_shuffled_at_every_showing(invoke: Invoke, tmp_path: Path) -> None:
     assert invoke("import", str(_six_choice_deck(tmp_path))).exit_code == 0
     # A card shown and left unanswered shows the same order when the review resumes.
     first_look = _showings(invoke("review", input="q\n").output)

@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from quizzer import review, scheduler, store
-from quizzer.answers import answer_matches, output_diff
+from quizzer.answers import answer_matches, compare_outputs
 from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
@@ -137,9 +137,7 @@ class Terminal:
 
 
 def _card(question: Question, showing: int) -> CardView:
-    return CardView(
-        question.id, question.name, question.deck.title, Content.of(question), showing
-    )
+    return CardView(question.id, question.name, question.deck.title, Content.of(question), showing)
 
 
 def choice_order(choices: Sequence[str], *, today: date, name: str, showing: int) -> list[str]:
@@ -365,21 +363,14 @@ class ReviewScreen:
             self.out.print(escape(card.content.answer.rstrip("\n")), highlight=False)
         else:
             self.out.print("[red]Not quite.[/]")
-            diff = output_diff(
-                card.content.answer, typed, expected_label="expected", actual_label="typed"
-            )
-            self._print_diff(diff)
+            from quizzer.cli.render import print_comparison  # only when an answer is wrong
+
+            print_comparison(self.out, compare_outputs(card.content.answer, typed))
         self._explain(card)
         if card.content.code:
             self.missed = (card, typed)
             self.out.print("[dim]t: trace what the code did, step by step.[/]")
         return (0 if not typed.strip() else 1), typed
-
-    def _print_diff(self, diff: str) -> None:
-        styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "red", "+": "green"}
-        for line in diff.rstrip("\n").split("\n"):
-            style = next((v for k, v in styles.items() if line.startswith(k)), "")
-            self.out.print(escape(line), style=style, highlight=False)
 
     def _multiple_choice(self, card: CardView) -> tuple[int | None, str]:
         order = choice_order(
