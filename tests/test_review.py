@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -374,3 +376,32 @@ def test_multiple_choice_order_is_shuffled_at_every_showing(invoke: Invoke, tmp_
     assert drill != missed, "the drill shows the choices in the order they were missed in"
     assert next_day != missed and next_day != drill
     assert sorted(drill) == sorted(next_day) == SIX_CHOICES
+
+
+RATING_PROMPT = re.compile(r"How did it feel\? h\(ard\) (\d+)d / g\(ood\) (\d+)d / e\(asy\) (\d+)d")
+
+
+@pytest.mark.parametrize("scheduler", ["sm2", "fsrs"])
+@pytest.mark.parametrize(("key", "index"), [("h", 0), ("", 1), ("e", 2)])
+def test_the_rating_prompt_shows_the_interval_each_rating_gives(
+    imported: Invoke, scheduler: str, key: str, index: int
+) -> None:
+    assert imported("config", "scheduler", scheduler).exit_code == 0
+    # late-binding right (good) twice, on the days it is due (SM-2's first two intervals
+    # do not depend on the rating); the third time each rating gives its own interval.
+    due = "2026-01-05"
+    for _ in range(2):
+        assert imported("review", input="[2, 2, 2]\n.\n\nq\n", today=due).exit_code == 0
+        shown = json.loads(imported("show", "test-closures/late-binding", "--json").output)
+        due = shown["state"]["due"]
+    result = imported("review", input=f"[2, 2, 2]\n.\n{key}\nq\n", today=due)
+    found = RATING_PROMPT.search(result.output)
+    assert found is not None, result.output
+    days = [int(n) for n in found.groups()]
+    assert days[0] <= days[1] <= days[2], days
+    if scheduler == "fsrs":  # SM-2's interval grows by the ease from before the answer
+        assert days[0] < days[2], days
+    # What the prompt said is what the rating stored.
+    shown = json.loads(imported("show", "test-closures/late-binding", "--json").output)
+    stored = date.fromisoformat(shown["state"]["due"]) - date.fromisoformat(due)
+    assert stored.days == days[index]

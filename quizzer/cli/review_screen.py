@@ -11,6 +11,7 @@ documented in the README, so sessions can be scripted and tested.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -134,6 +135,69 @@ class Terminal:
         # Scripts get their answers echoed, so a transcript reads like a review.
         self.console.print(line, markup=False, highlight=False)
         return line
+
+    def key(self, prompt: str) -> str:
+        """One key press on a terminal, no Enter needed ("" for Enter); a line in the line
+        protocol (see :meth:`read`)."""
+        if not self.interactive:
+            return self.read(prompt)
+        try:
+            fd = sys.stdin.fileno()
+            import termios
+
+            termios.tcgetattr(fd)
+        except (ImportError, OSError, ValueError):  # no termios (Windows), not a tty
+            return self.read(prompt)
+        self.console.print(prompt, end="", markup=False, highlight=False)
+        try:
+            key = _read_key(fd)
+        except KeyboardInterrupt:
+            self.console.print()
+            raise
+        except _EndOfInput:
+            self.console.print()
+            raise
+        self.console.print(key, markup=False, highlight=False)
+        return key
+
+
+#: After a single key, how long an Enter pressed out of habit is waited for and dropped,
+#: so it does not become the next card's first line (seconds).
+ENTER_AFTER_KEY = 0.2
+#: What a key press reads at most: one key, or one escape sequence (an arrow key).
+KEY_BYTES = 64
+
+
+def _read_key(fd: int) -> str:
+    """One key press from the terminal ``fd`` with no Enter (cbreak mode), the terminal's
+    own mode restored whatever happens (Ctrl-C included: cbreak keeps signals on).
+
+    Returns "" for Enter, the key otherwise; raises _EndOfInput on Ctrl-D. An Enter that
+    follows the key at once is read with it and dropped.
+    """
+    import select
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        while True:
+            chunk = os.read(fd, KEY_BYTES).decode("utf-8", errors="replace")
+            if not chunk or chunk[0] == "\x04":
+                raise _EndOfInput
+            if chunk[0] in "\r\n":
+                return ""
+            if chunk[0] == "\x1b" or not chunk[0].isprintable():
+                continue  # an arrow key, Backspace, ...: not an answer
+            key = chunk[0]
+            if len(chunk) == 1 and select.select([fd], [], [], ENTER_AFTER_KEY)[0]:
+                following = os.read(fd, KEY_BYTES)
+                if following.strip(b"\r\n"):
+                    termios.tcflush(fd, termios.TCIFLUSH)  # typed ahead of the next prompt
+            return key
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _card(question: Question, showing: int) -> CardView:
@@ -279,7 +343,7 @@ class ReviewScreen:
             # rating only adjusts it.
             self._record(card, phase, RATINGS[""], typed, seconds, announce=False)
             try:
-                rating = self._rate(self._rating_prompt(), RATINGS)
+                rating = self._rate(self._rating_prompt(card), RATINGS)
             except _Command as command:
                 if command.name != "skip":  # quit, or undo the answer just saved
                     raise
@@ -317,17 +381,18 @@ class ReviewScreen:
         Stepper(self.out, self.term.read, trace, typed).run()
         self.out.print("[dim]Back to the review.[/]", highlight=False)
 
-    def _read_answer(self, prompt: str) -> str:
-        """A line that is not a command (help is shown and asked again)."""
+    def _read_answer(self, prompt: str, *, one_key: bool = False) -> str:
+        """A line (or with ``one_key``, a key press) that is not a command (help is shown
+        and asked again)."""
         while True:
-            line = self.term.read(prompt)
+            line = self.term.key(prompt) if one_key else self.term.read(prompt)
             if line.strip() not in COMMANDS:
                 return line
             self._command(line)
 
     def _rate(self, prompt: str, ratings: dict[str, int]) -> int:
         while True:
-            line = self._read_answer(prompt).strip().lower()
+            line = self._read_answer(prompt, one_key=True).strip().lower()
             if line in ratings:
                 return ratings[line]
             self.out.print(f"Type one of: {', '.join(k for k in ratings if k)} (Enter = good).")
@@ -379,7 +444,10 @@ class ReviewScreen:
         for number, choice in enumerate(order, start=1):
             self.out.print(f"  {number}. {escape(choice)}", highlight=False)
         while True:
-            line = self._read_answer(f"Your choice (1-{len(order)}, Enter = don't know): ").strip()
+            # Up to 9 choices a key press is a choice; more take a number and Enter.
+            line = self._read_answer(
+                f"Your choice (1-{len(order)}, Enter = don't know): ", one_key=len(order) <= 9
+            ).strip()
             if not line:
                 self.out.print(
                     f"[yellow]Don't know.[/] The answer is: {escape(card.content.answer)}"
@@ -452,16 +520,25 @@ class ReviewScreen:
         if announce:
             self._announce(card, quality, recorded)
 
-    def _rating_prompt(self) -> str:
-        """ "How did it feel?", with the interval each rating gives (SM-2), as Anki shows it."""
+    def _rating_prompt(self, card: CardView) -> str:
+        """ "How did it feel?", with the interval each rating gives, as Anki shows it."""
         recorded = self._recorded
         labels = {3: "h(ard)", 4: "g(ood)", 5: "e(asy)"}
-        if recorded is not None and recorded.outcome.kind == "graded" and self.fsrs is None:
-            before = recorded.outcome.before
+        if recorded is not None and recorded.outcome.kind == "graded":
             for quality in labels:
-                after = scheduler.answer(before, quality=quality, day=self.today).after
-                labels[quality] += f" {(after.due - self.today).days}d"
+                labels[quality] += f" {self._interval(card, recorded, quality)}d"
         return f"How did it feel? {' / '.join(labels.values())} [g]: "
+
+    def _interval(self, card: CardView, recorded: review.Recorded, quality: int) -> int:
+        """Days until the card is due again if the answer just saved is rated ``quality``:
+        what rerating it would store (FSRS's fuzz is seeded by the card's name)."""
+        if self.fsrs is None:
+            after = scheduler.answer(recorded.outcome.before, quality=quality, day=self.today)
+            return (after.after.due - self.today).days
+        memory = self.fsrs.review(
+            recorded.memory_before, quality=quality, day=self.today, seed=card.name
+        )
+        return (memory.due - self.today).days
 
     def _rerate(self, card: CardView, quality: int) -> None:
         """The rating of a right answer saved as "good": stored if it differs, then told."""
