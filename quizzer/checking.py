@@ -219,9 +219,10 @@ def check(
             continue
         if not question.applies_to(version):
             reason = f"needs python{question.python}"
-            verdicts.append(CheckResult(label, question, "skipped", reason, source=source))
+            skipped = CheckResult(label, question, "skipped", reason, source=source)
+            verdicts.append(skipped)
             if each is not None:
-                each(verdicts[-1])
+                each(skipped)
             continue
         to_run.append((len(verdicts), label, question, source))
         verdicts.append(None)

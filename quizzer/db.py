@@ -116,6 +116,27 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _read_only_uri(url: str) -> str | None:
+    """An SQLite URI opening the database read-only when this process cannot write it, so
+    the commands that only read still work; None when it can (or it is not SQLite).
+
+    In a folder that cannot be written, WAL's ``-shm`` file cannot be made either, so the
+    file is opened ``immutable`` (nobody can be writing it: a writer needs the folder for
+    its ``-wal`` file); a read-only file in a writable folder is opened ``mode=ro``.
+    """
+    path = sqlite_path(url)
+    if path is None or not path.is_file():
+        return None
+    from urllib.parse import quote
+
+    where = f"file:{quote(str(path.resolve()))}"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"{where}?mode=ro&immutable=1"
+    if not os.access(path, os.W_OK):
+        return f"{where}?mode=ro"
+    return None
+
+
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN
     # is deferred, and a deferred reader that later writes can deadlock: SQLITE_BUSY
@@ -149,8 +170,14 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    options: dict[str, Any] = {}
+    read_only = _read_only_uri(url)
+    if read_only is not None:
+        import sqlite3
+
+        options["creator"] = lambda: sqlite3.connect(read_only, uri=True, check_same_thread=False)
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, **options)
     except ImportError as exc:
         hint = (
             " (install it with: pip install 'quizzer[postgres]')" if "psycopg" in str(exc) else ""
@@ -286,6 +313,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        #: Opened read-only: this process cannot write the file or its folder.
+        self.read_only = _read_only_uri(url) is not None
         self.engine = make_engine(url)
         try:
             ensure_schema(self.engine, url=url)

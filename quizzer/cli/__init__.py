@@ -61,12 +61,19 @@ class QuizzerGroup(click.Group):
                         "saving was not saved. `quizzer db check` says more; "
                         "`sqlite3 FILE .recover | sqlite3 NEW.db` saves what can be saved"
                     ) from None
+                if any(sign in reason for sign in READ_ONLY):
+                    raise click.ClickException(
+                        "the database cannot be written here (the file or its folder is "
+                        "read-only): nothing was changed; commands that only read it work"
+                    ) from None
                 raise click.ClickException(
                     f"database error, nothing was changed: {reason}"
                 ) from None
             raise
 
 
+#: What SQLite says when a write meets a file opened read-only (see db._read_only_uri).
+READ_ONLY = ("attempt to write a readonly database",)
 #: What SQLite says of a file damaged inside (a valid header, malformed pages).
 DAMAGED = ("database disk image is malformed", "database corruption")
 

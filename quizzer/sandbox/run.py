@@ -512,9 +512,9 @@ def run_many(
         }
         for done, future in enumerate(as_completed(futures), start=1):
             index = futures[future]
-            results[index] = future.result()
+            results[index] = result = future.result()
             if each is not None:
-                each(index, results[index])
+                each(index, result)
             if progress is not None:
                 progress(done)
     except BaseException:
