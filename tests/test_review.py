@@ -405,3 +405,32 @@ def test_the_rating_prompt_shows_the_interval_each_rating_gives(
     shown = json.loads(imported("show", "test-closures/late-binding", "--json").output)
     stored = date.fromisoformat(shown["state"]["due"]) - date.fromisoformat(due)
     assert stored.days == days[index]
+
+
+LONG_LINE_DECK = """\
+deck: long
+title: Long
+questions:
+  - id: wide
+    type: predict_output
+    prompt: What does `print` show?
+    code: |
+      values = [value * 2 for value in range(3) if value is not None and value >= 0]
+      print(values)
+    answer: |
+      [0, 2, 4]
+    explanation: The `if` filter keeps them all.
+"""
+
+
+def test_a_code_line_wider_than_the_screen_goes_on_after_a_mark(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    assert invoke("import", str(write(tmp_path / "long.yaml", LONG_LINE_DECK))).exit_code == 0
+    result = invoke("review", input="q\n")
+    code = "values = [value * 2 for value in range(3) if value is not None and value >= 0]"
+    assert f"\n{code[:60]}\n↪ {code[60:]}\nprint(values)\n\n" in result.output
+    assert all(len(line) <= 60 for line in result.output.splitlines())
+    # Piped, the Markdown backticks stay: plain text reads well with them.
+    assert "What does `print` show?" in result.output

@@ -394,3 +394,25 @@ def test_an_enter_pressed_after_a_key_is_not_the_next_answer(imported_db: Path) 
     child.expect(pexpect.EOF)
     child.close()
     assert _answers(imported_db) == [("late-binding", 4)]  # the Enter was no "don't know"
+
+
+def test_markdown_code_spans_are_styled_on_a_terminal(invoke: Invoke, tmp_path: Path) -> None:
+    deck = tmp_path / "ticks.yaml"
+    deck.write_text(
+        "deck: ticks\ntitle: Ticks\nquestions:\n  - id: n\n    type: recall\n"
+        "    prompt: Which statement is `nonlocal` for?\n    answer: rebinding\n"
+        "    explanation: Without `nonlocal` an assignment makes a local.\n",
+        encoding="utf-8",
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    child = _spawn(tmp_path / "quizzer.db")
+    child.expect("press Enter to see it")
+    screen = child.before
+    assert "`" not in screen  # the backticks are not printed ...
+    assert re.search(r"Which statement is \x1b\[[0-9;]*mnonlocal\x1b\[0m for\?", screen)
+    child.sendline("")
+    child.expect(r"or 0-5 \[g\]: ")
+    assert re.search(r"Without \x1b\[[0-9;]*mnonlocal\x1b\[0m an assignment", child.before)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()

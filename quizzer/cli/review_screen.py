@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 
 from quizzer import review, scheduler, store
 from quizzer.answers import answer_matches, compare_outputs
@@ -200,6 +202,29 @@ def _read_key(fd: int) -> str:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+#: A Markdown code span: `x` or ``x`y``.
+INLINE_CODE = re.compile(r"(?P<ticks>`+)(?P<code>.+?)(?P=ticks)")
+CODE_STYLE = "bold cyan"
+#: What starts the rest of a code line too wide for the screen.
+CONTINUATION = "↪ "
+
+
+def _cuts(line: str, *, first: int, rest: int) -> list[int]:
+    """Where to cut ``line`` (in characters) so that its first part takes ``first``
+    columns at most and each other part ``rest`` (wide characters take two)."""
+    from rich.cells import cell_len
+
+    cuts: list[int] = []
+    room, used = first, 0
+    for index, char in enumerate(line):
+        width = cell_len(char)
+        if used + width > room:
+            cuts.append(index)
+            room, used = rest, 0
+        used += width
+    return cuts
+
+
 def _card(question: Question, showing: int) -> CardView:
     return CardView(question.id, question.name, question.deck.title, Content.of(question), showing)
 
@@ -315,18 +340,10 @@ class ReviewScreen:
             highlight=False,
         )
         self.out.print()
-        self.out.print(escape(card.content.prompt), highlight=False)
+        self.out.print(self._prose(card.content.prompt), highlight=False)
         if card.content.code:
             self.out.print()
-            self.out.print(
-                Syntax(
-                    card.content.code.rstrip("\n"),
-                    "python",
-                    theme="ansi_dark",
-                    background_color="default",
-                    word_wrap=True,
-                )
-            )
+            self._print_code(card.content.code.rstrip("\n"))
         self.out.print()
         started = self.clock()
         typed: str | None
@@ -356,6 +373,36 @@ class ReviewScreen:
             # A wrong answer showed the right one: time to read it, once the answer is saved
             # (quitting at the pause must not lose it).
             self._pause()
+
+    def _prose(self, text: str) -> Text:
+        """Deck text with its Markdown `code` spans styled as code on a colour terminal;
+        elsewhere the backticks stay, which reads as well in plain text."""
+        if self.out.no_color or self.out.color_system is None:
+            return Text(text)
+        shown = Text()
+        at = 0
+        for span in INLINE_CODE.finditer(text):
+            shown.append(text[at : span.start()])
+            shown.append(span["code"], style=CODE_STYLE)
+            at = span.end()
+        shown.append(text[at:])
+        return shown
+
+    def _print_code(self, code: str) -> None:
+        """The card's code, highlighted; a line wider than the screen goes on in the next
+        row after a continuation mark, so it is not mistaken for a line of its own."""
+        mark = CONTINUATION if self.out.encoding.lower().startswith("utf") else "> "
+        room = max(10, self.out.width - len(mark))
+        syntax = Syntax(code, "python", theme="ansi_dark", background_color="default")
+        highlighted = syntax.highlight(code)
+        if highlighted.plain.endswith("\n"):
+            highlighted.right_crop(1)
+        for line in highlighted.split("\n", allow_blank=True):
+            cuts = _cuts(line.plain, first=self.out.width, rest=room)
+            parts = line.divide(cuts) if cuts else [line]
+            self.out.print(parts[0], highlight=False, soft_wrap=True)
+            for part in parts[1:]:
+                self.out.print(Text.assemble((mark, "dim"), part), highlight=False, soft_wrap=True)
 
     def _command(self, line: str) -> None:
         name = COMMANDS.get(line.strip())
@@ -442,7 +489,7 @@ class ReviewScreen:
             card.content.choices or (), today=self.today, name=card.name, showing=card.showing
         )
         for number, choice in enumerate(order, start=1):
-            self.out.print(f"  {number}. {escape(choice)}", highlight=False)
+            self.out.print(Text.assemble(f"  {number}. ", self._prose(choice)), highlight=False)
         while True:
             # Up to 9 choices a key press is a choice; more take a number and Enter.
             line = self._read_answer(
@@ -476,7 +523,8 @@ class ReviewScreen:
     def _explain(self, card: CardView) -> None:
         if card.content.explanation:
             self.out.print(
-                f"[dim]Why:[/] {escape(card.content.explanation.strip())}", highlight=False
+                Text.assemble(("Why: ", "dim"), self._prose(card.content.explanation.strip())),
+                highlight=False,
             )
 
     def _pause(self) -> None:
