@@ -219,6 +219,34 @@ def _current_revision(connection: Any) -> str | None:
     return str(rows[0])
 
 
+#: What SQLite says when a write finds no room (SQLITE_FULL).
+DISK_FULL = "database or disk is full"
+#: Less room than this beside the database counts as a full disk: SQLite reports a
+#: failed write of its ``-shm`` file as a bare "disk I/O error".
+NEARLY_FULL_BYTES = 256 * 1024
+
+
+def disk_full(url: str, reason: str) -> bool:
+    """Whether the database error ``reason`` comes of a full disk under ``url``."""
+    if DISK_FULL in reason:
+        return True
+    path = sqlite_path(url)
+    if path is None or "disk I/O error" not in reason:
+        return False
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < NEARLY_FULL_BYTES
+
+
+def full_disk_message(url: str) -> str:
+    return (
+        f"{describe(url)}: the disk is full: nothing was changed; free some space and run "
+        "the command again"
+    )
+
+
 def describe(url: str) -> str:
     path = sqlite_path(url)
     return str(path) if path else make_url(url).render_as_string(hide_password=True)
@@ -305,7 +333,24 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
     except sa_exc.DatabaseError as exc:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
         reason = " ".join(reason.split())  # a server's message may span lines: keep one
+        if disk_full(url, reason):
+            raise DatabaseError(full_disk_message(url)) from None
         raise DatabaseError(f"{where}: cannot use this database: {reason}") from None
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove a database file that a failed creation left empty (a full disk), and the
+    files beside it: a 0-byte file would only be mistaken for a database later."""
+    try:
+        if path.stat().st_size != 0:
+            return
+        path.unlink()
+        for suffix in ("-journal", "-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.unlink()
+    except OSError:
+        pass
 
 
 class Database:
@@ -316,11 +361,15 @@ class Database:
         #: Opened read-only: this process cannot write the file or its folder.
         self.read_only = _read_only_uri(url) is not None
         self.engine = make_engine(url)
+        path = sqlite_path(url)
+        new = path is not None and not path.exists()
         try:
             ensure_schema(self.engine, url=url)
         except BaseException:
             # A refused database keeps no connection open (and so no -wal/-shm files).
             self.engine.dispose()
+            if new and path is not None:
+                _remove_if_empty(path)
             raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(
