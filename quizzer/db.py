@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
@@ -40,6 +40,8 @@ BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = int.from_bytes(b"quizzer\0", "big") >> 1
 
 _PACKAGE = Path(__file__).resolve().parent
+
+T = TypeVar("T")
 
 
 def resource_dir(name: str) -> Path:
@@ -171,6 +173,10 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        # A connection is tried before each use and made again if the server went away
+        # (restarted mid-review): the answer's transaction then runs on the new one.
+        options["pool_pre_ping"] = True
     read_only = _read_only_uri(url)
     if read_only is not None:
         import sqlite3
@@ -381,6 +387,21 @@ class Database:
         """A session in one write transaction: committed on success, rolled back on any error."""
         with self._sessions.begin() as session:
             yield session
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one write transaction (see :meth:`transaction`); if the connection
+        to the server is lost on the way (a PostgreSQL server restarted), the transaction
+        is run once more on a new connection. Only ``work`` that may safely run twice
+        belongs here: an answer recorded twice is a second, drill answer, never a grade.
+        """
+        try:
+            with self.transaction() as session:
+                return work(session)
+        except sa_exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.transaction() as session:
+            return work(session)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

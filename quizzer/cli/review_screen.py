@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,9 +32,13 @@ from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from quizzer.db import Database
     from quizzer.fsrs6 import Fsrs
     from quizzer.orm import Question
+
+T = TypeVar("T")
 
 #: The line that ends a typed (multi-line) output.
 END_OF_OUTPUT = "."
@@ -549,24 +553,43 @@ class ReviewScreen:
         *,
         announce: bool = True,
     ) -> None:
-        with self.database.transaction() as session:
-            question = store.load_question(session, card.question_id)
-            recorded = review.record_answer(
+        now = self.now()
+
+        def save(session: Session) -> review.Recorded:
+            return review.record_answer(
                 session,
-                question,
+                store.load_question(session, card.question_id),
                 quality=quality,
                 today=self.today,
-                now=self.now(),
+                now=now,
                 typed=typed,
                 seconds=round(seconds, 3),
                 leech_threshold=self.leech_threshold,
                 fsrs=self.fsrs,
             )
+
+        recorded = self._saving(card, f"your answer (quality {quality})", save)
         self.summary.answers.append((card.question_id, quality, phase))
         self.skipped = [q for q in self.skipped if q != card.question_id]
         self._recorded = recorded
         if announce:
             self._announce(card, quality, recorded)
+
+    def _saving(self, card: CardView, what: str, work: Callable[[Session], T]) -> T:
+        """``work`` in a write transaction, run again once on a new connection if the
+        server went away; if that fails too, say exactly what was not saved."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return self.database.write(work)
+        except OperationalError as exc:
+            if not exc.connection_invalidated:
+                raise
+            reason = " ".join(str(exc.orig or exc).split())
+            raise QuizzerError(
+                f"{card.name}: {what} was not saved: the database server cannot be reached "
+                f"({reason}); every answer before it is saved"
+            ) from None
 
     def _rating_prompt(self, card: CardView) -> str:
         """ "How did it feel?", with the interval each rating gives, as Anki shows it."""
@@ -594,16 +617,20 @@ class ReviewScreen:
         if recorded is None:
             return
         if quality != RATINGS[""]:
-            with self.database.transaction() as session:
-                rerated = review.rerate(
+            now, saved = self.now(), recorded
+            rerated = self._saving(
+                card,
+                f"your rating (quality {quality}; the answer is saved as good)",
+                lambda session: review.rerate(
                     session,
-                    recorded,
+                    saved,
                     quality,
                     today=self.today,
-                    now=self.now(),
+                    now=now,
                     leech_threshold=self.leech_threshold,
                     fsrs=self.fsrs,
-                )
+                ),
+            )
             if rerated is None:
                 self.out.print(
                     "[dim]Another answer to this card came in meanwhile: kept as good.[/]"
