@@ -124,10 +124,13 @@ def check_command(
     """Run predict_output code in the sandbox and compare with the stored answers.
 
     PATHS are deck files or folders; --deck checks questions in the database. Each
-    failure is shown with a diff (cut after 200 lines; none for a run stopped by a
-    limit); the exit status is 1 if anything failed. With --update the actual outputs
-    are written back (deck files keep their comments and layout; stored questions of
-    your own decks are updated; a deck loaded from a file is refused: check that file).
+    failure is shown as soon as its snippet ends, with a diff (cut after 200 lines; none
+    for a run stopped by a limit); the exit status is 1 if anything failed. With
+    --update the actual outputs are written back (deck files keep their comments and
+    layout; stored questions of your own decks are updated; a deck loaded from a file is
+    refused: check that file).
+    Answers are compared whole, an uncaught exception's last line as CPython prints it (in
+    a review that line also counts as right typed as the exception's type alone).
     """
     from quizzer import checking
     from quizzer.bulk import end_startup
