@@ -502,6 +502,8 @@ class Recorded:
     memory: fsrs6.Memory | None = None
     #: The answer's row in the review log.
     review_id: int | None = None
+    #: FSRS's memory state before the answer (what another rating would start from).
+    memory_before: fsrs6.Memory | None = None
 
 
 def record_answer(
@@ -587,7 +589,7 @@ def record_answer(
         row.leech = True
         row.suspended = True
     session.flush()
-    return Recorded(outcome, leeched, memory_after, logged.id)
+    return Recorded(outcome, leeched, memory_after, logged.id, memory_before)
 
 
 def _answer_fsrs(
