@@ -63,6 +63,8 @@ def import_command(
         from quizzer import deckfile
 
         decks = deckfile.load_decks(paths)
+        for path, deck in decks:
+            deckfile.refuse_missing_answers(path, deck)
         count = sum(len(deck.questions) for _, deck in decks)
         if as_json:
             echo_json(

@@ -171,6 +171,8 @@ def check_command(
         # A runaway snippet's output is not an answer: its diff would only bury the reason.
         if result.diff and not cut_short:
             render.echo_diff(result.diff)
+    for line in report.repeats:
+        click.echo(f"note: {line}")
     click.echo(report.summary())
     left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
@@ -189,6 +191,9 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     for path, answers in report.answer_updates().items():
         changed = rewrite.update_answers(path, answers)
         said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    for path, by_id in report.variant_updates().items():
+        changed = rewrite.update_variant_answers(path, by_id)
+        said(f"{path}: {changed} variant answer{'s' if changed != 1 else ''} updated")
     stored = report.stored_updates()
     if stored:
         with database_of(ctx) as database, database.transaction() as session:
