@@ -29,6 +29,8 @@ from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from quizzer.db import Database
     from quizzer.fsrs6 import Fsrs
     from quizzer.orm import Question
@@ -74,6 +76,8 @@ class CardView:
     name: str
     deck_title: str
     content: Content
+    #: The variant shown (0: the question's own code), None for a question that does not vary.
+    variant: int | None = None
 
 
 @dataclass
@@ -134,8 +138,12 @@ class Terminal:
         return line
 
 
-def _card(question: Question) -> CardView:
-    return CardView(question.id, question.name, question.deck.title, Content.of(question))
+def _card(session: Session, question: Question) -> CardView:
+    content = Content.of(question)
+    # A question that varies shows the variant after the one shown last (from the log).
+    variant = review.next_variant(session, question.id, content.variant_count)
+    shown = content if variant is None else content.shown(variant)
+    return CardView(question.id, question.name, question.deck.title, shown, variant)
 
 
 def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
@@ -197,7 +205,7 @@ class ReviewScreen:
                     break
                 item, total = queue[0], len(queue)
                 with self.database.reading() as session:
-                    card = _card(store.load_question(session, item.question_id))
+                    card = _card(session, store.load_question(session, item.question_id))
                 try:
                     self._ask(card, item.phase, total)
                 except _Command as command:
@@ -440,6 +448,7 @@ class ReviewScreen:
                 today=self.today,
                 now=self.now(),
                 typed=typed,
+                variant=card.variant,
                 seconds=round(seconds, 3),
                 leech_threshold=self.leech_threshold,
                 fsrs=self.fsrs,
