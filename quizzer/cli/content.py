@@ -806,3 +806,106 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
         with database.transaction() as session:
             removed = authoring.purge(session, store.get_question(session, name))
     click.echo(f"{name}: deleted with {removed} reviews.")
+
+
+# --- vary -----------------------------------------------------------------------------
+
+
+@command("vary")
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
+@click.option(
+    "--file",
+    "deck_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the question from this deck file (DECK/ID's ID in it), not the collection.",
+)
+@click.option(
+    "--pick",
+    "picked",
+    type=click.IntRange(min=1),
+    multiple=True,
+    metavar="N",
+    help="With --write: the proposals to add (default: every one whose output is new).",
+)
+@click.option("--write", is_flag=True, help="Add the chosen proposals as variants.")
+@click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
+@click.pass_context
+def vary_command(
+    ctx: click.Context,
+    name: str,
+    deck_path: Path | None,
+    picked: tuple[int, ...],
+    write: bool,
+    interpreter: str | None,
+) -> None:
+    """Propose mechanical variants of a predict_output question, proven by running.
+
+    Swaps two stacked decorators, changes an integer literal, reverses two independent
+    statements, turns a generator's yield into return (or back). Each proposal is run in
+    the sandbox and printed with its output and whether that output is new (only those
+    are worth having). --write adds them (or the --pick'ed ones) to the deck file the
+    question came from, with their answers; a question of your own deck is updated in
+    the collection.
+    """
+    from quizzer import deckfile, store, varying
+    from quizzer.deckfile import rewrite
+
+    if picked and not write:
+        raise click.UsageError("--pick chooses what --write adds; give --write too")
+    slug, _, qid = name.partition("/")
+    source: Path | None = deck_path
+    if deck_path is not None:
+        deck = deckfile.load_deck(deck_path)
+        found = [q for q in deck.questions if q.id == (qid or slug)]
+        if not found:
+            raise QuizzerError(f"{deck_path}: no question with id {qid or slug!r}")
+        question = found[0]
+    else:
+        with database_of(ctx) as database, database.reading() as session:
+            row = store.get_question(session, name)
+            from quizzer import transfer
+
+            question = transfer.question_file(row)
+            source = varying.source_file(row)
+    proofs = varying.prove(question, label=name, python=interpreter)
+    click.echo(f"{name}: its own code prints:")
+    click.echo(_indented(proofs.original.output))
+    if not proofs.proposals:
+        click.echo("No mechanical variant fits this snippet.")
+        return
+    for proven in proofs.proposals:
+        verdict = (
+            f"stopped: {proven.run.reason}"
+            if proven.stopped
+            else ("output differs" if proofs.differs(proven) else "same output as a variant")
+        )
+        click.echo("")
+        click.echo(f"{proven.number}. {proven.proposal.kind}: {proven.proposal.description}")
+        click.echo(_indented(proven.proposal.code))
+        click.echo(f"   prints ({verdict}):")
+        click.echo(_indented(proven.run.output))
+    if not write:
+        return
+    chosen = proofs.worth_having(picked)
+    if not chosen:
+        click.echo("Nothing to add: no proposal prints anything new.")
+        return
+    numbers = ", ".join(str(p.number) for p in chosen)
+    if source is not None and deck_path is None and not source.exists():
+        raise QuizzerError(f"{name}: its deck file {source} is gone; nothing written")
+    if source is not None:
+        added = rewrite.add_variants(
+            source, question.id, [(p.proposal.code, p.answer) for p in chosen]
+        )
+        click.echo(f"{source}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
+        return
+    with database_of(ctx) as database, database.transaction() as session:
+        added = varying.add_to_stored(
+            session, store.get_question(session, name), chosen, now=utc_now()
+        )
+    click.echo(f"{name}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
+
+
+def _indented(text: str) -> str:
+    body = text.rstrip("\n")
+    return "     " + body.replace("\n", "\n     ") if body else "     (nothing)"
