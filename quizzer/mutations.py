@@ -11,6 +11,7 @@ proposal is worth having is for the sandbox to prove (``varying.prove``). Plain 
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -95,7 +96,7 @@ def _swap_decorators(tree: ast.Module, text: _Text) -> Iterator[Proposal]:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
         decorators = node.decorator_list
-        for upper, lower in zip(decorators, decorators[1:], strict=False):
+        for upper, lower in itertools.pairwise(decorators):
             a, b = text.segment(upper), text.segment(lower)
             yield Proposal(
                 "swap decorators",
@@ -182,7 +183,7 @@ def _bodies(tree: ast.Module) -> Iterator[list[ast.stmt]]:
 
 def _reverse_statements(tree: ast.Module, text: _Text) -> Iterator[Proposal]:
     for body in _bodies(tree):
-        for a, b in zip(body, body[1:], strict=False):
+        for a, b in itertools.pairwise(body):
             if not (isinstance(a, _SIMPLE) and isinstance(b, _SIMPLE)):
                 continue
             a_start, a_end = text.span(a)

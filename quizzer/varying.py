@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from quizzer import deckfile
     from quizzer.orm import Question
 
-__all__ = ["Proven", "Proofs", "add_to_stored", "prove"]
+__all__ = ["Proofs", "Proven", "add_to_stored", "prove"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,7 +262,7 @@ def export_command(
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     with database_of(ctx) as database, database.reading() as session:
-        questions = transfer.export_questions(session, decks=decks)
+        questions = transfer.export_questions(session, decks=decks, today=settings_of(ctx).day())
     if with_trace:
         questions = _with_traces(questions)
     from quizzer import anki
@@ -506,6 +506,11 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 @click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
 @click.option("--force", is_flag=True, help="Store a predict_output answer CPython does not print.")
 @click.option("-y", "--yes", is_flag=True, help="Store the computed output without asking.")
+@click.option(
+    "--vary",
+    is_flag=True,
+    help="Also store the mechanical variants whose output is new (see `quizzer vary`).",
+)
 @click.pass_context
 def add_command(ctx: click.Context, /, **options: Any) -> None:
     """Add your own question, from flags, a YAML file, or prompts (on a terminal).
@@ -583,12 +588,33 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             _verify(
                 [question], force=options["force"], interpreter=options["interpreter"], label=slug
             )
+        if options["vary"]:
+            question = _with_variants(
+                question, label=f"{slug}/{qid}", python=options["interpreter"]
+            )
         with database.transaction() as session:
             deck = authoring.custom_deck(session, slug, now=utc_now(), title=options["title"])
             authoring.add_questions(
                 session, deck, [question], now=utc_now(), today=settings_of(ctx).day()
             )
     click.echo(f"Added {slug}/{question.id}.")
+
+
+def _with_variants(question: Any, *, label: str, python: str | None) -> Any:
+    """``question`` with the proposals of ``quizzer vary`` whose output is new, each told."""
+    from quizzer import varying
+    from quizzer.deckfile.models import Variant
+
+    if question.type != "predict_output":
+        raise click.UsageError("--vary is for predict_output questions")
+    chosen = varying.prove(question, label=label, python=python).worth_having()
+    for proven in chosen:
+        click.echo(f"variant: {proven.proposal.kind}: {proven.proposal.description}")
+    if not chosen:
+        click.echo("No mechanical variant prints anything new; added without variants.")
+        return question
+    new = [Variant(code=p.proposal.code, answer=p.answer) for p in chosen]
+    return question.model_copy(update={"variants": [*(question.variants or []), *new]})
 
 
 def _ask_fields(options: dict[str, Any]) -> None:

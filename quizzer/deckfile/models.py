@@ -117,23 +117,22 @@ class Question(BaseModel):
         if value is None:
             return None
         if not value:
-            raise ValueError("vary: give at least one parameter, like {n: [2, 3, 4]}")
+            raise ValueError("give at least one parameter, like {n: [2, 3, 4]}")
         for name, values in value.items():
             if not name.isidentifier() or not name.isascii():
-                raise ValueError(f"vary: {short_name(name)} is not a placeholder name (like n)")
+                raise ValueError(f"{short_name(name)} is not a placeholder name (like n)")
             if not isinstance(values, list) or not values:
                 raise ValueError(
-                    f"vary: the values of {name!r} must be a list of numbers or texts, "
+                    f"the values of {name!r} must be a list of numbers or texts, "
                     f"like [2, 3, 4], got {_what(values)}"
                 )
             for number, item in enumerate(values, start=1):
                 if isinstance(item, bool) or not isinstance(item, int | str):
                     raise ValueError(
-                        f"vary: value #{number} of {name!r} must be a number or a text, "
-                        f"got {_what(item)}"
+                        f"value #{number} of {name!r} must be a number or a text, got {_what(item)}"
                     )
             if len(set(map(str, values))) != len(values):
-                raise ValueError(f"vary: the values of {name!r} repeat; each gives one variant")
+                raise ValueError(f"the values of {name!r} repeat; each gives one variant")
         return value
 
     @field_validator("python")
@@ -244,7 +243,9 @@ class Question(BaseModel):
         }
         runs: list[tuple[str, str, str | None]] = []
         if combos:
-            runs.append((values_label(combos[0]), substitute(self.code or "", combos[0]), self.answer))
+            runs.append(
+                (values_label(combos[0]), substitute(self.code or "", combos[0]), self.answer)
+            )
             for combo in combos[1:]:
                 key = values_label(combo)
                 runs.append((key, substitute(self.code or "", combo), given.get(key)))

@@ -326,7 +326,7 @@ def add_variants(path: Path, qid: str, codes: list[tuple[str, str]]) -> int:
     def edit(question: Question) -> tuple[Question, int]:
         if question.id != qid:
             return question, 0
-        known = {code for _, code, _ in question.variant_runs()} or {question.code}
+        known = {code for _, code, _ in question.variant_runs()} or {question.code or ""}
         new = [Variant(code=code, answer=answer) for code, answer in codes if code not in known]
         if not new:
             return question, 0
@@ -367,7 +367,9 @@ def _rewrite_variants(path: Path, ids: set[str], edit: Any) -> int:
             raise DeckFileError(f"{path}: question {qid!r}: cannot find it in the text")
         start, end, column, insert = spans[qid]
         block = _render_variants(question, column, newline)
-        edits.append((start, end, block) if not insert else (start, end, newline + " " * column + block))
+        edits.append(
+            (start, end, block) if not insert else (start, end, newline + " " * column + block)
+        )
     new_text = text
     for start, end, replacement in sorted(edits, reverse=True):
         new_text = new_text[:start] + replacement + new_text[end:]
@@ -433,9 +435,7 @@ def _render_variants(question: Question, column: int, newline: str) -> str:
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
     def scalar(value: str) -> Any:
-        if _NEEDS_ESCAPES.search(value) or any(
-            line != line.rstrip() for line in value.split("\n")
-        ):
+        if _NEEDS_ESCAPES.search(value) or any(line != line.rstrip() for line in value.split("\n")):
             return DoubleQuotedScalarString(value)
         if "\n" in value:
             return LiteralScalarString(value)
