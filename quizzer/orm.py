@@ -126,7 +126,8 @@ class Question(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     python: Mapped[str | None] = mapped_column(String(100))
     #: The variants after the first, as ``[{"code": ..., "answer": ...}]``; NULL: no variants.
-    variants: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    #: SQL NULL, not JSON null, for none: nothing to encode for a question that does not vary.
+    variants: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
