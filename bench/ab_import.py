@@ -6,14 +6,16 @@ BASE_SRC is a folder holding another version's ``quizzer`` package (for instance
 ``git archive main | tar -x -C /tmp/base``); B is this checkout. Both run with this
 interpreter and its installed dependencies, on the same deck files (bench_data.py's,
 no variants), each into a copy of an empty database made by its own version. Runs
-alternate A, B, A, B... so machine load hits both alike; the figure is the ratio of the
-medians (B / A: below 1 means this checkout is faster).
+alternate A, B, B, A, A, B... so machine load hits both alike; the figure is the median
+of the pairs' ratios B / A (below 1: this checkout is faster), of wall time and of the
+processes' CPU time (which a busy machine disturbs less).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,15 +30,20 @@ sys.path.insert(0, str(BENCH))
 import bench_data as data  # noqa: E402
 
 
-def _run(src: Path, db: Path, *args: str) -> float:
+def _run(src: Path, db: Path, *args: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one quizzer process."""
     env = {**data.environment(), "PYTHONPATH": str(src)}
     argv = [sys.executable, "-m", "quizzer", "--db", str(db), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     # Run from the database's folder: "-m" puts the working directory first on the path.
     subprocess.run(
         argv, env=env, cwd=db.parent, stdin=subprocess.DEVNULL, capture_output=True, check=True
     )
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> int:
@@ -54,7 +61,7 @@ def main() -> int:
             empty[name] = work / f"empty-{name}.db"
             _run(src, empty[name], "config")
             data.checkpoint(empty[name])
-        times: dict[str, list[float]] = {"A": [], "B": []}
+        times: dict[str, list[tuple[float, float]]] = {"A": [], "B": []}
         argv = ("--today", data.IMPORT_DAY.isoformat(), "import", str(decks))
         for n in range(args.pairs + 1):
             for name, src in sides.items() if n % 2 else reversed(sides.items()):
@@ -64,11 +71,17 @@ def main() -> int:
                 if n:  # the first pair warms the caches
                     times[name].append(seconds)
                 os.unlink(db)
-    a, b = statistics.median(times["A"]), statistics.median(times["B"])
-    print(f"import of {args.questions} questions, {args.pairs} pairs")
-    print(f"A {a:.3f}s  B {b:.3f}s  B/A {b / a:.3f}")
-    print("A runs:", " ".join(f"{t:.3f}" for t in times["A"]))
-    print("B runs:", " ".join(f"{t:.3f}" for t in times["B"]))
+    print(f"import of {args.questions} questions, {args.pairs} pairs (B/A: median of the pairs)")
+    for index, what in enumerate(("wall", "CPU")):
+        a = [run[index] for run in times["A"]]
+        b = [run[index] for run in times["B"]]
+        ratio = statistics.median(y / x for x, y in zip(a, b, strict=True))
+        print(
+            f"{what:>4}: A {statistics.median(a):.3f}s  B {statistics.median(b):.3f}s  "
+            f"B/A {ratio:.3f}"
+        )
+        print("      A", " ".join(f"{t:.3f}" for t in a))
+        print("      B", " ".join(f"{t:.3f}" for t in b))
     return 0
 
 

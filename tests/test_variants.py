@@ -403,3 +403,15 @@ def test_anki_gets_one_variant_per_note_revision(varying: Invoke, tmp_path: Path
     for code, (_, answer, _) in zip(codes, seen, strict=True):
         (shown,) = [key for key in answers if key in code]
         assert answers[shown] in html.unescape(answer)
+
+
+def test_stats_tell_own_code_from_other_variants(varying: Invoke) -> None:
+    varying("review", input="[2, 2, 2]\n.\n\n", today="2026-01-05")
+    varying("review", input="[2, 2, 2]\n.\nq\n", today="2026-01-06")
+    shown = varying("stats", today="2026-01-06")
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "Questions that vary, 30 days: own code 100% (1 of 1), other variants 0% (0 of 1)"
+    ) in shown.output
+    data = json.loads(varying("stats", "--json", today="2026-01-06").output)
+    assert data["variants"]["own"]["graded"] == 1 and data["variants"]["other"]["correct"] == 0
