@@ -333,6 +333,8 @@ def test_add_vary_stores_the_proven_variants(invoke: Invoke) -> None:
     data = json.loads(invoke("show", "mine/what", "--json").output)
     assert data["answer"] == "0\n1\n2\n"
     assert {variant["answer"] for variant in data["variants"]} == {"0\n1\n2\n3\n", "0\n1\n"}
+    checked = invoke("check", "--deck", "mine")
+    assert checked.exit_code == 0 and "3 passed, 0 failed" in checked.output
 
 
 def test_mutations_each_kind() -> None:
@@ -415,3 +417,19 @@ def test_stats_tell_own_code_from_other_variants(varying: Invoke) -> None:
     ) in shown.output
     data = json.loads(varying("stats", "--json", today="2026-01-06").output)
     assert data["variants"]["own"]["graded"] == 1 and data["variants"]["other"]["correct"] == 0
+
+
+def test_check_update_stores_a_stored_variant_answer(invoke: Invoke, tmp_path: Path) -> None:
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        "- id: own\n  type: predict_output\n  prompt: What?\n  code: print(1)\n  answer: '1\n\n'\n"
+        "  variants:\n    - code: print(2)\n      answer: '5\n\n'\n",
+        encoding="utf-8",
+    )
+    assert invoke("add", "--from", str(own), "--deck", "mine", "--force").exit_code == 0
+    assert "1 passed, 1 failed" in invoke("check", "--deck", "mine").output
+    updated = invoke("check", "--deck", "mine", "--update")
+    assert "mine/own: answer updated" in updated.output
+    assert "2 passed, 0 failed" in invoke("check", "--deck", "mine").output
+    data = json.loads(invoke("show", "mine/own", "--json").output)
+    assert data["variants"] == [{"code": "print(2)", "answer": "2\n"}]
