@@ -36,6 +36,8 @@ class Proven:
     number: int
     proposal: Proposal
     run: RunResult
+    #: The question has this very snippet as a variant already.
+    existing: bool = False
 
     @property
     def answer(self) -> str:
@@ -60,7 +62,11 @@ class Proofs:
 
     def differs(self, proven: Proven) -> bool:
         """Whether ``proven`` ran to the end and prints what no variant prints yet."""
-        return not proven.stopped and normalize_output(proven.run.output) not in self.known
+        return (
+            not proven.stopped
+            and not proven.existing
+            and normalize_output(proven.run.output) not in self.known
+        )
 
     def worth_having(self, picked: Sequence[int] = ()) -> list[Proven]:
         """The proposals numbered ``picked`` (all that differ when none), one per output."""
@@ -77,7 +83,13 @@ class Proofs:
             output = normalize_output(proven.run.output)
             if not self.differs(proven):
                 if picked:
-                    why = "was stopped" if proven.stopped else "prints what a variant prints"
+                    why = (
+                        "was stopped"
+                        if proven.stopped
+                        else "is a variant already"
+                        if proven.existing
+                        else "prints what a variant prints"
+                    )
                     raise QuizzerError(f"proposal {proven.number} {why}; it teaches nothing new")
                 continue
             if output not in outputs:
@@ -101,13 +113,12 @@ def prove(
     own = runs[0][1] if runs else question.code
     proposals = propose(own, limit=limit)
     known_codes = {code for _, code, _ in runs} | {own}
-    proposals = [p for p in proposals if p.code not in known_codes]
     others = [code for _, code, _ in runs[1:]]
     results = run_many([own, *others, *(p.code for p in proposals)], python=python, limits=limits)
     original, rest = results[0], results[1:]
     known = {normalize_output(run.output) for run in [original, *rest[: len(others)]]}
     proven = tuple(
-        Proven(number, proposal, run)
+        Proven(number, proposal, run, proposal.code in known_codes)
         for number, (proposal, run) in enumerate(
             zip(proposals, rest[len(others) :], strict=True), start=1
         )

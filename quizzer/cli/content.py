@@ -900,11 +900,12 @@ def vary_command(
         click.echo("No mechanical variant fits this snippet.")
         return
     for proven in proofs.proposals:
-        verdict = (
-            f"stopped: {proven.run.reason}"
-            if proven.stopped
-            else ("output differs" if proofs.differs(proven) else "same output as a variant")
-        )
+        if proven.stopped:
+            verdict = f"stopped: {proven.run.reason}"
+        elif proven.existing:
+            verdict = "output differs; a variant of this question already"
+        else:
+            verdict = "output differs" if proofs.differs(proven) else "same output as a variant"
         click.echo("")
         click.echo(f"{proven.number}. {proven.proposal.kind}: {proven.proposal.description}")
         click.echo(_indented(proven.proposal.code))
