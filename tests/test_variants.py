@@ -438,3 +438,17 @@ def test_check_update_stores_a_stored_variant_answer(invoke: Invoke, tmp_path: P
     assert "2 passed, 0 failed" in invoke("check", "--deck", "mine").output
     data = json.loads(invoke("show", "mine/own", "--json").output)
     assert data["variants"] == [{"code": "print(2)", "answer": "2\n"}]
+
+
+def test_add_from_refuses_a_variant_without_an_answer(
+    invoke: Invoke, db_path: Path, tmp_path: Path
+) -> None:
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        "- id: own\n  type: predict_output\n  prompt: What?\n  code: print(1)\n  answer: '1\n\n'\n"
+        "  variants:\n    - code: print(2)\n",
+        encoding="utf-8",
+    )
+    result = invoke("add", "--from", str(own), "--deck", "mine")
+    assert result.exit_code == 1
+    assert f"{own}: question 'own': field 'variants': variant #2 has no answer" in result.output

@@ -657,9 +657,18 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         slug, title = options["deck"], options["title"]
         questions = parsed
     else:
+        deckfile.refuse_missing_answers(path, parsed)
         slug = options["deck"] or parsed.deck
         title = options["title"] or parsed.title
         questions = list(parsed.questions)
+    for question in questions:
+        missing = question.missing_answers()
+        if missing:
+            raise QuizzerError(
+                f"{path}: question {question.id!r}: field 'variants': variant {missing[0]} has "
+                "no answer; give each variant its answer (`quizzer check --update` writes them "
+                "into a deck file)"
+            )
     _verify(
         [q for q in questions if q.type == "predict_output"],
         force=options["force"],
