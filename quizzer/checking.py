@@ -69,6 +69,8 @@ class CheckResult:
     diff: str = ""
     run: RunResult | None = None
     source: Path | None = None
+    #: Which variant ran (0: the question's own code; see ``Question.variant_runs``).
+    variant: int = 0
 
     @property
     def actual(self) -> str | None:
@@ -83,6 +85,9 @@ class CheckReport:
     python: str
     python_version: str
     results: tuple[CheckResult, ...]
+    #: Variants whose output is another variant's of the same question: they teach
+    #: nothing new (reported, not failed).
+    repeats: tuple[str, ...] = ()
 
     def _with(self, status: CheckStatus) -> tuple[CheckResult, ...]:
         return tuple(result for result in self.results if result.status == status)
@@ -118,6 +123,9 @@ class CheckReport:
             else:
                 detail = "; ".join(f"{reason}: {count}" for reason, count in reasons.items())
             text += f", {len(skipped)} skipped ({detail})"
+        if self.repeats:
+            count = len(self.repeats)
+            text += f"; {count} variant{'s' if count != 1 else ''} print what another prints"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -142,6 +150,7 @@ class CheckReport:
                 }
                 for result in self.results
             ],
+            "repeats": list(self.repeats),
         }
 
     def answer_updates(self) -> dict[Path, dict[str, str]]:
@@ -154,19 +163,32 @@ class CheckReport:
         updates: dict[Path, dict[str, str]] = {}
         for result in self.failed:
             run = result.run
-            if result.source is None or run is None or _cut_short(run):
+            if result.source is None or run is None or _cut_short(run) or result.variant:
                 continue
             updates.setdefault(result.source, {})[result.question.id] = answer_from_run(run)
         return updates
 
-    def stored_updates(self) -> dict[str, str]:
+    def variant_updates(self) -> dict[Path, dict[str, dict[int, str]]]:
+        """New answers of the variants after the first (by deck file, id and variant
+        number), for :func:`quizzer.deckfile.rewrite.update_variant_answers`."""
+        updates: dict[Path, dict[str, dict[int, str]]] = {}
+        for result in self.failed:
+            run = result.run
+            if result.source is None or run is None or _cut_short(run) or not result.variant:
+                continue
+            by_id = updates.setdefault(result.source, {})
+            by_id.setdefault(result.question.id, {})[result.variant] = answer_from_run(run)
+        return updates
+
+    def stored_updates(self) -> dict[str, dict[int, str]]:
         """New answers for the failed stored questions (no deck file) that ran to the end,
-        by label (their ``DECK/ID`` name)."""
-        return {
-            result.label: answer_from_run(result.run)
-            for result in self.failed
-            if result.source is None and result.run is not None and not _cut_short(result.run)
-        }
+        by their ``DECK/ID`` name and variant number."""
+        updates: dict[str, dict[int, str]] = {}
+        for result in self.failed:
+            if result.source is None and result.run is not None and not _cut_short(result.run):
+                name = result.label.split(" [", 1)[0]
+                updates.setdefault(name, {})[result.variant] = answer_from_run(result.run)
+        return updates
 
     def not_updatable(self) -> tuple[CheckResult, ...]:
         """Failed questions whose run was stopped or hit a limit: no answer to write back."""
@@ -184,16 +206,50 @@ def answer_from_run(run: RunResult) -> str:
     return f"{text}\n" if text else ""
 
 
-def _verdict(label: str, question: Question, run: RunResult, source: Path | None) -> CheckResult:
+def _verdict(
+    label: str,
+    question: Question,
+    run: RunResult,
+    source: Path | None,
+    *,
+    variant: int = 0,
+    expected: str | None = None,
+) -> CheckResult:
+    stored = question.answer if variant == 0 and expected is None else expected
     diff = output_diff(
-        question.answer, run.output, expected_label=f"{label} (stored)", actual_label="actual"
+        stored or "", run.output, expected_label=f"{label} (stored)", actual_label="actual"
     )
     if run.stopped:
-        return CheckResult(label, question, "failed", run.reason, diff, run, source)
-    if outputs_match(question.answer, run.output):
-        return CheckResult(label, question, "passed", "", "", run, source)
+        return CheckResult(label, question, "failed", run.reason, diff, run, source, variant)
+    if stored is None:
+        reason = "no answer yet (quizzer check --update writes it)"
+        if run.limit is not None:
+            reason = run.reason
+        return CheckResult(label, question, "failed", reason, diff, run, source, variant)
+    if outputs_match(stored, run.output) and run.limit is None:
+        return CheckResult(label, question, "passed", "", "", run, source, variant)
     reason = "output differs" if run.limit is None else f"output differs: {run.reason}"
-    return CheckResult(label, question, "failed", reason, diff, run, source)
+    if run.limit is not None and outputs_match(stored, run.output):
+        reason = f"stopped by a limit: {run.reason}"
+    return CheckResult(label, question, "failed", reason, diff, run, source, variant)
+
+
+def _repeats(results: Sequence[CheckResult]) -> tuple[str, ...]:
+    """Variants that print what an earlier variant of the same question prints."""
+    said: list[str] = []
+    first: dict[tuple[str, str, str], str] = {}
+    for result in results:
+        run = result.run
+        if run is None or _cut_short(run) or result.status == "skipped":
+            continue
+        varies = result.question.vary is not None or result.question.variants is not None
+        if not varies:
+            continue
+        key = (str(result.source), result.question.id, normalize_output(run.output))
+        seen = first.setdefault(key, result.label)
+        if seen != result.label:
+            said.append(f"{result.label}: prints what {seen} prints; it teaches nothing new")
+    return tuple(said)
 
 
 def check(
@@ -213,7 +269,7 @@ def check(
     interpreter = resolve_python(python)
     version = interpreter_version(interpreter)
     verdicts: list[CheckResult | None] = []
-    to_run: list[tuple[int, str, Question, Path | None]] = []
+    to_run: list[tuple[int, str, Question, Path | None, int, str, str | None]] = []
     for label, question, source in items:
         if question.type != "predict_output":
             continue
@@ -224,19 +280,28 @@ def check(
             if each is not None:
                 each(skipped)
             continue
-        to_run.append((len(verdicts), label, question, source))
-        verdicts.append(None)
+        variants = question.variant_runs()
+        if not variants:
+            to_run.append((len(verdicts), label, question, source, 0, question.code or "", None))
+            verdicts.append(None)
+            continue
+        for number, (key, code, answer) in enumerate(variants):
+            shown = f"{label} [{key}]"
+            to_run.append((len(verdicts), shown, question, source, number, code, answer))
+            verdicts.append(None)
 
     total = len(to_run)
 
     def judged(position: int, run: RunResult) -> None:
-        index, label, question, source = to_run[position]
-        verdicts[index] = verdict = _verdict(label, question, run, source)
+        index, label, question, source, number, _, answer = to_run[position]
+        verdicts[index] = verdict = _verdict(
+            label, question, run, source, variant=number, expected=answer if number else None
+        )
         if each is not None:
             each(verdict)
 
     run_many(
-        [question.code or "" for _, _, question, _ in to_run],
+        [code for *_, code, _ in to_run],
         python=interpreter,
         limits=limits,
         jobs=jobs,
@@ -244,7 +309,9 @@ def check(
         each=judged,
     )
     results = tuple(verdict for verdict in verdicts if verdict is not None)
-    return CheckReport(python=interpreter, python_version=version, results=results)
+    return CheckReport(
+        python=interpreter, python_version=version, results=results, repeats=_repeats(results)
+    )
 
 
 def check_questions(
@@ -325,13 +392,19 @@ def stored_items(
     return items
 
 
-def store_answers(session: Session, answers: dict[str, str], *, now: datetime) -> list[str]:
-    """Store new answers for stored questions (by ``DECK/ID``); returns the names updated."""
+def store_answers(
+    session: Session, answers: dict[str, dict[int, str]], *, now: datetime
+) -> list[str]:
+    """Store new answers for stored questions (by ``DECK/ID`` and variant number);
+    returns the names updated."""
     from quizzer import authoring, store, transfer
 
-    for name, answer in answers.items():
+    for name, by_variant in answers.items():
         question = store.get_question(session, name)
-        edited = authoring.with_answer(transfer.question_file(question), answer, source=name)
+        current = transfer.question_file(question)
+        edited = current.with_variant_answers({k: v for k, v in by_variant.items() if k})
+        if 0 in by_variant:
+            edited = authoring.with_answer(edited, by_variant[0], source=name)
         authoring.custom_deck(session, question.deck.slug, now=now)
         authoring.apply_edit(session, question, edited, now=now)
     return list(answers)

@@ -209,6 +209,7 @@ def review_json(review: Review) -> dict[str, Any]:
         "kind": review.kind,
         "typed": review.typed,
         "seconds": review.seconds,
+        "variant": review.variant,
         "scheduler": review.scheduler or "sm2",
         "before": {
             **_state_json(store.state_before(review)),
@@ -230,6 +231,7 @@ def show_question(session: Session, name: str, *, today: date | None = None) -> 
     (all three None under SM-2, and for a card never graded).
     """
     question = store.get_question(session, name)
+    history = [review_json(r) for r in store.history(session, question)]
     memory = None
     if review.scheduler_in_use(session) == "fsrs":
         memory = store.to_memory(question.state)
@@ -255,8 +257,26 @@ def show_question(session: Session, name: str, *, today: date | None = None) -> 
             "difficulty": memory.difficulty if memory else None,
             "recall": round(recall, 4) if recall is not None else None,
         },
-        "history": [review_json(r) for r in store.history(session, question)],
+        "history": history,
+        "by_variant": by_variant(history, Content.of(question).variant_count),
     }
+
+
+def by_variant(history: list[dict[str, Any]], count: int) -> list[dict[str, Any]] | None:
+    """How each variant of a question went (answers, right ones: quality 3 or more, the
+    last day shown), numbered from 1 as ``show`` prints them; None when it does not vary."""
+    if count < 2:
+        return None
+    rows = [{"variant": n + 1, "answers": 0, "right": 0, "last": None} for n in range(count)]
+    for entry in history:
+        shown = entry["variant"]
+        if shown is None or not 0 <= shown < count:
+            continue  # answered before the question varied, or a variant since removed
+        row = rows[shown]
+        row["answers"] += 1
+        row["right"] += entry["quality"] >= 3
+        row["last"] = entry["day"]
+    return rows
 
 
 def unsuspend(session: Session, name: str) -> bool:

@@ -297,7 +297,10 @@ def import_decks(
 def _load_decks(paths: list[Path]) -> list[tuple[Path, deckfile.Deck]]:
     from quizzer import deckfile
 
-    return deckfile.load_decks(paths)
+    loaded = deckfile.load_decks(paths)
+    for path, deck in loaded:
+        deckfile.refuse_missing_answers(path, deck)
+    return loaded
 
 
 def file_digest(path: Path) -> str | None:

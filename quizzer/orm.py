@@ -127,6 +127,9 @@ class Question(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     python: Mapped[str | None] = mapped_column(String(100))
+    #: The variants after the first, as ``[{"code": ..., "answer": ...}]``; NULL: no variants.
+    #: SQL NULL, not JSON null, for none: nothing to encode for a question that does not vary.
+    variants: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -141,6 +144,14 @@ class Question(Base):
     def name(self) -> str:
         """The question's name as users type it: ``DECK/ID``."""
         return f"{self.deck.slug}/{self.qid}"
+
+    @property
+    def variant_list(self) -> tuple[tuple[str, str], ...]:
+        """Every variant as ``(code, answer)``, its own first; empty when it does not vary."""
+        if not self.variants:
+            return ()
+        own = (self.code or "", self.answer)
+        return (own, *((item["code"], item["answer"]) for item in self.variants))
 
 
 class Card(Base):
@@ -231,6 +242,9 @@ class Review(Base):
     difficulty_before: Mapped[float | None] = mapped_column(Float)
     stability_after: Mapped[float | None] = mapped_column(Float)
     difficulty_after: Mapped[float | None] = mapped_column(Float)
+    #: Which variant was shown (0: the question's own code); NULL for a question that
+    #: did not vary. The next showing picks the one after it (``review.next_variant``).
+    variant: Mapped[int | None] = mapped_column(Integer)
 
     question: Mapped[Question] = relationship()
 

@@ -517,6 +517,7 @@ def record_answer(
     seconds: float | None = None,
     leech_threshold: int = DEFAULT_LEECH_THRESHOLD,
     fsrs: fsrs6.Fsrs | None = None,
+    variant: int | None = None,
 ) -> Recorded:
     """Apply one answer through the scheduler in use (the `scheduler` setting) and log it.
     Refused answers change nothing. ``fsrs`` saves making the FSRS scheduler per answer.
@@ -561,6 +562,7 @@ def record_answer(
         kind=outcome.kind,
         typed=typed,
         seconds=seconds,
+        variant=variant,
         ease_before=before.ease,
         repetitions_before=before.repetitions,
         interval_before=before.interval,
@@ -721,6 +723,7 @@ def rerate(
     if later:
         return None
     question_id, typed, seconds = answer.question_id, answer.typed, answer.seconds
+    variant = answer.variant
     undo_last(session, fsrs, question_id=question_id)
     return record_answer(
         session,
@@ -732,7 +735,24 @@ def rerate(
         seconds=seconds,
         leech_threshold=leech_threshold,
         fsrs=fsrs,
+        variant=variant,
     )
+
+
+def next_variant(session: Session, question_id: int, count: int) -> int | None:
+    """The variant to show of a question with ``count`` variants: the one after the
+    variant its latest answer showed (0, the question's own, when none did); None when
+    the question does not vary. Derived from the log alone, so undoing an answer
+    restores the rotation, and no two showings in a row are the same."""
+    if count < 2:
+        return None
+    last = session.scalar(
+        select(Review.variant)
+        .where(Review.question_id == question_id, Review.variant.is_not(None))
+        .order_by(Review.id.desc())
+        .limit(1)
+    )
+    return 0 if last is None else (last + 1) % count
 
 
 # --- what is ahead ------------------------------------------------------------------

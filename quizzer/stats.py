@@ -163,6 +163,10 @@ class Stats:
     #: "sm2" or "fsrs"; ``recall`` is FSRS's prediction, None under SM-2.
     scheduler: str = "sm2"
     recall: Recall | None = None
+    #: Graded answers to questions that vary, in the last 30 days: on the question's own
+    #: code, and on its other variants (does knowing one snippet carry to the others?).
+    variants_own: Retention | None = None
+    variants_other: Retention | None = None
 
     @property
     def reviews_in_window(self) -> int:
@@ -191,6 +195,11 @@ class Stats:
             "decks": [d.to_json() for d in self.decks],
             "scheduler": self.scheduler,
             "recall": self.recall.to_json() if self.recall else None,
+            "variants": (
+                None
+                if self.variants_own is None or self.variants_other is None
+                else {"own": self.variants_own.to_json(), "other": self.variants_other.to_json()}
+            ),
         }
 
 
@@ -404,6 +413,7 @@ def compute_stats(
     if in_use == "fsrs":
         recall, per_deck = _recall(session, today=today, decks=slugs)
         rows = tuple(replace(row, recall=per_deck.get(row.deck)) for row in rows)
+    own, other = _by_variant(session, today=today, decks=slugs)
     return Stats(
         today=today,
         weeks=weeks,
@@ -417,4 +427,30 @@ def compute_stats(
         decks=rows,
         scheduler=in_use,
         recall=recall,
+        variants_own=own,
+        variants_other=other,
+    )
+
+
+def _by_variant(
+    session: Session, *, today: date, decks: Sequence[str]
+) -> tuple[Retention | None, Retention | None]:
+    """Graded answers of the last 30 days on varying questions: (own code, other variants);
+    (None, None) when there are none."""
+    since = today - timedelta(days=RECENT_DAYS - 1)
+    _, graded, correct = _answer_counts()
+    stmt = _activity_scope(
+        select(Review.variant == 0, graded, correct)
+        .where(Review.variant.is_not(None), Review.day >= since, Review.day <= today)
+        .group_by(Review.variant == 0),
+        decks,
+    )
+    counts = {bool(own): (int(g), int(c)) for own, g, c in session.execute(stmt)}
+    if not counts:
+        return None, None
+    own_g, own_c = counts.get(True, (0, 0))
+    other_g, other_c = counts.get(False, (0, 0))
+    return (
+        Retention(RECENT_DAYS, own_g, own_c),
+        Retention(RECENT_DAYS, other_g, other_c),
     )

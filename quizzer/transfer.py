@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,18 @@ from quizzer.orm import Deck, HighlightCache, Question
 from quizzer.questions import Content
 
 
-def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any]:
+def export_questions(
+    session: Session, *, decks: Sequence[str] = (), today: date | None = None
+) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
 
     A note counts as changed when its question or its deck's tags changed (the title
     names the Anki deck, in no note).
+
+    A question that varies is exported as one of its variants: the one ``today`` picks
+    (its ordinal day, modulo the number of variants; the question's own without
+    ``today``), dated no earlier than that day's start, so the package of another day is
+    a newer revision of the note that Anki takes, keeping the card and its schedule.
     """
     from quizzer.anki import ExportQuestion, deck_titles
 
@@ -48,6 +56,7 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
             Question.tags,
             Question.changed_at,
             Question.python,
+            Question.variants,
         )
         .join(Deck, Deck.id == Question.deck_id)
         .where(Question.retired.is_(False))
@@ -58,23 +67,30 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
     # Over every deck, so that exporting one deck names it as exporting all does.
     every_deck = session.execute(select(Deck.slug, Deck.title))
     titles = deck_titles({slug: title for slug, title in every_deck})
-    exported = [
-        ExportQuestion(
-            deck_slug=row.slug,
-            deck_title=titles[row.slug],
-            qid=row.qid,
-            type=row.type,
-            prompt=row.prompt,
-            code=row.code,
-            answer=row.answer,
-            choices=tuple(row.choices) if row.choices is not None else None,
-            explanation=row.explanation,
-            tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),
-            changed_at=max(row.changed_at, row.deck_changed_at),
-            python=row.python,
+    exported = []
+    for row in session.execute(stmt):
+        code, answer, changed_at = row.code, row.answer, max(row.changed_at, row.deck_changed_at)
+        if row.variants and today is not None:
+            shown = today.toordinal() % (1 + len(row.variants))
+            if shown:
+                code, answer = row.variants[shown - 1]["code"], row.variants[shown - 1]["answer"]
+            changed_at = max(changed_at, datetime.combine(today, time(), tzinfo=UTC))
+        exported.append(
+            ExportQuestion(
+                deck_slug=row.slug,
+                deck_title=titles[row.slug],
+                qid=row.qid,
+                type=row.type,
+                prompt=row.prompt,
+                code=code,
+                answer=answer,
+                choices=tuple(row.choices) if row.choices is not None else None,
+                explanation=row.explanation,
+                tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),
+                changed_at=changed_at,
+                python=row.python,
+            )
         )
-        for row in session.execute(stmt)
-    ]
     if not exported:
         raise QuizzerError("nothing to export: no questions (import decks first)")
     return exported

@@ -272,7 +272,9 @@ def test_json_field_names_and_values(history: Database) -> None:
         "decks",
         "scheduler",
         "recall",
+        "variants",
     }
+    assert data["variants"] is None  # no question varies
     assert (data["today"], data["weeks"], data["deck_filter"]) == ("2026-01-07", 12, [])
     assert data["days"][0] == {"date": "2025-10-20", "reviews": 0, "graded": 0, "correct": 0}
     assert {"date": "2026-01-04", "reviews": 3, "graded": 1, "correct": 0} in data["days"]

@@ -64,6 +64,8 @@ def import_command(
         from quizzer import deckfile
 
         decks = deckfile.load_decks(paths)
+        for path, deck in decks:
+            deckfile.refuse_missing_answers(path, deck)
         count = sum(len(deck.questions) for _, deck in decks)
         if as_json:
             echo_json(
@@ -268,6 +270,11 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         click.echo("why:    " + data["explanation"].strip())
     if data["python"]:
         click.echo(f"python: {data['python']}  (the versions the answer holds for)")
+    for number, variant in enumerate(data["variants"] or [], start=2):
+        click.echo("")
+        click.echo(f"variant {number}:")
+        click.echo("  " + variant["code"].rstrip("\n").replace("\n", "\n  "))
+        click.echo("answer: " + variant["answer"].rstrip("\n").replace("\n", "\n        "))
     click.echo("")
     due = "new" if state["new"] else f"due {state['due']}"
     click.echo(
@@ -282,6 +289,12 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
             f"FSRS: stability {state['stability']:.2f} d, difficulty {state['difficulty']:.2f}"
             f"{recall}"
         )
+    for row in data["by_variant"] or []:
+        last = f", last shown {row['last']}" if row["last"] else ", not shown yet"
+        click.echo(
+            f"  variant {row['variant']}: {row['answers']} answer"
+            f"{'s' if row['answers'] != 1 else ''}, {row['right']} right{last}"
+        )
     for entry in data["history"]:
         after = entry["after"]
         memory = (
@@ -290,6 +303,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         click.echo(
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
             f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
+            + ("" if entry["variant"] is None else f"  (variant {entry['variant'] + 1})")
         )
         if entry["typed"] is not None:
             typed = entry["typed"].replace("\n", "\n              ") if entry["typed"] else ""

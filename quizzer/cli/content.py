@@ -181,6 +181,8 @@ def check_command(
         if left:
             ctx.exit(1)
         return
+    for line in report.repeats:
+        click.echo(f"note: {line}")
     click.echo(report.summary())
     left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
@@ -199,6 +201,9 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     for path, answers in report.answer_updates().items():
         changed = rewrite.update_answers(path, answers)
         said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    for path, by_id in report.variant_updates().items():
+        changed = rewrite.update_variant_answers(path, by_id)
+        said(f"{path}: {changed} variant answer{'s' if changed != 1 else ''} updated")
     stored = report.stored_updates()
     if stored:
         with database_of(ctx) as database, database.transaction() as session:
@@ -268,7 +273,9 @@ def export_command(
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     with database_of(ctx) as database:
         with database.reading() as session:
-            questions = transfer.export_questions(session, decks=decks)
+            questions = transfer.export_questions(
+                session, decks=decks, today=settings_of(ctx).day()
+            )
             highlighted = transfer.cached_highlights(session, (q.code for q in questions))
         if with_trace:
             questions = _with_traces(questions)
@@ -529,6 +536,11 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 @click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
 @click.option("--force", is_flag=True, help="Store a predict_output answer CPython does not print.")
 @click.option("-y", "--yes", is_flag=True, help="Store the computed output without asking.")
+@click.option(
+    "--vary",
+    is_flag=True,
+    help="Also store the mechanical variants whose output is new (see `quizzer vary`).",
+)
 @click.pass_context
 def add_command(ctx: click.Context, /, **options: Any) -> None:
     """Add your own question, from flags, a YAML file, or prompts (on a terminal).
@@ -606,12 +618,33 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             _verify(
                 [question], force=options["force"], interpreter=options["interpreter"], label=slug
             )
+        if options["vary"]:
+            question = _with_variants(
+                question, label=f"{slug}/{qid}", python=options["interpreter"]
+            )
         with database.transaction() as session:
             deck = authoring.custom_deck(session, slug, now=utc_now(), title=options["title"])
             authoring.add_questions(
                 session, deck, [question], now=utc_now(), today=settings_of(ctx).day()
             )
     click.echo(f"Added {slug}/{question.id}.")
+
+
+def _with_variants(question: Any, *, label: str, python: str | None) -> Any:
+    """``question`` with the proposals of ``quizzer vary`` whose output is new, each told."""
+    from quizzer import varying
+    from quizzer.deckfile.models import Variant
+
+    if question.type != "predict_output":
+        raise click.UsageError("--vary is for predict_output questions")
+    chosen = varying.prove(question, label=label, python=python).worth_having()
+    for proven in chosen:
+        click.echo(f"variant: {proven.proposal.kind}: {proven.proposal.description}")
+    if not chosen:
+        click.echo("No mechanical variant prints anything new; added without variants.")
+        return question
+    new = [Variant(code=p.proposal.code, answer=p.answer) for p in chosen]
+    return question.model_copy(update={"variants": [*(question.variants or []), *new]})
 
 
 def _ask_fields(options: dict[str, Any]) -> None:
@@ -654,9 +687,18 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         slug, title = options["deck"], options["title"]
         questions = parsed
     else:
+        deckfile.refuse_missing_answers(path, parsed)
         slug = options["deck"] or parsed.deck
         title = options["title"] or parsed.title
         questions = list(parsed.questions)
+    for question in questions:
+        missing = question.missing_answers()
+        if missing:
+            raise QuizzerError(
+                f"{path}: question {question.id!r}: field 'variants': variant {missing[0]} has "
+                "no answer; give each variant its answer (`quizzer check --update` writes them "
+                "into a deck file)"
+            )
     _verify(
         [q for q in questions if q.type == "predict_output"],
         force=options["force"],
@@ -829,3 +871,107 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
         with database.transaction() as session:
             removed = authoring.purge(session, store.get_question(session, name))
     click.echo(f"{name}: deleted with {removed} reviews.")
+
+
+# --- vary -----------------------------------------------------------------------------
+
+
+@command("vary")
+@click.argument("name", metavar="DECK/ID", type=UTF8_TEXT, shell_complete=complete_names)
+@click.option(
+    "--file",
+    "deck_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the question from this deck file (DECK/ID's ID in it), not the collection.",
+)
+@click.option(
+    "--pick",
+    "picked",
+    type=click.IntRange(min=1),
+    multiple=True,
+    metavar="N",
+    help="With --write: the proposals to add (default: every one whose output is new).",
+)
+@click.option("--write", is_flag=True, help="Add the chosen proposals as variants.")
+@click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
+@click.pass_context
+def vary_command(
+    ctx: click.Context,
+    name: str,
+    deck_path: Path | None,
+    picked: tuple[int, ...],
+    write: bool,
+    interpreter: str | None,
+) -> None:
+    """Propose mechanical variants of a predict_output question, proven by running.
+
+    Swaps two stacked decorators, changes an integer literal, reverses two independent
+    statements, turns a generator's yield into return (or back). Each proposal is run in
+    the sandbox and printed with its output and whether that output is new (only those
+    are worth having). --write adds them (or the --pick'ed ones) to the deck file the
+    question came from, with their answers; a question of your own deck is updated in
+    the collection.
+    """
+    from quizzer import deckfile, store, varying
+    from quizzer.deckfile import rewrite
+
+    if picked and not write:
+        raise click.UsageError("--pick chooses what --write adds; give --write too")
+    slug, _, qid = name.partition("/")
+    source: Path | None = deck_path
+    if deck_path is not None:
+        deck = deckfile.load_deck(deck_path)
+        found = [q for q in deck.questions if q.id == (qid or slug)]
+        if not found:
+            raise QuizzerError(f"{deck_path}: no question with id {qid or slug!r}")
+        question = found[0]
+    else:
+        with database_of(ctx) as database, database.reading() as session:
+            row = store.get_question(session, name)
+            from quizzer import transfer
+
+            question = transfer.question_file(row)
+            source = varying.source_file(row)
+    proofs = varying.prove(question, label=name, python=interpreter)
+    click.echo(f"{name}: its own code prints:")
+    click.echo(_indented(proofs.original.output))
+    if not proofs.proposals:
+        click.echo("No mechanical variant fits this snippet.")
+        return
+    for proven in proofs.proposals:
+        if proven.stopped:
+            verdict = f"stopped: {proven.run.reason}"
+        elif proven.existing:
+            verdict = "output differs; a variant of this question already"
+        else:
+            verdict = "output differs" if proofs.differs(proven) else "same output as a variant"
+        click.echo("")
+        click.echo(f"{proven.number}. {proven.proposal.kind}: {proven.proposal.description}")
+        click.echo(_indented(proven.proposal.code))
+        click.echo(f"   prints ({verdict}):")
+        click.echo(_indented(proven.run.output))
+    if not write:
+        return
+    chosen = proofs.worth_having(picked)
+    if not chosen:
+        click.echo("Nothing to add: no proposal prints anything new.")
+        return
+    numbers = ", ".join(str(p.number) for p in chosen)
+    if source is not None and deck_path is None and not source.exists():
+        raise QuizzerError(f"{name}: its deck file {source} is gone; nothing written")
+    if source is not None:
+        added = rewrite.add_variants(
+            source, question.id, [(p.proposal.code, p.answer) for p in chosen]
+        )
+        click.echo(f"{source}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
+        return
+    with database_of(ctx) as database, database.transaction() as session:
+        added = varying.add_to_stored(
+            session, store.get_question(session, name), chosen, now=utc_now()
+        )
+    click.echo(f"{name}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
+
+
+def _indented(text: str) -> str:
+    body = text.rstrip("\n")
+    return "     " + body.replace("\n", "\n     ") if body else "     (nothing)"

@@ -286,6 +286,15 @@ def render_stats(stats: Stats, console: Console) -> None:
         highlight=False,
         markup=False,
     )
+    own, other = stats.variants_own, stats.variants_other
+    if own is not None and other is not None:
+        console.print(
+            f"Questions that vary, 30 days: own code {_percent(own.rate)} ({own.correct} of "
+            f"{own.graded}), other variants {_percent(other.rate)} ({other.correct} of "
+            f"{other.graded})",
+            highlight=False,
+            markup=False,
+        )
     streak = stats.streak
     if streak.days:
         note = "" if streak.reviewed_today else " (today not reviewed yet)"

@@ -83,6 +83,8 @@ class CardView:
     content: Content
     #: Answers the card had before this showing: a new shuffle of its choices each time.
     showing: int = 0
+    #: The variant shown (0: the question's own code), None for a question that does not vary.
+    variant: int | None = None
 
 
 @dataclass
@@ -229,8 +231,13 @@ def _cuts(line: str, *, first: int, rest: int) -> list[int]:
     return cuts
 
 
-def _card(question: Question, showing: int) -> CardView:
-    return CardView(question.id, question.name, question.deck.title, Content.of(question), showing)
+def _card(session: Session, question: Question) -> CardView:
+    content = Content.of(question)
+    # A question that varies shows the variant after the one shown last (from the log).
+    variant = review.next_variant(session, question.id, content.variant_count)
+    shown = content if variant is None else content.shown(variant)
+    showing = store.answer_count(session, question.id)
+    return CardView(question.id, question.name, question.deck.title, shown, showing, variant)
 
 
 def choice_order(choices: Sequence[str], *, today: date, name: str, showing: int) -> list[str]:
@@ -305,7 +312,7 @@ class ReviewScreen:
                     if not self.queue.still_asks(question, item.phase):
                         self.queue.load(session)
                         continue
-                    card = _card(question, store.answer_count(session, item.question_id))
+                    card = _card(session, question)
                 try:
                     self._ask(card, item.phase, self.summary.left)
                 except _Command as command:
@@ -556,6 +563,7 @@ class ReviewScreen:
                 today=self.today,
                 now=now,
                 typed=typed,
+                variant=card.variant,
                 seconds=round(seconds, 3),
                 leech_threshold=self.leech_threshold,
                 fsrs=self.fsrs,

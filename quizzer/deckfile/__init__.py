@@ -19,6 +19,7 @@ from quizzer.deckfile.reader import (
     load_decks,
     load_questions_or_deck,
     parse_deck,
+    refuse_missing_answers,
     strict_load,
 )
 from quizzer.deckfile.writer import dump_deck, dump_question
@@ -37,6 +38,7 @@ __all__ = [
     "load_decks",
     "load_questions_or_deck",
     "parse_deck",
+    "refuse_missing_answers",
     "strict_load",
     "validate_slug",
 ]

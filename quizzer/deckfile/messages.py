@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from quizzer.deckfile.models import SLUG_PATTERN, Deck, DuplicateId, Question
+from quizzer.deckfile.models import SLUG_PATTERN, Deck, DuplicateId, Question, VariantError
 from quizzer.errors import DeckFileError
 
 STR_TAG = "tag:yaml.org,2002:str"
@@ -97,7 +97,7 @@ def locate(root: yaml.Node, mark: yaml.Mark) -> tuple[str, str | None]:
     return "deck", None
 
 
-def _node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
+def node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
     """The node at pydantic location ``loc``, or the deepest one that exists."""
     node = root
     for part in loc:
@@ -211,9 +211,12 @@ def first_error(root: yaml.Node, error: ValidationError) -> str:
         label = f"question {short(duplicate.qid)} (#{duplicate.index})"
         field, message = "id", "duplicate id within the deck"
         loc, item = ("questions", duplicate.index - 1, "id"), None
+    elif isinstance(duplicate, VariantError):
+        field, message, item = duplicate.field, duplicate.text, duplicate.item
+        loc = (*loc[:2], field) if item is None else (*loc[:2], field, item)
     elif field is not None and field not in rest:
         loc = (*loc, field)
-    node = _node_at(root, loc)
+    node = node_at(root, loc)
     field_part = f"field {field!r}: " if field else ""
     item_part = f"item #{item + 1}: " if item is not None else ""
     extra = len(details) - 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from string import Template
 from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -34,6 +36,59 @@ def _refuse_nul(cls: type, value: Any) -> Any:
     return value
 
 
+#: A value a ``vary:`` parameter takes: a number or a text (substituted as written).
+VaryValue = int | str
+#: The most variants a question may have: each is run by ``quizzer check``.
+MAX_VARIANTS = 50
+
+
+class Variant(BaseModel):
+    """One more snippet of a predict_output question: whole ``code``, or the ``values`` of
+    its ``vary:`` parameters; ``answer`` is what it prints (``check --update`` writes it)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    code: str | None = None
+    values: dict[str, VaryValue] | None = None
+    answer: str | None = None
+
+    _no_nul = field_validator("code", "answer")(_refuse_nul)
+
+    @model_validator(mode="after")
+    def _code_or_values(self) -> Variant:
+        if (self.code is None) == (self.values is None):
+            raise ValueError("a variant has either 'code' (a whole snippet) or 'values'")
+        if self.code is not None and not self.code.strip():
+            raise ValueError("code: must not be empty")
+        return self
+
+
+class VariantError(ValueError):
+    """A problem with a question's variants, naming the field and the variant."""
+
+    def __init__(self, field: str, message: str, item: int | None = None) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.item = item
+        self.text = message
+
+
+def substitute(code: str, values: dict[str, VaryValue]) -> str:
+    """``code`` with each ``$name`` / ``${name}`` replaced by its value (``$$`` is one ``$``)."""
+    return Template(code).substitute({name: str(value) for name, value in values.items()})
+
+
+def combinations(vary: dict[str, list[VaryValue]]) -> list[dict[str, VaryValue]]:
+    """Every combination of the ``vary:`` values, the first value of each first."""
+    names = list(vary)
+    return [dict(zip(names, chosen, strict=True)) for chosen in itertools.product(*vary.values())]
+
+
+def values_label(values: dict[str, VaryValue]) -> str:
+    """``n=3, k=10``: how a combination is named in messages and reports."""
+    return ", ".join(f"{name}={value}" for name, value in values.items())
+
+
 class Question(BaseModel):
     """One question of a deck file."""
 
@@ -49,8 +104,36 @@ class Question(BaseModel):
     tags: list[Tag] = Field(default_factory=list)
     #: As long as the database's column (a longer range is no use either).
     python: Annotated[str, StringConstraints(max_length=100)] | None = None
+    #: Parameters substituted into ``code`` (``$name``); each combination is a variant.
+    vary: dict[str, Any] | None = None
+    #: More snippets (or ``vary:`` combinations) with their own answers.
+    variants: list[Variant] | None = None
 
     _no_nul = field_validator("prompt", "code", "answer", "choices", "explanation")(_refuse_nul)
+
+    @field_validator("vary")
+    @classmethod
+    def _vary_values(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("give at least one parameter, like {n: [2, 3, 4]}")
+        for name, values in value.items():
+            if not name.isidentifier() or not name.isascii():
+                raise ValueError(f"{short_name(name)} is not a placeholder name (like n)")
+            if not isinstance(values, list) or not values:
+                raise ValueError(
+                    f"the values of {name!r} must be a list of numbers or texts, "
+                    f"like [2, 3, 4], got {_what(values)}"
+                )
+            for number, item in enumerate(values, start=1):
+                if isinstance(item, bool) or not isinstance(item, int | str):
+                    raise ValueError(
+                        f"value #{number} of {name!r} must be a number or a text, got {_what(item)}"
+                    )
+            if len(set(map(str, values))) != len(values):
+                raise ValueError(f"the values of {name!r} repeat; each gives one variant")
+        return value
 
     @field_validator("python")
     @classmethod
@@ -79,7 +162,139 @@ class Question(BaseModel):
             )
         if self.type != "predict_output" and not self.answer.strip():
             raise ValueError("answer: must not be empty")
+        if self.vary is not None or self.variants is not None:
+            self._check_variants()
         return self
+
+    def _check_variants(self) -> None:
+        field = "vary" if self.vary is not None else "variants"
+        if self.type != "predict_output":
+            raise VariantError(field, f"only predict_output questions vary, not {self.type}")
+        combos = combinations(self.vary) if self.vary is not None else [{}]
+        if len(combos) + len(self.variants or []) > MAX_VARIANTS:
+            raise VariantError(field, f"more than {MAX_VARIANTS} variants; vary fewer values")
+        codes: dict[str, str] = {}
+        if self.vary is not None:
+            template = Template(self.code or "")
+            if not template.is_valid():
+                raise VariantError(
+                    "code",
+                    "a '$' that is not a placeholder; write '$$' for a dollar sign "
+                    "(the code is a template: $name takes a value from 'vary')",
+                )
+            used = set(template.get_identifiers())
+            for name in sorted(used - set(self.vary)):
+                raise VariantError("code", f"placeholder ${name} has no value in 'vary'")
+            for name in self.vary:
+                if name not in used:
+                    raise VariantError("vary", f"{name!r} is not used in the code (${name})")
+            codes[substitute(self.code or "", combos[0])] = "the question's own code"
+        elif self.code is not None:
+            codes[self.code] = "the question's own code"
+        seen_values: dict[str, int] = {}
+        for number, variant in enumerate(self.variants or [], start=1):
+            index = number - 1
+            if variant.values is not None:
+                if self.vary is None:
+                    raise VariantError(
+                        "variants", "'values' needs parameters in 'vary' to fill in", index
+                    )
+                if list(variant.values) != list(self.vary) or any(
+                    value not in self.vary[name] for name, value in variant.values.items()
+                ):
+                    raise VariantError(
+                        "variants",
+                        f"values {values_label(variant.values)} are not a combination of 'vary'",
+                        index,
+                    )
+                key = values_label(variant.values)
+                if variant.values == combos[0]:
+                    raise VariantError(
+                        "variants",
+                        f"duplicate variant: {key} is the question's own code, whose "
+                        "answer is 'answer'",
+                        index,
+                    )
+                if key in seen_values:
+                    raise VariantError(
+                        "variants",
+                        f"duplicate variant: values {key} as in variant #{seen_values[key]}",
+                        index,
+                    )
+                seen_values[key] = number
+                continue
+            code = variant.code or ""
+            if code in codes:
+                raise VariantError(
+                    "variants", f"duplicate variant: the same code as {codes[code]}", index
+                )
+            codes[code] = f"variant #{number}"
+
+    def variant_runs(self) -> list[tuple[str, str, str | None]]:
+        """Every variant as ``(label, code to run, stored answer or None)``, the question's
+        own code first; empty for a question that does not vary."""
+        if self.vary is None and self.variants is None:
+            return []
+        combos = combinations(self.vary) if self.vary is not None else []
+        given = {
+            values_label(variant.values): variant.answer
+            for variant in self.variants or []
+            if variant.values is not None
+        }
+        runs: list[tuple[str, str, str | None]] = []
+        if combos:
+            runs.append(
+                (values_label(combos[0]), substitute(self.code or "", combos[0]), self.answer)
+            )
+            for combo in combos[1:]:
+                key = values_label(combo)
+                runs.append((key, substitute(self.code or "", combo), given.get(key)))
+        else:
+            runs.append(("#1", self.code or "", self.answer))
+        number = len(runs)
+        for variant in self.variants or []:
+            if variant.code is not None:
+                number += 1
+                runs.append((f"#{number}", variant.code, variant.answer))
+        return runs
+
+    @property
+    def variant_list(self) -> tuple[tuple[str, str], ...]:
+        """Every variant as ``(code, answer)``, the question's own first (``questions.Content``
+        reads it); empty for a question that does not vary or lacks an answer."""
+        runs = self.variant_runs()
+        if any(answer is None for _, _, answer in runs):
+            return ()
+        return tuple((code, answer or "") for _, code, answer in runs)
+
+    def with_variant_answers(self, answers: dict[int, str]) -> Question:
+        """This question with the answers of its variants set, by their number in
+        :meth:`variant_runs` (0 is ``answer``); a ``vary:`` combination with no entry in
+        ``variants`` gets one."""
+        combos = combinations(self.vary) if self.vary is not None else [{}]
+        items = list(self.variants or [])
+        update: dict[str, Any] = {}
+        code_items = [i for i, item in enumerate(items) if item.code is not None]
+        for number, answer in sorted(answers.items()):
+            if number == 0:
+                update["answer"] = answer
+            elif number < len(combos):
+                combo = combos[number]
+                found = [i for i, item in enumerate(items) if item.values == combo]
+                if found:
+                    items[found[0]] = items[found[0]].model_copy(update={"answer": answer})
+                else:
+                    items.append(Variant(values=combo, answer=answer))
+            else:
+                at = code_items[number - len(combos)]
+                items[at] = items[at].model_copy(update={"answer": answer})
+        if len(answers) > ("answer" in update):
+            update["variants"] = items
+        return self.model_copy(update=update)
+
+    def missing_answers(self) -> list[str]:
+        """The labels of the variants that have no stored answer yet."""
+        return [label for label, _, answer in self.variant_runs() if answer is None]
 
     def applies_to(self, version: str) -> bool:
         """Whether the stored answer holds for Python ``version`` (e.g. ``"3.11.7"``)."""
@@ -116,6 +331,23 @@ class QuestionList(BaseModel):
     def _unique_ids(self) -> QuestionList:
         _refuse_duplicate_ids(self.questions)
         return self
+
+
+def short_name(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _what(value: object) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return short_name(value)
 
 
 def _refuse_duplicate_ids(questions: list[Question]) -> None:
@@ -172,6 +404,22 @@ _DESCRIPTIONS = {
         "explanation": "Why the answer is what it is: shown after the answer.",
         "tags": "Tags of this question (letters, digits and _ . : -).",
         "python": "Python versions the answer holds for, a PEP 440 range such as '>=3.12'.",
+        "vary": (
+            "predict_output only: parameters substituted into the code, each a list of "
+            "values ({n: [2, 3, 4]}); the code then is a template where $n or ${n} takes a "
+            "value and $$ is a dollar sign. Every combination is a variant; the first "
+            "combination's answer is 'answer'."
+        ),
+        "variants": (
+            "predict_output only: more snippets of the same concept, each with its own "
+            "answer (written by `quizzer check --update`); a review shows one the learner "
+            "did not see last time."
+        ),
+    },
+    "Variant": {
+        "code": "A whole alternative snippet (no placeholders are filled in).",
+        "values": "One combination of the 'vary' values (every parameter named).",
+        "answer": "Exactly what this variant prints (`quizzer check --update` writes it).",
     },
 }
 
@@ -197,6 +445,17 @@ def json_schema() -> dict[str, Any]:
     properties["python"]["anyOf"][0]["pattern"] = SPECIFIER_PATTERN
     choices = properties["choices"]["anyOf"][0]
     choices["uniqueItems"] = True
+    vary = properties["vary"]["anyOf"][0]
+    vary["minProperties"] = 1
+    vary["propertyNames"] = {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+    vary["additionalProperties"] = {
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": True,
+        "items": {"type": ["integer", "string"]},
+    }
+    variant = schema["$defs"]["Variant"]
+    variant["oneOf"] = [{"required": ["code"]}, {"required": ["values"]}]
     question["allOf"] = [
         {
             "if": {"properties": {"type": {"const": "predict_output"}}},

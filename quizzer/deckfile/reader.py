@@ -20,6 +20,7 @@ from quizzer.deckfile.messages import (
     got,
     line_column,
     locate,
+    node_at,
     one_line,
     questions_root,
     short,
@@ -457,6 +458,26 @@ def _decode(path: Path, raw: bytes) -> str:
             f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02X} at "
             f"{line_column(text, len(text))} (save the file as UTF-8)"
         ) from None
+
+
+def refuse_missing_answers(path: Path, deck: Deck) -> None:
+    """Refuse a deck whose variants lack answers (import never runs code): a located
+    DeckFileError saying to run ``quizzer check --update``."""
+    for index, question in enumerate(deck.questions):
+        if question.vary is None and question.variants is None:
+            continue
+        missing = question.missing_answers()
+        if not missing:
+            continue
+        field = "variants" if question.variants is not None else "vary"
+        root, _ = _load_fully(_checked_text(read_text(path), source=str(path)), source=str(path))
+        node = node_at(root, ("questions", index, field))
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise DeckFileError(
+            f"{path}: question {short(question.id)} (#{index + 1}): field {field!r}: "
+            f"variant {missing[0]}{more} has no answer (line {node.start_mark.line + 1}); "
+            f"run `quizzer check --update {path}` to write every variant's answer"
+        )
 
 
 def load_decks(paths: Iterable[Path]) -> list[tuple[Path, Deck]]:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quizzer.deckfile.models import Deck
+from quizzer.deckfile.models import Deck, Question, Variant
 from quizzer.deckfile.reader import MAX_FILE_BYTES, parse_deck
 from quizzer.errors import DeckFileError
 from quizzer.files import write_bytes_atomically
 
-__all__ = ["update_answers"]
+__all__ = ["add_variants", "update_answers", "update_variant_answers"]
 
 _BLOCK_HEADER = re.compile(r"[|>][-+0-9]*")
 # Characters YAML cannot hold as they are (outside its printable set), and line breaks
@@ -290,3 +290,174 @@ def _verify(path: Path, deck: Deck, new_text: str, changed: Mapping[str, str]) -
         raise DeckFileError(f"{path}: cannot rewrite the answers safely ({exc})") from None
     if edited != expected:
         raise DeckFileError(f"{path}: cannot rewrite the answers safely; edit them by hand")
+
+
+# --- variants: the whole ``variants:`` block of a question is written anew -----------
+#
+# A variant's answer may be missing (a ``vary:`` combination has no entry yet, or an
+# author wrote only its code), so answers are inserted as well as replaced. Rather than
+# splice inside the list, the question's ``variants:`` block is rendered by ruamel.yaml
+# (code and answers as literal blocks) and put where the old block was, or after the
+# question's last line. Everything outside that block stays byte for byte, and the
+# result is parsed and compared with the intended deck before it is written.
+
+
+def update_variant_answers(path: Path, answers: Mapping[str, Mapping[int, str]]) -> int:
+    """Set the answers of variants (by question id and number in ``variant_runs``, 1 on:
+    0 is the question's ``answer``, see :func:`update_answers`); return how many changed."""
+
+    def edit(question: Question) -> tuple[Question, int]:
+        runs = question.variant_runs()
+        wanted = answers.get(question.id, {})
+        changed = {
+            number: answer
+            for number, answer in wanted.items()
+            if 0 < number < len(runs) and runs[number][2] != answer
+        }
+        return (question.with_variant_answers(changed) if changed else question), len(changed)
+
+    return _rewrite_variants(path, set(answers), edit)
+
+
+def add_variants(path: Path, qid: str, codes: list[tuple[str, str]]) -> int:
+    """Add whole-snippet variants ``(code, answer)`` to question ``qid``; return how many
+    were new (a code the question already has is left out)."""
+
+    def edit(question: Question) -> tuple[Question, int]:
+        if question.id != qid:
+            return question, 0
+        known = {code for _, code, _ in question.variant_runs()} or {question.code or ""}
+        new = [Variant(code=code, answer=answer) for code, answer in codes if code not in known]
+        if not new:
+            return question, 0
+        variants = [*(question.variants or []), *new]
+        return question.model_copy(update={"variants": variants}), len(new)
+
+    return _rewrite_variants(path, {qid}, edit)
+
+
+def _rewrite_variants(path: Path, ids: set[str], edit: Any) -> int:
+    target = path.resolve()
+    raw = _read(path)
+    has_bom = raw.startswith(codecs.BOM_UTF8)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DeckFileError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    deck = parse_deck(text, source=str(path))
+    unknown = sorted(ids - {question.id for question in deck.questions})
+    if unknown:
+        raise DeckFileError(f"{path}: no question with id {', '.join(map(repr, unknown))}")
+    count = 0
+    new_questions = []
+    changed: dict[str, Question] = {}
+    for question in deck.questions:
+        edited, number = edit(question)
+        count += number
+        if number:
+            changed[question.id] = edited
+        new_questions.append(edited)
+    if not count:
+        return 0
+    newline = "\r\n" if "\r\n" in text else "\n"
+    spans = _variant_spans(text, path)
+    edits = []
+    for qid, question in changed.items():
+        if qid not in spans:
+            raise DeckFileError(f"{path}: question {qid!r}: cannot find it in the text")
+        start, end, column, insert = spans[qid]
+        block = _render_variants(question, column, newline)
+        edits.append(
+            (start, end, block) if not insert else (start, end, newline + " " * column + block)
+        )
+    new_text = text
+    for start, end, replacement in sorted(edits, reverse=True):
+        new_text = new_text[:start] + replacement + new_text[end:]
+    expected = deck.model_copy(update={"questions": new_questions})
+    try:
+        edited_deck = parse_deck(new_text, source=str(path))
+    except DeckFileError as exc:
+        raise DeckFileError(f"{path}: cannot write the variants safely ({exc})") from None
+    if edited_deck != expected:
+        raise DeckFileError(f"{path}: cannot write the variants safely; edit them by hand")
+    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
+    try:
+        write_bytes_atomically(target, data)
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return count
+
+
+def _variant_spans(text: str, path: Path) -> dict[str, tuple[int, int, int, bool]]:
+    """For each question id: (start, end, key column, insert?) of its ``variants:`` block,
+    or of the point after its last line where one is inserted."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    try:
+        root = _yaml().compose(text)
+    except YAMLError as exc:
+        raise DeckFileError(f"{path}: invalid YAML: {exc}") from None
+    found: dict[str, tuple[int, int, int, bool]] = {}
+    if not isinstance(root, MappingNode):
+        return found
+    questions = [v for k, v in root.value if isinstance(k, ScalarNode) and k.value == "questions"]
+    if not questions or not isinstance(questions[0], SequenceNode):
+        return found
+    for item in questions[0].value:
+        if not isinstance(item, MappingNode) or item.flow_style or not item.value:
+            continue
+        pairs = {str(k.value): (k, v) for k, v in item.value if isinstance(k, ScalarNode)}
+        if "id" not in pairs:
+            continue
+        qid = str(pairs["id"][1].value)
+        column = item.value[0][0].start_mark.column
+        if "variants" in pairs:
+            key, value = pairs["variants"]
+            if getattr(value, "anchor", None) is not None or (
+                isinstance(value, SequenceNode) and value.flow_style
+            ):
+                continue
+            start = key.start_mark.index
+            end = start + len(text[start : value.end_mark.index].rstrip())
+            found[qid] = (start, end, column, False)
+        else:
+            start = item.start_mark.index
+            end = start + len(text[start : item.end_mark.index].rstrip())
+            found[qid] = (end, end, column, True)
+    return found
+
+
+def _render_variants(question: Question, column: int, newline: str) -> str:
+    """The ``variants:`` block of ``question`` as text, its first line unindented (the
+    caller puts it at ``column``) and no line break at the end."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+    def scalar(value: str) -> Any:
+        if _NEEDS_ESCAPES.search(value) or any(line != line.rstrip() for line in value.split("\n")):
+            return DoubleQuotedScalarString(value)
+        if "\n" in value:
+            return LiteralScalarString(value)
+        return value
+
+    items = CommentedSeq()
+    for variant in question.variants or []:
+        item = CommentedMap()
+        if variant.code is not None:
+            item["code"] = scalar(variant.code)
+        if variant.values is not None:
+            values = CommentedMap(variant.values)
+            values.fa.set_flow_style()
+            item["values"] = values
+        if variant.answer is not None:
+            item["answer"] = scalar(variant.answer)
+        items.append(item)
+    yaml = _yaml(width=1 << 30)
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buffer = io.StringIO()
+    yaml.dump({"variants": items}, buffer)
+    lines = buffer.getvalue().rstrip("\n").split("\n")
+    if lines and lines[-1] == "...":
+        lines.pop()
+    return newline.join([lines[0], *(" " * column + line if line else "" for line in lines[1:])])
