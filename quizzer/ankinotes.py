@@ -1,0 +1,378 @@
+"""Anki notes as quizzer questions: HTML to text, clozes, templates, quizzer's own notes.
+
+One note becomes one question, from its first card's template:
+
+* a note quizzer exported (it has a ``QuizzerId`` field holding ``deck/id``) comes back as
+  the question it was: same deck, id, type, prompt, code, answer, choices (in their order
+  before the export shuffled them), explanation, tags and Python version;
+* a cloze note becomes a recall question: the front with each cloze shown as ``[...]`` (or
+  ``[hint]``), the answer the text with the clozes filled in, "Back Extra" the explanation;
+* a note whose front has ``{{type:Field}}`` becomes a recall question whose answer is that
+  field;
+* any other note: the front as the prompt, the back (without the front) as the answer.
+
+HTML becomes text: tags go, ``<br>``, ``<div>``, ``<p>`` and list items become line breaks,
+entities are decoded; images, sounds and scripts are dropped and counted. Pure: the standard
+library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import random
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Final
+
+from quizzer.ankipkg import Note, NoteType
+
+#: The field that marks a note quizzer exported; it holds "deck-slug/question-id".
+QUIZZER_ID_FIELD: Final = "QuizzerId"
+#: The Anki tag root quizzer's exports put every note under.
+QUIZZER_TAG_ROOT: Final = "quizzer"
+
+
+@dataclass
+class Converted:
+    """A note as question fields (plain data, validated later by the deck-file models)."""
+
+    qid: str
+    type: str
+    prompt: str
+    answer: str
+    code: str | None = None
+    choices: list[str] | None = None
+    explanation: str | None = None
+    tags: list[str] = field(default_factory=list)
+    python: str | None = None
+    #: The deck slug a quizzer note came from (None for other notes: their Anki deck decides).
+    deck_slug: str | None = None
+    #: Media (images, sounds) named in the fields, left out of the question.
+    media: set[str] = field(default_factory=set)
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+def deck_slug(name: str) -> str:
+    """A quizzer deck slug for an Anki deck name: ``Parent::Child`` -> ``parent-child``.
+
+    Lower-cased; every run of characters other than ASCII letters and digits (``::``
+    included) becomes one hyphen; at most 90 characters. A name with no such character at
+    all gets ``anki-`` and a hash of the name.
+    """
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    slug = "-".join(words)[:90].strip("-")
+    if not slug:
+        return "anki-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+    return slug
+
+
+def note_qid(guid: str) -> str:
+    """The question id of an Anki note: ``anki-`` and a hash of its GUID, so it is the same
+    in every import of that note (whatever its text or deck) and a re-import updates it."""
+    return "anki-" + hashlib.sha256(guid.encode()).hexdigest()[:12]
+
+
+def tag_of(anki_tag: str) -> str | None:
+    """A quizzer tag for an Anki tag: characters tags may not hold become hyphens."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.:-]+", "-", anki_tag).strip("-")[:100]
+    return cleaned or None
+
+
+# --- HTML to text -------------------------------------------------------------------------
+
+_BLOCKS: Final = {
+    "address", "article", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre",
+    "section", "table", "tr", "ul",
+}  # fmt: skip
+_SKIPPED: Final = {"script", "style", "head", "title"}
+_SOUND = re.compile(r"\[sound:([^\]]*)\]")
+_CONTROL_REFERENCE = re.compile(r"&#(\d+);")
+
+
+class _Text(HTMLParser):
+    def __init__(self, media: set[str]) -> None:
+        super().__init__(convert_charrefs=False)
+        self.parts: list[str] = []
+        self.media = media
+        self.skipping = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self.skipping += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag in ("img", "audio", "video", "source", "object", "embed", "iframe"):
+            source = dict(attrs).get("src")
+            if source:
+                self.media.add(source)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+            if tag == "pre":
+                self.pre += 1
+            elif tag == "li":
+                self.parts.append("- ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag in _SKIPPED:
+            self.skipping -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping:
+            return
+        if not self.pre:
+            data = re.sub(r"[ \t\r\n]+", " ", data)
+        self.parts.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if not self.skipping:
+            self.parts.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        if not self.skipping:
+            self.parts.append(_charref(name))
+
+
+def _charref(name: str) -> str:
+    # html.unescape drops control characters; quizzer's export writes them as references.
+    try:
+        number = int(name[1:], 16) if name[:1] in "xX" else int(name)
+        return chr(number) if 0 < number < 0x110000 else "\ufffd"
+    except ValueError:
+        return f"&#{name};"
+
+
+def html_to_text(markup: str, media: set[str] | None = None) -> str:
+    """The text a reader sees of an Anki field: line breaks for ``<br>`` and blocks,
+    entities decoded, whitespace collapsed outside ``<pre>``; media names go to ``media``."""
+    found = media if media is not None else set()
+    for name in _SOUND.findall(markup):
+        found.add(name)
+    parser = _Text(found)
+    parser.feed(_SOUND.sub("", markup))
+    parser.close()
+    text = "".join(parser.parts).replace("\xa0", " ")
+    lines = [line.rstrip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _raw_text(markup: str) -> str:
+    """Text inside quizzer's own ``<pre>`` blocks: tags removed, references decoded, nothing
+    else touched (the exact code or output)."""
+    without_tags = re.sub(r"<[^>]*>", "", markup)
+    return (
+        re.sub(r"&#(x?[0-9a-fA-F]+);", lambda m: _charref(m.group(1)), without_tags)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+# --- clozes and templates -----------------------------------------------------------------
+
+# The innermost cloze: its text holds no other cloze's start; hint after the first "::".
+_CLOZE = re.compile(
+    r"\{\{c\d+::((?:(?!\{\{c\d+::)(?!::)(?!\}\}).)*)(?:::((?:(?!\{\{c\d+::)(?!\}\}).)*))?\}\}",
+    re.DOTALL,
+)
+
+
+def cloze_front(markup: str) -> str:
+    """Every cloze hidden: ``[...]``, or ``[hint]`` when it has one."""
+    previous = None
+    while previous != markup:
+        previous = markup
+        markup = _CLOZE.sub(lambda m: f"[{m.group(2) or '...'}]", markup)
+    return markup
+
+
+def cloze_back(markup: str) -> str:
+    """Every cloze filled in."""
+    previous = None
+    while previous != markup:
+        previous = markup
+        markup = _CLOZE.sub(lambda m: m.group(1), markup)
+    return markup
+
+
+_SECTION = re.compile(
+    r"\{\{([#^])\s*([^{}]+?)\s*\}\}((?:(?!\{\{[#^]).)*?)\{\{/\s*\2\s*\}\}", re.DOTALL
+)
+_REPLACEMENT = re.compile(r"\{\{\s*([^{}#^/][^{}]*?)\s*\}\}")
+_ANSWER_RULE = re.compile(r"<hr\s+id\s*=\s*['\"]?answer['\"]?\s*/?>", re.IGNORECASE)
+
+
+def render(template: str, fields: dict[str, str], *, front: str = "", back: bool = False) -> str:
+    """A card side as Anki renders it, for the parts that carry text: fields, conditional
+    sections, ``cloze:`` (hidden on the front, filled in on the back), ``{{FrontSide}}``;
+    ``type:`` boxes and other special fields render as nothing."""
+    previous = None
+    while previous != template:
+        previous = template
+        template = _SECTION.sub(
+            lambda m: (
+                m.group(3)
+                if bool(fields.get(m.group(2), "").strip()) == (m.group(1) == "#")
+                else ""
+            ),
+            template,
+        )
+
+    def replace(match: re.Match[str]) -> str:
+        *filters, name = [part.strip() for part in match.group(1).split(":")]
+        if name == "FrontSide" and not filters:
+            return front
+        if "type" in filters:
+            return ""
+        value = fields.get(name, "")
+        if "cloze" in filters:
+            return cloze_back(value) if back else cloze_front(value)
+        return value
+
+    return _REPLACEMENT.sub(replace, template)
+
+
+def typed_field(template: str) -> str | None:
+    """The field a ``{{type:Field}}`` box on ``template`` checks, if it has one."""
+    match = re.search(r"\{\{\s*type:(?:cloze:)?\s*([^{}]+?)\s*\}\}", template)
+    return match.group(1) if match else None
+
+
+# --- notes --------------------------------------------------------------------------------
+
+
+def convert(note: Note, notetype: NoteType, *, card_ord: int = 0) -> Converted:
+    """The question for ``note`` (see the module's docstring); its card ``card_ord``'s
+    template is used (0: the first)."""
+    fields = dict(zip(notetype.fields, note.fields, strict=False))
+    if QUIZZER_ID_FIELD in fields and "/" in html.unescape(fields[QUIZZER_ID_FIELD]):
+        return _quizzer_note(note, fields)
+    media: set[str] = set()
+    templates = notetype.templates or (("", ""),)
+    ord_ = 0 if notetype.cloze else min(card_ord, len(templates) - 1)
+    front_template, back_template = templates[ord_]
+    front = render(front_template, fields)
+    prompt = html_to_text(front, media)
+    explanation = ""
+    typed = typed_field(front_template)
+    if notetype.cloze:
+        cloze = re.search(r"\{\{\s*(?:[^{}]*:)?cloze:\s*([^{}]+?)\s*\}\}", front_template)
+        name = cloze.group(1) if cloze else (notetype.fields[0] if notetype.fields else "")
+        answer = html_to_text(cloze_back(fields.get(name, "")), media)
+        rest = render(_ANSWER_RULE.sub("", back_template.replace("{{FrontSide}}", "")), fields,
+                      back=True)  # fmt: skip
+        rest_text = html_to_text(rest, media)
+        explanation = rest_text.replace(answer, "", 1).strip() if answer else rest_text
+    elif typed is not None:
+        answer = html_to_text(fields.get(typed, ""), media)
+        after = _after_answer_rule(render(back_template, fields, front=front, back=True))
+        explanation = html_to_text(after, media)
+    else:
+        answer = html_to_text(_back_only(back_template, fields, front), media)
+    tags = [tag for tag in map(tag_of, note.tags) if tag]
+    return Converted(
+        qid=note_qid(note.guid),
+        type="recall",
+        prompt=prompt,
+        answer=answer,
+        explanation=explanation or None,
+        tags=list(dict.fromkeys(tags)),
+        media=media,
+    )
+
+
+def _after_answer_rule(rendered: str) -> str:
+    parts = _ANSWER_RULE.split(rendered, maxsplit=1)
+    return parts[1] if len(parts) == 2 else ""
+
+
+def _back_only(back_template: str, fields: dict[str, str], front: str) -> str:
+    """The back of a card without its front: after ``<hr id=answer>``, or with
+    ``{{FrontSide}}`` left out."""
+    rendered = render(back_template, fields, front=front, back=True)
+    parts = _ANSWER_RULE.split(rendered, maxsplit=1)
+    if len(parts) == 2:
+        return parts[1]
+    return render(back_template, fields, front="", back=True)
+
+
+def _quizzer_note(note: Note, fields: dict[str, str]) -> Converted:
+    """A note quizzer exported, back as its question (see quizzer.anki's _fields)."""
+    slug, _, qid = html.unescape(fields[QUIZZER_ID_FIELD]).strip().partition("/")
+    answer_html = fields.get("Answer", "")
+    code = _raw_text(fields.get("Code", "")).rstrip()
+    explanation_html = re.sub(
+        r'<details class="trace">.*?</details>', "", fields.get("Explanation", ""), flags=re.DOTALL
+    )
+    prompt = html_to_text(fields.get("Prompt", ""))
+    converted = Converted(
+        qid=qid,
+        type="recall",
+        prompt=prompt,
+        answer="",
+        code=code + "\n" if code else None,
+        explanation=html_to_text(explanation_html) or None,
+        tags=_quizzer_tags(note.tags, slug),
+        python=html.unescape(fields.get("Python", "")).strip() or None,
+        deck_slug=slug,
+    )
+    choices = re.findall(r"<li[^>]*>(.*?)</li>", fields.get("Choices", ""), flags=re.DOTALL)
+    if choices:
+        converted.type = "multiple_choice"
+        texts = [html_to_text(choice) for choice in choices]
+        converted.choices = _unshuffled(texts, note.guid)
+        marked = re.search(
+            r'<li class="correct">(.*?)<span class="mark">', fields.get("ChoicesMarked", ""),
+            flags=re.DOTALL,
+        )  # fmt: skip
+        converted.answer = html_to_text(marked.group(1)) if marked else html_to_text(answer_html)
+    elif "quizzer-output" in answer_html or "no-output" in answer_html:
+        converted.type = "predict_output"
+        output = re.search(r'<pre class="quizzer-output">(.*?)</pre>', answer_html, re.DOTALL)
+        text = _raw_text(output.group(1)) if output else ""
+        converted.answer = text + "\n" if text else ""
+    else:
+        converted.answer = html_to_text(answer_html)
+    return converted
+
+
+def _unshuffled(shown: list[str], guid: str) -> list[str]:
+    """The choices in the order of the deck file: the export shuffles them with a
+    ``random.Random(guid)``, the same permutation every time, so it can be undone."""
+    order = list(range(len(shown)))
+    random.Random(guid).shuffle(order)
+    original = [""] * len(shown)
+    for position, index in enumerate(order):
+        original[index] = shown[position]
+    return original
+
+
+def _quizzer_tags(anki_tags: tuple[str, ...], slug: str) -> list[str]:
+    """quizzer's tags from an export's ``quizzer::<deck>::<tag>`` (the deck's own tag dropped)."""
+    prefix = f"{QUIZZER_TAG_ROOT}::{slug}"
+    tags = []
+    for tag in anki_tags:
+        if tag.lower() == prefix.lower():
+            continue
+        if tag.lower().startswith(prefix.lower() + "::"):
+            tag = tag[len(prefix) + 2 :]
+        cleaned = tag_of(tag)
+        if cleaned:
+            tags.append(cleaned)
+    return list(dict.fromkeys(tags))
