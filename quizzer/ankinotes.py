@@ -112,7 +112,7 @@ class _Text(HTMLParser):
             if source:
                 self.media.add(source)
         elif tag in _BLOCKS:
-            self.parts.append("\n")
+            self._line_break()
             if tag == "pre":
                 self.pre += 1
             elif tag == "li":
@@ -127,16 +127,24 @@ class _Text(HTMLParser):
         if tag in _SKIPPED:
             self.skipping = max(0, self.skipping - 1)
         elif tag in _BLOCKS:
-            self.parts.append("\n")
+            self._line_break()
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
+
+    def _line_break(self) -> None:
+        """A block starts or ends: a new line, unless one has just begun."""
+        if self.parts and not self.parts[-1].endswith("\n"):
+            self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
         if self.skipping:
             return
         if not self.pre:
             data = re.sub(r"[ \t\r\n]+", " ", data)
-        self.parts.append(data)
+            if not self.parts or self.parts[-1].endswith("\n"):
+                data = data.lstrip(" ")
+        if data:
+            self.parts.append(data)
 
     def handle_entityref(self, name: str) -> None:
         if not self.skipping:
