@@ -324,6 +324,54 @@ def test_quizzer_export_through_anki_comes_back_as_the_same_questions(
     assert after == before
 
 
+def test_quizzer_export_answered_in_anki_comes_back_with_its_history(
+    tmp_path: Path, invoke: Invoke
+) -> None:
+    assert invoke("import", str(write(tmp_path / "d.yaml", SMALL_DECK))).exit_code == 0
+    exported = tmp_path / "quizzer.apkg"
+    assert invoke("export", "-o", str(exported)).exit_code == 0
+    (tmp_path / "anki").mkdir()
+    col = Collection(str(tmp_path / "anki" / "collection.anki2"))
+    try:
+        _import_into_anki(col, exported)
+        deck = col.decks.id_for_name("quizzer::Test closures")
+        assert deck is not None
+        assert _answer(col, deck, [CardAnswer.EASY] * 3) == 3
+        assert col.db is not None
+        rows = col.db.scalar("SELECT count(*) FROM revlog")
+        ivls = {
+            col.get_note(col.get_card(cid).nid)["QuizzerId"]: col.get_card(cid).ivl
+            for cid in col.find_cards("")
+        }
+        package = _export(col, tmp_path / "back.colpkg", "colpkg")
+    finally:
+        col.close()
+    other = tmp_path / "other.db"
+    result = invoke(
+        "--db",
+        str(other),
+        "import",
+        "--with-progress",
+        str(package),
+        today=date.today().isoformat(),
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{rows} answers of history" in result.output
+    cards = json.loads(invoke("--db", str(other), "cards", "--json").output)
+    assert {card["name"]: card["interval"] for card in cards} == ivls
+    assert all(card["new"] is False for card in cards)
+
+
+def test_a_package_can_be_checked_with_dry_run(
+    anki_col: Collection, tmp_path: Path, invoke: Invoke, db_path: Path
+) -> None:
+    package = _export(anki_col, tmp_path / "p.apkg", "apkg")
+    result = invoke("import", "--dry-run", str(package))
+    assert result.exit_code == 0, result.output
+    assert f"{package}: 4 of 4 notes can be imported (dry run: nothing changed)" in result.output
+    assert not db_path.exists()
+
+
 def test_quizzer_notes_of_a_deck_file_are_left_to_the_file(tmp_path: Path, invoke: Invoke) -> None:
     assert invoke("import", "--bundled").exit_code == 0
     exported = tmp_path / "quizzer.apkg"
@@ -415,7 +463,7 @@ MALFORMED: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "truncated-zstd": (
         lambda p: _zip(p, {"collection.anki21b": _zstd(_sqlite(_no_notes_table))[:-40]}),
-        "collection.anki21b: ",
+        "collection.anki21b: the zstd data is cut short",
     ),
     "bad-note-types": (
         lambda p: _zip(p, {"collection.anki2": _sqlite(_bad_models)}),
