@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from quizzer import ankinotes, ankipkg, scheduler, store
+from quizzer import ankinotes, ankipkg, review, scheduler, store
 from quizzer.bulk import gc_paused
 from quizzer.errors import QuizzerError
 from quizzer.importing import upsert_deck
@@ -80,6 +80,8 @@ class PackageImport:
     unchanged: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     media: int = 0
+    #: Notes moved to another deck in Anki since the last import: moved here too.
+    moved: int = 0
     #: With progress: answers brought in, and cards whose quizzer history was kept instead.
     reviews: int = 0
     progress_kept: int = 0
@@ -93,6 +95,7 @@ class PackageImport:
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "moved": self.moved,
             "skipped": self.skipped,
             "media_skipped": self.media,
             "reviews": self.reviews,
@@ -120,7 +123,11 @@ def plan_package(path: Path, *, with_progress: bool) -> PackagePlan:
             plan.skipped["its note type is missing"] += 1
             continue
         found = first_card.get(note.id)
-        converted = ankinotes.convert(note, notetype, card_ord=found.ord if found else 0)
+        try:
+            converted = ankinotes.convert(note, notetype, card_ord=found.ord if found else 0)
+        except ankinotes.NotText as exc:
+            plan.skipped[str(exc)] += 1
+            continue
         media |= converted.media
         deck_name = collection.decks.get(found.deck_id, "Default") if found else "Default"
         if converted.deck_slug is not None:
@@ -205,6 +212,12 @@ def apply_package(
         by_deck.setdefault(slug, []).append(item)
     for slug, items in by_deck.items():
         existing = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
+        if existing is None:
+            existing = Deck(slug=slug, title=items[0].deck_title, tags=[], created_at=now,
+                            changed_at=now)  # fmt: skip
+            session.add(existing)
+            session.flush()
+        report.moved += _move_here(session, existing, items)
         deck_file = deckfile.Deck.model_construct(
             deck=slug,
             title=items[0].deck_title,
@@ -226,6 +239,34 @@ def apply_package(
     return report
 
 
+def _move_here(session: Session, deck: Deck, items: list[Planned]) -> int:
+    """Move into ``deck`` the questions of notes that an earlier import put in another deck of
+    one's own (the note was moved in Anki): with their history, not as copies."""
+    wanted = {item.question.id for item in items if not item.quizzer_note}
+    if not wanted:
+        return 0
+    elsewhere = [
+        (row_id, qid)
+        for row_id, qid in session.execute(
+            select(Question.id, Question.qid)
+            .join(Deck, Deck.id == Question.deck_id)
+            .where(Deck.id != deck.id, Deck.source.is_(None), Question.qid.like("anki-%"))
+        )
+        if qid in wanted
+    ]
+    if not elsewhere:
+        return 0
+    here = set(session.scalars(select(Question.qid).where(Question.deck_id == deck.id)))
+    moving = []
+    for row_id, qid in elsewhere:
+        if qid not in here:  # one question per id and deck: the first found moves
+            here.add(qid)
+            moving.append(row_id)
+    if moving:
+        session.execute(update(Question).where(Question.id.in_(moving)).values(deck_id=deck.id))
+    return len(moving)
+
+
 def _bring_progress(
     session: Session, slug: str, items: list[Planned], created: int, report: PackageImport
 ) -> None:
@@ -243,6 +284,7 @@ def _bring_progress(
         )
     )
     rows: list[dict[str, Any]] = []
+    brought: list[int] = []
     for item in items:
         question_id = ids[item.question.id]
         if item.card is None or not item.answers:
@@ -265,9 +307,14 @@ def _bring_progress(
         card.suspended = item.card.queue == _SUSPENDED
         card.stability = card.difficulty = None
         rows += [{"question_id": question_id, **row} for row in history]
+        brought.append(question_id)
     store.bulk_insert(session.connection(), Review.metadata.tables[Review.__tablename__], rows)
     report.reviews += len(rows)
     session.flush()
+    fsrs = review.load_fsrs(session)
+    if fsrs is not None and brought:
+        # Under FSRS the memory state and due date come from the history, as on switching.
+        review.refresh_fsrs(session, fsrs, brought)
 
 
 def _local_day(moment: datetime) -> date:

@@ -264,6 +264,10 @@ def typed_field(template: str) -> str | None:
     return match.group(1) if match else None
 
 
+class NotText(ValueError):
+    """A note that has no text to ask (an image occlusion)."""
+
+
 # --- notes --------------------------------------------------------------------------------
 
 
@@ -275,6 +279,8 @@ def convert(note: Note, notetype: NoteType, *, card_ord: int = 0) -> Converted:
         return _quizzer_note(note, fields)
     media: set[str] = set()
     templates = notetype.templates or (("", ""),)
+    if "image-occlusion" in templates[0][0] or "Occlusion" in notetype.fields:
+        raise NotText("an image occlusion (an image, not text)")
     ord_ = 0 if notetype.cloze else min(card_ord, len(templates) - 1)
     front_template, back_template = templates[ord_]
     front = render(front_template, fields)

@@ -29,7 +29,7 @@ from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from anki.scheduler.v3 import CardAnswer, Scheduler
 from helpers import SMALL_DECK, Invoke, dump_db, write
 
-from quizzer import ankinotes
+from quizzer import ankinotes, ankipkg
 from quizzer.answers import normalize_output
 
 FORMS = ("apkg", "legacy-apkg", "colpkg", "legacy-colpkg")
@@ -514,3 +514,66 @@ def test_a_truncated_real_package_is_refused(
     result = invoke("import", str(tmp_path / "cut.apkg"))
     assert result.exit_code == 1
     assert "cut short" in result.output or "damaged zstd data" in result.output
+
+
+def test_a_note_moved_to_another_deck_in_anki_moves_with_its_history(
+    anki_col: Collection, tmp_path: Path, invoke: Invoke
+) -> None:
+    deck = anki_col.decks.id("Spanish::Verbs")
+    assert deck is not None
+    assert _answer(anki_col, deck, [CardAnswer.GOOD]) == 1
+    today = date.today().isoformat()
+    first = _export(anki_col, tmp_path / "one.apkg", "apkg")
+    assert invoke("import", "--with-progress", str(first), today=today).exit_code == 0
+    before = {str(card["id"]): card for card in _cards(invoke)}
+    nids = list(anki_col.find_notes('"deck:Spanish::Verbs"'))
+    anki_col.set_deck(
+        [cid for nid in nids for cid in anki_col.get_note(nid).card_ids()],
+        DeckId(anki_col.decks.id("Spanish::Old") or 1),
+    )
+    second = _export(anki_col, tmp_path / "two.apkg", "apkg")
+    result = invoke("import", "--with-progress", str(second), today=today)
+    assert result.exit_code == 0, result.output
+    assert f"{len(nids)} moved from another deck" in result.output
+    after = {str(card["id"]): card for card in _cards(invoke)}
+    assert after.keys() == before.keys()
+    assert {card["deck"] for card in after.values()} == {"spanish-old", "default"}
+    for qid, card in before.items():
+        assert (after[qid]["last_graded"], after[qid]["interval"]) == (
+            card["last_graded"],
+            card["interval"],
+        )
+    assert invoke("db", "check").exit_code == 0
+
+
+def test_under_fsrs_imported_history_gives_the_memory_state(
+    anki_col: Collection, tmp_path: Path, invoke: Invoke, db_path: Path
+) -> None:
+    deck = anki_col.decks.id("Spanish::Verbs")
+    assert deck is not None
+    assert _answer(anki_col, deck, [CardAnswer.EASY, CardAnswer.EASY]) == 2
+    assert invoke("config", "scheduler", "fsrs").exit_code == 0
+    package = _export(anki_col, tmp_path / "p.apkg", "apkg")
+    today = date.today().isoformat()
+    assert invoke("import", "--with-progress", str(package), today=today).exit_code == 0
+    with sqlite3.connect(db_path) as connection:
+        states = connection.execute(
+            "SELECT stability, difficulty FROM card_states WHERE last_graded IS NOT NULL"
+        ).fetchall()
+    connection.close()
+    assert len(states) == 2
+    assert all(s is not None and d is not None for s, d in states)
+    assert invoke("db", "check").exit_code == 0
+
+
+def test_image_occlusion_notes_are_skipped_as_having_no_text() -> None:
+    notetype = ankipkg.NoteType(
+        id=1,
+        name="Image Occlusion",
+        cloze=True,
+        fields=("Occlusion", "Image", "Header", "Back Extra", "Comments"),
+        templates=(("{{cloze:Occlusion}}{{Image}}", "{{cloze:Occlusion}}"),),
+    )
+    note = ankipkg.Note(1, "g", 1, 0, (), ("{{c1::image-occlusion:rect:left=.1}}", "", "", "", ""))
+    with pytest.raises(ankinotes.NotText):
+        ankinotes.convert(note, notetype)

@@ -152,6 +152,8 @@ def import_command(
 def _package_line(done: Any) -> str:
     """One line for an imported Anki package."""
     parts = [f"{done.added} added", f"{done.updated} updated", f"{done.unchanged} unchanged"]
+    if done.moved:
+        parts.append(f"{done.moved} moved from another deck")
     skipped = sum(done.skipped.values())
     if skipped:
         reasons = "; ".join(f"{count} {why}" for why, count in done.skipped.items())
