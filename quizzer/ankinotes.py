@@ -336,14 +336,14 @@ def _quizzer_note(note: Note, fields: dict[str, str]) -> Converted:
     explanation_html = re.sub(
         r'<details class="trace">.*?</details>', "", fields.get("Explanation", ""), flags=re.DOTALL
     )
-    prompt = html_to_text(fields.get("Prompt", ""))
+    prompt = _quizzer_text(fields.get("Prompt", ""))
     converted = Converted(
         qid=qid,
         type="recall",
         prompt=prompt,
         answer="",
         code=code + "\n" if code else None,
-        explanation=html_to_text(explanation_html) or None,
+        explanation=_quizzer_text(explanation_html) or None,
         tags=_quizzer_tags(note.tags, slug),
         python=html.unescape(fields.get("Python", "")).strip() or None,
         deck_slug=slug,
@@ -351,21 +351,26 @@ def _quizzer_note(note: Note, fields: dict[str, str]) -> Converted:
     choices = re.findall(r"<li[^>]*>(.*?)</li>", fields.get("Choices", ""), flags=re.DOTALL)
     if choices:
         converted.type = "multiple_choice"
-        texts = [html_to_text(choice) for choice in choices]
+        texts = [_quizzer_text(choice) for choice in choices]
         converted.choices = _unshuffled(texts, note.guid)
         marked = re.search(
-            r'<li class="correct">(.*?)<span class="mark">', fields.get("ChoicesMarked", ""),
+            r'<li class="correct">(.*?) <span class="mark">', fields.get("ChoicesMarked", ""),
             flags=re.DOTALL,
         )  # fmt: skip
-        converted.answer = html_to_text(marked.group(1)) if marked else html_to_text(answer_html)
+        converted.answer = _quizzer_text(marked.group(1) if marked else answer_html)
     elif "quizzer-output" in answer_html or "no-output" in answer_html:
         converted.type = "predict_output"
         output = re.search(r'<pre class="quizzer-output">(.*?)</pre>', answer_html, re.DOTALL)
         text = _raw_text(output.group(1)) if output else ""
         converted.answer = text + "\n" if text else ""
     else:
-        converted.answer = html_to_text(answer_html)
+        converted.answer = _quizzer_text(answer_html)
     return converted
+
+
+def _quizzer_text(markup: str) -> str:
+    """Text quizzer's export wrote (escaped, line breaks as ``<br>``), exactly: spaces kept."""
+    return _raw_text(re.sub(r"<br\s*/?>", "\n", markup)).strip("\n")
 
 
 def _unshuffled(shown: list[str], guid: str) -> list[str]:

@@ -578,3 +578,61 @@ def test_image_occlusion_notes_are_skipped_as_having_no_text() -> None:
     note = ankipkg.Note(1, "g", 1, 0, (), ("{{c1::image-occlusion:rect:left=.1}}", "", "", "", ""))
     with pytest.raises(ankinotes.NotText):
         ankinotes.convert(note, notetype)
+
+
+def test_quizzer_notes_come_back_exactly_even_when_tricky(tmp_path: Path) -> None:
+    from quizzer.anki import ExportQuestion, export_apkg
+
+    when = datetime(2026, 12, 10, tzinfo=UTC)
+    common = {"deck_slug": "tricky", "deck_title": "Tricky", "changed_at": when, "tags": ()}
+    questions = [
+        ExportQuestion(
+            qid="markup",
+            type="predict_output",
+            prompt="What  does <this> print? [sound:x.mp3] &amp;",
+            code='print("<b>&amp;</b>  [sound:x.mp3]\\x01")\n',
+            answer="<b>&amp;</b>  [sound:x.mp3]\x01\n",
+            choices=None,
+            explanation="Two  spaces\nand a line.",
+            **common,  # type: ignore[arg-type]
+        ),
+        ExportQuestion(
+            qid="choice",
+            type="multiple_choice",
+            prompt="Pick",
+            code=None,
+            answer="x  <y>",
+            choices=("a & b", "x  <y>", "c", "d"),
+            explanation=None,
+            python=">=3.12",
+            **common,  # type: ignore[arg-type]
+        ),
+        ExportQuestion(
+            qid="recall",
+            type="recall",
+            prompt="Say it",
+            code=None,
+            answer="line one\nline  two",
+            choices=None,
+            explanation=None,
+            **common,  # type: ignore[arg-type]
+        ),
+    ]
+    export_apkg(questions, tmp_path / "t.apkg")
+    collection = ankipkg.read_package(tmp_path / "t.apkg")
+    back = {}
+    for note in collection.notes:
+        converted = ankinotes.convert(note, collection.notetypes[note.notetype_id])
+        back[converted.qid] = converted
+    for question in questions:
+        got = back[question.qid]
+        assert got.deck_slug == "tricky"
+        assert (got.type, got.prompt, got.answer, got.explanation) == (
+            question.type,
+            question.prompt,
+            question.answer,
+            question.explanation,
+        )
+        assert got.code == question.code
+        assert got.choices == (list(question.choices) if question.choices else None)
+        assert got.python == question.python
