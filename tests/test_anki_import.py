@@ -636,3 +636,14 @@ def test_quizzer_notes_come_back_exactly_even_when_tricky(tmp_path: Path) -> Non
         assert got.code == question.code
         assert got.choices == (list(question.choices) if question.choices else None)
         assert got.python == question.python
+
+
+def test_json_reports_each_package(anki_col: Collection, tmp_path: Path, invoke: Invoke) -> None:
+    package = _export(anki_col, tmp_path / "p.apkg", "apkg")
+    result = invoke("import", "--json", str(package))
+    assert result.exit_code == 0, result.output
+    (done,) = json.loads(result.output)["packages"]
+    assert done["package"] == str(package)
+    assert done["form"] == "anki21b"
+    assert (done["notes"], done["added"], done["media_skipped"]) == (4, 4, 2)
+    assert sorted(done["decks"]) == ["default", "spanish-verbs"]
