@@ -211,18 +211,18 @@ def apply_package(
             item.deck_slug = slug
         by_deck.setdefault(slug, []).append(item)
     for slug, items in by_deck.items():
-        existing = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
-        if existing is None:
-            existing = Deck(slug=slug, title=items[0].deck_title, tags=[], created_at=now,
-                            changed_at=now)  # fmt: skip
-            session.add(existing)
+        deck = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
+        if deck is None:
+            title = items[0].deck_title
+            deck = Deck(slug=slug, title=title, tags=[], created_at=now, changed_at=now)
+            session.add(deck)
             session.flush()
-        report.moved += _move_here(session, existing, items)
+        report.moved += _move_here(session, deck, items)
         deck_file = deckfile.Deck.model_construct(
             deck=slug,
             title=items[0].deck_title,
-            description=existing.description if existing else None,
-            tags=list(existing.tags or []) if existing else [],
+            description=deck.description,
+            tags=list(deck.tags or []),
             questions=[item.question for item in items],
         )
         done = upsert_deck(
