@@ -177,6 +177,11 @@ def html_to_text(markup: str, media: set[str] | None = None) -> str:
     lowered = markup.lower()
     if not any(tag in lowered for tag in _SLOW_TAGS):
         return _flat_to_text(markup, found)
+    return _tokens_to_text(markup, found)
+
+
+def _tokens_to_text(markup: str, found: set[str]) -> str:
+    """html_to_text, token by token: ``<pre>`` keeps its whitespace, scripts are dropped."""
     parts: list[str] = []
     skipping: str | None = None
     pre = 0

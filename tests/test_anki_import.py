@@ -28,6 +28,8 @@ from anki.decks import DeckId
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from anki.scheduler.v3 import CardAnswer, Scheduler
 from helpers import SMALL_DECK, Invoke, dump_db, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quizzer import ankinotes, ankipkg
 from quizzer.answers import normalize_output
@@ -647,3 +649,19 @@ def test_json_reports_each_package(anki_col: Collection, tmp_path: Path, invoke:
     assert done["form"] == "anki21b"
     assert (done["notes"], done["added"], done["media_skipped"]) == (4, 4, 2)
     assert sorted(done["decks"]) == ["default", "spanish-verbs"]
+
+
+_ATOMS = ["a", " ", "  ", "\n", "\t", "<br>", "<br/>", "<div>", "</div>", "<p class='x'>", "</p>",
+          "<li>", "</li>", "<ul>", "</ul>", "<b>", "</b>", "&amp;", "&nbsp;", "&#65;", "&#10;",
+          "&lt;", "x y", '<img src="i.png">', "<hr>", "<DIV>", "[sound:s.mp3]"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_ATOMS), max_size=16))
+def test_the_fast_html_path_gives_the_tokenizers_text(atoms: list[str]) -> None:
+    markup = "".join(atoms)
+    fast: set[str] = set()
+    slow: set[str] = set()
+    assert ankinotes.html_to_text(markup, fast) == ankinotes._tokens_to_text(
+        ankinotes._SOUND.sub("", markup), slow
+    )
