@@ -665,3 +665,31 @@ def test_the_fast_html_path_gives_the_tokenizers_text(atoms: list[str]) -> None:
     assert ankinotes.html_to_text(markup, fast) == ankinotes._tokens_to_text(
         ankinotes._SOUND.sub("", markup), slow
     )
+
+
+def test_an_anki_deck_named_like_a_deck_file_gets_its_own_slug(
+    tmp_path: Path, invoke: Invoke, deck_file: Path
+) -> None:
+    assert invoke("import", str(deck_file)).exit_code == 0  # deck test-closures, from a file
+    (tmp_path / "anki").mkdir()
+    col = Collection(str(tmp_path / "anki" / "collection.anki2"))
+    try:
+        note = col.new_note(_notetype(col, "Basic"))
+        note["Front"], note["Back"] = "What is a cell?", "A box for a variable"
+        col.add_note(note, DeckId(col.decks.id("Test Closures") or 1))
+        package = _export(col, tmp_path / "p.apkg", "apkg")
+    finally:
+        col.close()
+    result = invoke("import", str(package))
+    assert result.exit_code == 0, result.output
+    assert "into test-closures-anki:" in result.output
+    decks = {str(card["name"]).split("/")[0] for card in _cards(invoke)}
+    assert decks == {"test-closures", "test-closures-anki"}
+
+
+def test_a_bad_package_makes_no_database(tmp_path: Path, invoke: Invoke, db_path: Path) -> None:
+    package = tmp_path / "bad.apkg"
+    package.write_bytes(b"PK\x03\x04 not really")
+    result = invoke("import", str(package))
+    assert result.exit_code == 1
+    assert not db_path.exists()
