@@ -48,6 +48,8 @@ class Planned:
     question: deckfile.Question
     deck_slug: str
     deck_title: str
+    #: The Anki deck's description as text (given to a deck made by this import).
+    deck_description: str | None
     quizzer_note: bool
     card: ankipkg.Card | None
     answers: list[ankipkg.RevlogEntry]
@@ -116,6 +118,10 @@ def plan_package(path: Path, *, with_progress: bool) -> PackagePlan:
         answers.setdefault(entry.card_id, []).append(entry)
     plan = PackagePlan(path, collection.form, collection.created, [], len(collection.notes), 0)
     media: set[str] = set(collection.media_files)
+    descriptions = {
+        deck_id: ankinotes.html_to_text(text) or None
+        for deck_id, text in collection.descriptions.items()
+    }
     seen: set[tuple[str, str]] = set()
     for note in collection.notes:
         notetype = collection.notetypes.get(note.notetype_id)
@@ -156,6 +162,7 @@ def plan_package(path: Path, *, with_progress: bool) -> PackagePlan:
                 question=question,
                 deck_slug=slug,
                 deck_title=title,
+                deck_description=descriptions.get(found.deck_id) if found else None,
                 quizzer_note=converted.deck_slug is not None,
                 card=found,
                 answers=answers.get(found.id, []) if found else [],
@@ -213,8 +220,9 @@ def apply_package(
     for slug, items in by_deck.items():
         deck = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
         if deck is None:
-            title = items[0].deck_title
+            title, description = items[0].deck_title, items[0].deck_description
             deck = Deck(slug=slug, title=title, tags=[], created_at=now, changed_at=now)
+            deck.description = description
             session.add(deck)
             session.flush()
         report.moved += _move_here(session, deck, items)

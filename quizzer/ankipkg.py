@@ -111,6 +111,8 @@ class Collection:
     notetypes: dict[int, NoteType]
     #: Deck names with "::" between levels.
     decks: dict[int, str]
+    #: Deck descriptions (HTML, as Anki keeps them), where a deck has one.
+    descriptions: dict[int, str]
     notes: list[Note]
     cards: list[Card]
     revlog: list[RevlogEntry]
@@ -304,9 +306,9 @@ def _read_collection(
         raise QuizzerError(f"{where}: collection.{form}: not an Anki collection (empty col table)")
     created = int(row[0])
     if modern:
-        notetypes, decks = _notetypes_21b(db, where), _decks_21b(db)
+        notetypes, (decks, descriptions) = _notetypes_21b(db, where), _decks_21b(db, where)
     else:
-        notetypes, decks = _legacy_json(row[1], row[2], where)
+        notetypes, decks, descriptions = _legacy_json(row[1], row[2], where)
     notes = [
         Note(
             id=int(nid),
@@ -349,10 +351,14 @@ def _read_collection(
                 "SELECT id, cid, ease, ivl, factor, time, type FROM revlog ORDER BY cid, id"
             )
         ]
-    return Collection(where, form, created, notetypes, decks, notes, cards, revlog, media)
+    return Collection(
+        where, form, created, notetypes, decks, descriptions, notes, cards, revlog, media
+    )
 
 
-def _legacy_json(models: str, decks: str, where: str) -> tuple[dict[int, NoteType], dict[int, str]]:
+def _legacy_json(
+    models: str, decks: str, where: str
+) -> tuple[dict[int, NoteType], dict[int, str], dict[int, str]]:
     try:
         model_data, deck_data = json.loads(models), json.loads(decks)
         notetypes = {}
@@ -367,11 +373,14 @@ def _legacy_json(models: str, decks: str, where: str) -> tuple[dict[int, NoteTyp
                 templates=tuple((str(t["qfmt"]), str(t["afmt"])) for t in templates),
             )
         names = {int(deck["id"]): str(deck["name"]) for deck in deck_data.values()}
+        descriptions = {
+            int(deck["id"]): str(deck["desc"]) for deck in deck_data.values() if deck.get("desc")
+        }
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise QuizzerError(
             f"{where}: the collection's note types or decks cannot be read ({exc!r})"
         ) from None
-    return notetypes, names
+    return notetypes, names, descriptions
 
 
 def _notetypes_21b(db: sqlite3.Connection, where: str) -> dict[int, NoteType]:
@@ -412,12 +421,21 @@ def _text(message: dict[int, list[int | bytes]], number: int) -> str:
     return value.decode("utf-8")
 
 
-def _decks_21b(db: sqlite3.Connection) -> dict[int, str]:
-    # Levels of a deck's name are separated by U+001F in this table.
-    return {
-        int(did): str(name).replace("\x1f", "::")
-        for did, name in db.execute("SELECT id, name FROM decks")
-    }
+def _decks_21b(db: sqlite3.Connection, where: str) -> tuple[dict[int, str], dict[int, str]]:
+    names, descriptions = {}, {}
+    try:
+        for did, name, kind in db.execute("SELECT id, name, kind FROM decks"):
+            # Levels of a deck's name are separated by U+001F in this table.
+            names[int(did)] = str(name).replace("\x1f", "::")
+            # DeckKindContainer: normal = 1; Deck.Normal: description = 4.
+            normal = protobuf_fields(bytes(kind)).get(1)
+            if normal and isinstance(normal[0], bytes):
+                description = _text(protobuf_fields(normal[0]), 4)
+                if description:
+                    descriptions[int(did)] = description
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise QuizzerError(f"{where}: the collection's decks cannot be read ({exc})") from None
+    return names, descriptions
 
 
 def _media_names(media: bytes, where: str) -> tuple[str, ...]:

@@ -86,6 +86,10 @@ def anki_col(tmp_path: Path) -> Iterator[Collection]:
     col = Collection(str(tmp_path / "anki" / "collection.anki2"))
     deck = col.decks.id("Spanish::Verbs")
     assert deck is not None
+    verbs = col.decks.get(DeckId(deck))
+    assert verbs is not None
+    verbs["desc"] = "Verbs <b>to learn</b> &amp; use"
+    col.decks.save(verbs)
     basic = col.new_note(_notetype(col, "Basic"))
     basic["Front"] = "to <b>be</b> (permanent)<br><div>one word</div>"
     basic["Back"] = 'ser &amp; <i>not</i>&nbsp;estar <img src="ser.png">'
@@ -126,7 +130,7 @@ def _show(invoke: Invoke, name: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("form", FORMS)
 def test_every_kind_of_note_becomes_a_question(
-    anki_col: Collection, tmp_path: Path, invoke: Invoke, form: str
+    anki_col: Collection, tmp_path: Path, invoke: Invoke, db_path: Path, form: str
 ) -> None:
     package = _export(anki_col, tmp_path / f"spanish.{form.split('-')[-1]}", form)
     result = invoke("import", str(package))
@@ -141,6 +145,10 @@ def test_every_kind_of_note_becomes_a_question(
         "perro",
     }
     assert {card["deck"] for card in by_prompt.values()} == {"spanish-verbs", "default"}
+    with sqlite3.connect(db_path) as connection:
+        decks = dict(connection.execute("SELECT slug, title || ' | ' || description FROM decks"))
+    connection.close()
+    assert decks["spanish-verbs"] == "Spanish::Verbs | Verbs to learn & use"
     assert all(card["type"] == "recall" for card in by_prompt.values())
     basic = _show(invoke, str(by_prompt["to be (permanent)\none word"]["name"]))
     assert basic["answer"] == "ser & not estar"
