@@ -7,9 +7,12 @@ from __future__ import annotations
 import builtins
 import difflib
 import re
+from dataclasses import dataclass
 
 __all__ = [
+    "LineComparison",
     "answer_matches",
+    "compare_outputs",
     "exception_type",
     "normalize_output",
     "output_diff",
@@ -81,3 +84,75 @@ def answer_matches(expected: str, typed: str) -> bool:
         return False
     kind = exception_type(want[-1])
     return kind is not None and want[-1] != kind and got[-1] == kind
+
+
+#: Spans ``(start, end)`` of a line's characters that differ from the other side's.
+Spans = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class LineComparison:
+    """One line of an expected output beside the typed line it is compared with, the way
+    Anki's type-in answers compare: the characters that differ are marked on each side.
+
+    ``expected`` is None for a typed line too many, ``typed`` None for a line left out.
+    """
+
+    expected: str | None
+    typed: str | None
+    expected_marks: Spans = ()
+    typed_marks: Spans = ()
+
+    @property
+    def same(self) -> bool:
+        return self.expected == self.typed
+
+
+def _whole(line: str | None) -> Spans:
+    return ((0, len(line)),) if line else ()
+
+
+#: Below this share of characters in common, two lines are told apart whole: marking the
+#: odd letters the two happen to share only hides that they are different lines.
+_ALIKE = 0.4
+
+
+def _compare_line(expected: str, typed: str) -> LineComparison:
+    kind = exception_type(expected)
+    if kind is not None and kind != expected and exception_type(typed) == typed:
+        # An exception's type alone stands for its whole line: only the types are compared.
+        if kind == typed:
+            return LineComparison(expected, typed)
+        return LineComparison(expected, typed, ((0, len(kind)),), _whole(typed))
+    matcher = difflib.SequenceMatcher(None, expected, typed, autojunk=False)
+    if matcher.ratio() < _ALIKE:
+        return LineComparison(expected, typed, _whole(expected), _whole(typed))
+    want: list[tuple[int, int]] = []
+    got: list[tuple[int, int]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if i2 > i1:
+            want.append((i1, i2))
+        if j2 > j1:
+            got.append((j1, j2))
+    return LineComparison(expected, typed, tuple(want), tuple(got))
+
+
+def compare_outputs(expected: str, typed: str) -> list[LineComparison]:
+    """The normalized outputs line by line, with the differing characters of each pair of
+    lines marked (see LineComparison). Lines that match are kept, unmarked, for context.
+    """
+    want = normalize_output(expected).split("\n")
+    got = normalize_output(typed).split("\n")
+    rows: list[LineComparison] = []
+    matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            rows += [LineComparison(line, line) for line in want[i1:i2]]
+            continue
+        pairs = min(i2 - i1, j2 - j1)
+        rows += [_compare_line(want[i1 + k], got[j1 + k]) for k in range(pairs)]
+        rows += [LineComparison(line, None, _whole(line)) for line in want[i1 + pairs : i2]]
+        rows += [LineComparison(None, line, (), _whole(line)) for line in got[j1 + pairs : j2]]
+    return rows

@@ -203,8 +203,13 @@ def check(
     limits: Limits = DEFAULT_LIMITS,
     jobs: int | None = None,
     progress: Progress | None = None,
+    each: Callable[[CheckResult], None] | None = None,
 ) -> CheckReport:
-    """Check ``(label, question, deck file or None)`` items; see :func:`check_questions`."""
+    """Check ``(label, question, deck file or None)`` items; see :func:`check_questions`.
+
+    ``each`` is given every verdict as soon as it is known (runs in the order they end),
+    in the calling thread; the report lists them in the order of ``items``.
+    """
     interpreter = resolve_python(python)
     version = interpreter_version(interpreter)
     verdicts: list[CheckResult | None] = []
@@ -214,21 +219,30 @@ def check(
             continue
         if not question.applies_to(version):
             reason = f"needs python{question.python}"
-            verdicts.append(CheckResult(label, question, "skipped", reason, source=source))
+            skipped = CheckResult(label, question, "skipped", reason, source=source)
+            verdicts.append(skipped)
+            if each is not None:
+                each(skipped)
             continue
         to_run.append((len(verdicts), label, question, source))
         verdicts.append(None)
 
     total = len(to_run)
-    runs = run_many(
+
+    def judged(position: int, run: RunResult) -> None:
+        index, label, question, source = to_run[position]
+        verdicts[index] = verdict = _verdict(label, question, run, source)
+        if each is not None:
+            each(verdict)
+
+    run_many(
         [question.code or "" for _, _, question, _ in to_run],
         python=interpreter,
         limits=limits,
         jobs=jobs,
         progress=None if progress is None else (lambda done: progress(done, total)),
+        each=judged,
     )
-    for (index, label, question, source), run in zip(to_run, runs, strict=True):
-        verdicts[index] = _verdict(label, question, run, source)
     results = tuple(verdict for verdict in verdicts if verdict is not None)
     return CheckReport(python=interpreter, python_version=version, results=results)
 

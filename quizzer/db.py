@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
@@ -23,7 +23,7 @@ from quizzer.errors import DatabaseError, UsageError
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The form of quizzer's revision ids (numbered, not Alembic's random hex): an unknown
@@ -40,6 +40,8 @@ BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = int.from_bytes(b"quizzer\0", "big") >> 1
 
 _PACKAGE = Path(__file__).resolve().parent
+
+T = TypeVar("T")
 
 
 def resource_dir(name: str) -> Path:
@@ -116,6 +118,27 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _read_only_uri(url: str) -> str | None:
+    """An SQLite URI opening the database read-only when this process cannot write it, so
+    the commands that only read still work; None when it can (or it is not SQLite).
+
+    In a folder that cannot be written, WAL's ``-shm`` file cannot be made either, so the
+    file is opened ``immutable`` (nobody can be writing it: a writer needs the folder for
+    its ``-wal`` file); a read-only file in a writable folder is opened ``mode=ro``.
+    """
+    path = sqlite_path(url)
+    if path is None or not path.is_file():
+        return None
+    from urllib.parse import quote
+
+    where = f"file:{quote(str(path.resolve()))}"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"{where}?mode=ro&immutable=1"
+    if not os.access(path, os.W_OK):
+        return f"{where}?mode=ro"
+    return None
+
+
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN
     # is deferred, and a deferred reader that later writes can deadlock: SQLITE_BUSY
@@ -149,8 +172,18 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        # A connection is tried before each use and made again if the server went away
+        # (restarted mid-review): the answer's transaction then runs on the new one.
+        options["pool_pre_ping"] = True
+    read_only = _read_only_uri(url)
+    if read_only is not None:
+        import sqlite3
+
+        options["creator"] = lambda: sqlite3.connect(read_only, uri=True, check_same_thread=False)
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, **options)
     except ImportError as exc:
         hint = (
             " (install it with: pip install 'quizzer[postgres]')" if "psycopg" in str(exc) else ""
@@ -190,6 +223,34 @@ def _current_revision(connection: Any) -> str | None:
     if len(rows) != 1:
         raise DatabaseError("not a quizzer database (its schema version is unreadable)")
     return str(rows[0])
+
+
+#: What SQLite says when a write finds no room (SQLITE_FULL).
+DISK_FULL = "database or disk is full"
+#: Less room than this beside the database counts as a full disk: SQLite reports a
+#: failed write of its ``-shm`` file as a bare "disk I/O error".
+NEARLY_FULL_BYTES = 256 * 1024
+
+
+def disk_full(url: str, reason: str) -> bool:
+    """Whether the database error ``reason`` comes of a full disk under ``url``."""
+    if DISK_FULL in reason:
+        return True
+    path = sqlite_path(url)
+    if path is None or "disk I/O error" not in reason:
+        return False
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < NEARLY_FULL_BYTES
+
+
+def full_disk_message(url: str) -> str:
+    return (
+        f"{describe(url)}: the disk is full: nothing was changed; free some space and run "
+        "the command again"
+    )
 
 
 def describe(url: str) -> str:
@@ -278,7 +339,24 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
     except sa_exc.DatabaseError as exc:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
         reason = " ".join(reason.split())  # a server's message may span lines: keep one
+        if disk_full(url, reason):
+            raise DatabaseError(full_disk_message(url)) from None
         raise DatabaseError(f"{where}: cannot use this database: {reason}") from None
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove a database file that a failed creation left empty (a full disk), and the
+    files beside it: a 0-byte file would only be mistaken for a database later."""
+    try:
+        if path.stat().st_size != 0:
+            return
+        path.unlink()
+        for suffix in ("-journal", "-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.unlink()
+    except OSError:
+        pass
 
 
 class Database:
@@ -286,12 +364,18 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        #: Opened read-only: this process cannot write the file or its folder.
+        self.read_only = _read_only_uri(url) is not None
         self.engine = make_engine(url)
+        path = sqlite_path(url)
+        new = path is not None and not path.exists()
         try:
             ensure_schema(self.engine, url=url)
         except BaseException:
             # A refused database keeps no connection open (and so no -wal/-shm files).
             self.engine.dispose()
+            if new and path is not None:
+                _remove_if_empty(path)
             raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(
@@ -303,6 +387,21 @@ class Database:
         """A session in one write transaction: committed on success, rolled back on any error."""
         with self._sessions.begin() as session:
             yield session
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one write transaction (see :meth:`transaction`); if the connection
+        to the server is lost on the way (a PostgreSQL server restarted), the transaction
+        is run once more on a new connection. Only ``work`` that may safely run twice
+        belongs here: an answer recorded twice is a second, drill answer, never a grade.
+        """
+        try:
+            with self.transaction() as session:
+                return work(session)
+        except sa_exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.transaction() as session:
+            return work(session)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

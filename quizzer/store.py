@@ -194,6 +194,16 @@ def graded_answers(
     return answers
 
 
+def answer_count(session: Session, question_id: int) -> int:
+    """How many answers ``question_id`` has in the log (graded and drill)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(Review).where(Review.question_id == question_id)
+        )
+        or 0
+    )
+
+
 def history(session: Session, question: Question) -> list[Review]:
     """Every answer given to ``question``, oldest first."""
     return list(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import pytest
 from click.testing import CliRunner, Result
@@ -186,3 +188,69 @@ def editor(tmp_path: Path, script: str) -> str:
         + "\npath.write_text(text)\n",
     )
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(program))}"
+
+
+# --- review scripts that read the screen ---------------------------------------------
+
+
+class Choice:
+    """In a :func:`review_script`: the number the screen shows ``text`` under, read off the
+    screen when the review asks (the order of the choices is shuffled on each showing)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+#: A choice line of a multiple-choice card: "  2. The variable (a cell)".
+CHOICE_LINE = re.compile(r"^  (\d+)\. (.*)$", re.M)
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+CARD_HEADER = re.compile(r"^\d+/\d+  \S+  \((?:new|review|drill)\)$", re.M)
+
+
+def shown_choices(screen: str) -> list[str]:
+    """The choices of the last card on ``screen``, in the order they are shown."""
+    screen = ANSI.sub("", screen.replace("\r\n", "\n"))  # a pty's line ends and colours
+    headers = list(CARD_HEADER.finditer(screen))
+    last_card = screen[headers[-1].end() :] if headers else screen
+    return [text for _, text in CHOICE_LINE.findall(last_card)]
+
+
+def choice_number(screen: str, text: str) -> str:
+    """The number under which the last card on ``screen`` shows the choice ``text``."""
+    return str(shown_choices(screen).index(text) + 1)
+
+
+def _screen_so_far() -> str:
+    """What the command under CliRunner printed so far (its stdout is an in-memory file)."""
+    sys.stdout.flush()
+    return cast(io.BytesIO, sys.stdout.buffer).getvalue().decode()
+
+
+class _Script(io.RawIOBase):
+    """stdin giving one line per read, so a Choice is resolved only when it is read."""
+
+    def __init__(self, lines: Sequence[str | Choice]) -> None:
+        self._lines = list(lines)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            if not self._lines:
+                return 0
+            line = self._lines.pop(0)
+            if isinstance(line, Choice):
+                line = choice_number(_screen_so_far(), line.text)
+            self._pending = f"{line}\n".encode()
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def review_script(*lines: str | Choice) -> io.BufferedReader:
+    """Input for ``invoke("review", input=...)``: lines typed in turn; a :class:`Choice`
+    becomes the number its text is shown under when the review reads it."""
+    return io.BufferedReader(_Script(lines))

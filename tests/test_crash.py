@@ -33,11 +33,10 @@ from typing import IO, Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import dump_db, stressed
+from helpers import dump_db, shown_choices, stressed
 
 from quizzer import review, scheduler
 from quizzer.cli import main
-from quizzer.cli.review_screen import choice_order
 
 QUIZZER = str(Path(sys.executable).with_name("quizzer"))
 #: The day every test deck is imported on: each new card starts as new_card(BASE_DAY).
@@ -261,7 +260,7 @@ def waiting_for_a_line(text: str) -> bool:
 
 
 def plan_answer(
-    spec: Spec, rng: random.Random, *, today: date, commands: bool
+    spec: Spec, rng: random.Random, *, screen: str, commands: bool
 ) -> tuple[list[str], Record | None]:
     """The lines to type for one card, and what they record: a seeded random answer,
     or now and then a command (undo, skip) or a look at the help first."""
@@ -285,7 +284,7 @@ def plan_answer(
         else:
             lines += [*spec.answer.splitlines(), ".", rating]
     else:
-        order = choice_order(spec.choices, today=today, name=spec.name)
+        order = shown_choices(screen)  # shuffled on each showing: read off the screen
         right = order.index(spec.answer) + 1
         if quality == 0:
             lines += [""]
@@ -371,7 +370,7 @@ class ReviewRun:
             if self.on_card is not None:
                 self.on_card()
             self._plan, self._plan_records = plan_answer(
-                self.specs[headers[-1]], self.rng, today=self.today, commands=self.commands
+                self.specs[headers[-1]], self.rng, screen=text, commands=self.commands
             )
         return self._plan.pop(0)
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from helpers import Invoke, cli_for, dump_db, table_rows, write
+from helpers import Choice, Invoke, cli_for, dump_db, review_script, table_rows, write
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from test_import_fast_paths import assert_bulk_insert_stores_what_sqlalchemy_stores
 
 from quizzer import db
-from quizzer.cli.review_screen import choice_order
 from quizzer.errors import DatabaseError
 from quizzer.orm import Base
 
@@ -36,11 +34,6 @@ pytestmark = pytest.mark.postgres
 QUIZZER = Path(sys.executable).with_name("quizzer")
 CELL_CHOICES = ["The value at definition time", "The variable (a cell)"]
 CELL_ANSWER = "The variable (a cell)"
-
-
-def _mc_number(choice: str, *, today: str = "2026-01-05") -> str:
-    order = choice_order(CELL_CHOICES, today=date.fromisoformat(today), name="test-closures/cell")
-    return str(order.index(choice) + 1)
 
 
 def _sql(url: str, statement: str, **params: object) -> list[tuple[object, ...]]:
@@ -223,18 +216,17 @@ def test_scripted_review_records_answers_and_drills(
     pg_invoke: Invoke, pg_url: str, deck_file: Path
 ) -> None:
     assert pg_invoke("import", str(deck_file)).exit_code == 0
-    wrong_choice = _mc_number("The value at definition time")
-    script = (
-        "[0, 1, 2]\n.\n"  # wrong output: q=1
-        f"{wrong_choice}\n"  # wrong choice: q=1
-        "\ng\n"  # recall: good, q=4
-        "[2, 2, 2]\n.\nh\n"  # drill: right but hard, q=3
-        f"{_mc_number(CELL_ANSWER)}\n\n"  # drill: good, q=4
-        "[2, 2, 2]\n.\n\n"  # drill again: good
+    script = review_script(
+        *("[0, 1, 2]", "."),  # wrong output: q=1
+        Choice("The value at definition time"),  # wrong choice: q=1
+        *("", "g"),  # recall: good, q=4
+        *("[2, 2, 2]", ".", "h"),  # drill: right but hard, q=3
+        *(Choice(CELL_ANSWER), ""),  # drill: good, q=4
+        *("[2, 2, 2]", ".", ""),  # drill again: good
     )
     result = pg_invoke("review", input=script)
     assert result.exit_code == 0, result.output
-    assert "-[2, 2, 2]\n+[0, 1, 2]" in result.output
+    assert "expected:  [2, 2, 2]\n            ^  ^\nyou typed: [0, 1, 2]\n" in result.output
     assert "4/5  test-closures/late-binding  (drill)" in result.output
     assert "6/6  test-closures/late-binding  (drill)" in result.output
     assert _log(pg_url) == [
@@ -338,7 +330,7 @@ def _history(invoke: Invoke, deck_file: Path, tmp_path: Path) -> None:
     """A collection with something in every table: reviews over days, settings, a retired card."""
     assert invoke("import", str(deck_file)).exit_code == 0
     assert invoke("config", "new-per-day", "15").exit_code == 0
-    script = f"[0]\n.\n{_mc_number(CELL_ANSWER)}\ne\n\ng\n[2, 2, 2]\n.\n\n"
+    script = review_script("[0]", ".", Choice(CELL_ANSWER), "e", "", "g", "[2, 2, 2]", ".", "")
     assert invoke("review", input=script).exit_code == 0
     assert invoke("review", input="[2, 2, 2]\n.\n\n", today="2026-01-06").exit_code == 0
     fewer = write(
@@ -347,8 +339,7 @@ def _history(invoke: Invoke, deck_file: Path, tmp_path: Path) -> None:
     assert invoke("import", str(fewer)).exit_code == 0  # cell and nonlocal retired
     assert invoke("import", str(deck_file)).exit_code == 0  # and back
     # Due on the 7th: cell, nonlocal, late-binding (answered wrong, in Unicode).
-    right = _mc_number(CELL_ANSWER, today="2026-01-07")
-    script = f"{right}\n\n\ng\nÜnïcode — typed\n\ttab\n.\n"
+    script = review_script(Choice(CELL_ANSWER), "", "", "g", "Ünïcode — typed", "\ttab", ".")
     assert invoke("review", input=script, today="2026-01-07").exit_code == 0
 
 

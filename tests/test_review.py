@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import Invoke, write
-
-from quizzer.cli.review_screen import choice_order
+from helpers import Choice, Invoke, review_script, shown_choices, write
 
 CELL_CHOICES = ["The value at definition time", "The variable (a cell)"]
 CELL_ANSWER = "The variable (a cell)"
-
-
-def _mc_number(choice: str, *, today: str = "2026-01-05", name: str = "test-closures/cell") -> str:
-    order = choice_order(CELL_CHOICES, today=date.fromisoformat(today), name=name)
-    return str(order.index(choice) + 1)
 
 
 def _log(db_path: Path) -> list[tuple[str, int, str, str | None]]:
@@ -38,7 +32,7 @@ def imported(invoke: Invoke, deck_file: Path) -> Invoke:
 def test_every_type_answered_right(imported: Invoke, db_path: Path) -> None:
     wrong = "The value at definition time"
     assert wrong != CELL_ANSWER
-    script = f"[2, 2, 2]\n.\n\n{_mc_number(CELL_ANSWER)}\ne\n\ng\n"
+    script = review_script("[2, 2, 2]", ".", "", Choice(CELL_ANSWER), "e", "", "g")
     result = imported("review", input=script)
     assert result.exit_code == 0, result.output
     assert "1/3  test-closures/late-binding  (new)" in result.output
@@ -55,20 +49,19 @@ def test_every_type_answered_right(imported: Invoke, db_path: Path) -> None:
 
 
 def test_wrong_answers_show_diff_then_drill_until_four(imported: Invoke, db_path: Path) -> None:
-    wrong_choice = _mc_number("The value at definition time")
-    script = (
-        "[0, 1, 2]\n.\n"  # wrong output: q=1
-        f"{wrong_choice}\n"  # wrong choice: q=1
-        "\na\n"  # recall: again, q=1
+    script = review_script(
+        *("[0, 1, 2]", "."),  # wrong output: q=1
+        Choice("The value at definition time"),  # wrong choice: q=1
+        *("", "a"),  # recall: again, q=1
         # the drill, in the order the cards were missed:
-        "[2, 2, 2]\n.\nh\n"  # right but hard: q=3, stays in the drill
-        f"{_mc_number(CELL_ANSWER)}\n\n"  # right, good: q=4, done
-        "\n4\n"  # recall: 4, done
-        "[2, 2, 2]\n.\n\n"  # late-binding again: good, done
+        *("[2, 2, 2]", ".", "h"),  # right but hard: q=3, stays in the drill
+        *(Choice(CELL_ANSWER), ""),  # right, good: q=4, done
+        *("", "4"),  # recall: 4, done
+        *("[2, 2, 2]", ".", ""),  # late-binding again: good, done
     )
     result = imported("review", input=script)
     assert result.exit_code == 0, result.output
-    assert "-[2, 2, 2]\n+[0, 1, 2]" in result.output
+    assert "expected:  [2, 2, 2]\n            ^  ^\nyou typed: [0, 1, 2]\n" in result.output
     assert "The lambdas look up i when called" in result.output
     assert f"The answer is: {CELL_ANSWER}" in result.output
     assert "4/6  test-closures/late-binding  (drill)" in result.output
@@ -96,7 +89,7 @@ def test_empty_answer_is_dont_know(imported: Invoke, db_path: Path) -> None:
 
 
 def test_skip_brings_the_card_back_later(imported: Invoke, db_path: Path) -> None:
-    script = f"s\n{_mc_number(CELL_ANSWER)}\n\n\n\n[2, 2, 2]\n.\n\n"
+    script = review_script("s", Choice(CELL_ANSWER), "", "", "", "[2, 2, 2]", ".", "")
     result = imported("review", input=script)
     assert "Skipped: it comes back later." in result.output
     assert [row[0] for row in _log(db_path)] == ["cell", "nonlocal", "late-binding"]
@@ -122,7 +115,9 @@ def test_quit_keeps_answers_and_the_same_day_resumes(imported: Invoke, db_path: 
     assert "No answers this time; 3 cards wait for today." in second.output
     # Resumed: two new cards left, then the drill of the missed one.
     assert "1/3  test-closures/cell  (new)" in second.output
-    third = imported("review", input=f"{_mc_number(CELL_ANSWER)}\n\n\n\n[2, 2, 2]\n.\n\n")
+    third = imported(
+        "review", input=review_script(Choice(CELL_ANSWER), "", "", "", "[2, 2, 2]", ".", "")
+    )
     assert "3/3  test-closures/late-binding  (drill)" in third.output
     assert [(q, k) for q, _, k, _ in _log(db_path)] == [
         ("late-binding", "graded"),
@@ -138,7 +133,7 @@ def test_end_of_input_at_a_rating_keeps_the_right_answer_as_good(
     imported: Invoke, db_path: Path
 ) -> None:
     # The right choice, then input ends before the rating: it was saved when it was checked.
-    result = imported("review", input=f"[2, 2, 2]\n.\n\n{_mc_number(CELL_ANSWER)}\n")
+    result = imported("review", input=review_script("[2, 2, 2]", ".", "", Choice(CELL_ANSWER)))
     assert result.exit_code == 0
     assert [row[:2] for row in _log(db_path)] == [("late-binding", 4), ("cell", 4)]
 
@@ -256,7 +251,7 @@ def test_backslashes_and_spaces_in_typed_output_are_output(
 def test_a_choice_that_is_a_digit_but_not_a_number_is_asked_again(
     imported: Invoke, db_path: Path
 ) -> None:
-    result = imported("review", input=f".\n²\n{_mc_number(CELL_ANSWER)}\n\nq\n")
+    result = imported("review", input=review_script(".", "²", Choice(CELL_ANSWER), "", "q"))
     assert result.exit_code == 0, result.output
     assert "Type a number from 1 to 2." in result.output
     assert [row[:2] for row in _log(db_path)] == [("late-binding", 0), ("cell", 4)]
@@ -345,3 +340,97 @@ def test_config_rejects_unknown_and_bad_values(invoke: Invoke) -> None:
     bad = invoke("config", "new-per-day", "many")
     assert bad.exit_code == 1 and "not a int" not in bad.output and "new-per-day" in bad.output
     assert "new-per-day = 10" in invoke("config").output
+
+
+SIX_CHOICES = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+
+
+def _six_choice_deck(tmp_path: Path) -> Path:
+    choices = "".join(f"      - {choice}\n" for choice in SIX_CHOICES)
+    return write(
+        tmp_path / "six.yaml",
+        "deck: six\ntitle: Six\nquestions:\n  - id: pick\n    type: multiple_choice\n"
+        f"    prompt: Which is the fourth?\n    choices:\n{choices}    answer: delta\n",
+    )
+
+
+def _showings(output: str) -> list[list[str]]:
+    """The order of the choices at each showing of a card in ``output``."""
+    parts = output.split("Which is the fourth?")[1:]
+    return [shown_choices(part.split("Your choice")[0]) for part in parts]
+
+
+def test_multiple_choice_order_is_shuffled_at_every_showing(invoke: Invoke, tmp_path: Path) -> None:
+    assert invoke("import", str(_six_choice_deck(tmp_path))).exit_code == 0
+    # A card shown and left unanswered shows the same order when the review resumes.
+    first_look = _showings(invoke("review", input="q\n").output)
+    again = _showings(invoke("review", input="q\n").output)
+    assert first_look == again and sorted(first_look[0]) == SIX_CHOICES
+    # Day one: missed, then the drill shows it again; day two: due again.
+    day_one = invoke("review", input=review_script(Choice("alpha"), Choice("delta"), ""))
+    assert "Correct." in day_one.output
+    missed, drill = _showings(day_one.output)
+    day_two = invoke("review", input=review_script(Choice("delta"), ""), today="2026-01-06")
+    (next_day,) = _showings(day_two.output)
+    assert missed == first_look[0]
+    assert drill != missed, "the drill shows the choices in the order they were missed in"
+    assert next_day != missed and next_day != drill
+    assert sorted(drill) == sorted(next_day) == SIX_CHOICES
+
+
+RATING_PROMPT = re.compile(r"How did it feel\? h\(ard\) (\d+)d / g\(ood\) (\d+)d / e\(asy\) (\d+)d")
+
+
+@pytest.mark.parametrize("scheduler", ["sm2", "fsrs"])
+@pytest.mark.parametrize(("key", "index"), [("h", 0), ("", 1), ("e", 2)])
+def test_the_rating_prompt_shows_the_interval_each_rating_gives(
+    imported: Invoke, scheduler: str, key: str, index: int
+) -> None:
+    assert imported("config", "scheduler", scheduler).exit_code == 0
+    # late-binding right (good) twice, on the days it is due (SM-2's first two intervals
+    # do not depend on the rating); the third time each rating gives its own interval.
+    due = "2026-01-05"
+    for _ in range(2):
+        assert imported("review", input="[2, 2, 2]\n.\n\nq\n", today=due).exit_code == 0
+        shown = json.loads(imported("show", "test-closures/late-binding", "--json").output)
+        due = shown["state"]["due"]
+    result = imported("review", input=f"[2, 2, 2]\n.\n{key}\nq\n", today=due)
+    found = RATING_PROMPT.search(result.output)
+    assert found is not None, result.output
+    days = [int(n) for n in found.groups()]
+    assert days[0] <= days[1] <= days[2], days
+    if scheduler == "fsrs":  # SM-2's interval grows by the ease from before the answer
+        assert days[0] < days[2], days
+    # What the prompt said is what the rating stored.
+    shown = json.loads(imported("show", "test-closures/late-binding", "--json").output)
+    stored = date.fromisoformat(shown["state"]["due"]) - date.fromisoformat(due)
+    assert stored.days == days[index]
+
+
+LONG_LINE_DECK = """\
+deck: long
+title: Long
+questions:
+  - id: wide
+    type: predict_output
+    prompt: What does `print` show?
+    code: |
+      values = [value * 2 for value in range(3) if value is not None and value >= 0]
+      print(values)
+    answer: |
+      [0, 2, 4]
+    explanation: The `if` filter keeps them all.
+"""
+
+
+def test_a_code_line_wider_than_the_screen_goes_on_after_a_mark(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    assert invoke("import", str(write(tmp_path / "long.yaml", LONG_LINE_DECK))).exit_code == 0
+    result = invoke("review", input="q\n")
+    code = "values = [value * 2 for value in range(3) if value is not None and value >= 0]"
+    assert f"\n{code[:60]}\n↪ {code[60:]}\nprint(values)\n\n" in result.output
+    assert all(len(line) <= 60 for line in result.output.splitlines())
+    # Piped, the Markdown backticks stay: plain text reads well with them.
+    assert "What does `print` show?" in result.output

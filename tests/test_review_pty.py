@@ -8,14 +8,11 @@ import signal
 import sqlite3
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import pexpect
 import pytest
-from helpers import Invoke
-
-from quizzer.cli.review_screen import choice_order
+from helpers import Invoke, choice_number
 
 QUIZZER = str(Path(sys.executable).with_name("quizzer"))
 
@@ -46,7 +43,7 @@ def _ctrl_d_once_waiting(child: pexpect.spawn) -> None:
 
 
 def _once_waiting(child: pexpect.spawn) -> None:
-    """Return once the child waits for the line, as a person would see it do.
+    """Return once the child waits for the line or key, as a person would see it do.
 
     The prompt is on screen a moment before the child waits: readline prints it, then
     calls select(), and CPython looks for a signal only when select() is interrupted, so
@@ -62,7 +59,8 @@ def _once_waiting(child: pexpect.spawn) -> None:
         except OSError:  # no /proc: a short pause instead
             time.sleep(0.5)
             break
-        if state == "S" and ("poll" in waiting_in or "select" in waiting_in):
+        # poll/select: readline waits for a line; wait_woken/n_tty_read: a key is read.
+        if state == "S" and any(w in waiting_in for w in ("poll", "select", "wait_woken", "tty")):
             break
         time.sleep(0.01)
 
@@ -93,13 +91,8 @@ def test_answers_survive_a_kill_mid_session(imported_db: Path) -> None:
     child.expect("How did it feel")
     child.sendline("")
     child.expect("2/3")
-    order = choice_order(
-        ["The value at definition time", "The variable (a cell)"],
-        today=date(2026, 1, 5),
-        name="test-closures/cell",
-    )
     child.expect("Your choice")
-    child.sendline(str(order.index("The variable (a cell)") + 1))
+    child.sendline(choice_number(child.before, "The variable (a cell)"))
     child.expect("How did it feel")
     child.sendline("e")
     child.expect("3/3")
@@ -216,7 +209,7 @@ def test_non_utf8_locale_shows_cards_without_crashing(invoke: Invoke, tmp_path: 
     assert b"Traceback" not in result.stderr
     assert b"What prints" in result.stdout and b"1/1" in result.stdout
     # The expected output could not be encoded: it is shown with replacement characters.
-    assert b"-? ? ?" in result.stdout
+    assert b"expected:  ? ? ?" in result.stdout
 
 
 def test_add_on_a_terminal_asks_for_each_field(tmp_path: Path) -> None:
@@ -334,3 +327,92 @@ def test_ctrl_d_ends_a_typed_answer_and_quits_at_an_empty_prompt(imported_db: Pa
     child.close()
     assert child.exitstatus == 0
     assert _answers(imported_db) == [("late-binding", 4)]
+
+
+def test_ratings_and_choices_take_a_single_key_press(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("How did it feel")
+    _once_waiting(child)
+    child.send("e")  # no Enter
+    child.expect("Next review in 1 day")
+    child.expect("Your choice")
+    number = choice_number(child.before, "The variable (a cell)")
+    _once_waiting(child)
+    child.send(number)
+    child.expect("Correct.")
+    child.expect("How did it feel")
+    _once_waiting(child)
+    child.send("h")
+    child.expect("Back later today")
+    child.expect("press Enter to see it")
+    child.sendline("")
+    child.expect(r"or 0-5 \[g\]: ")
+    _once_waiting(child)
+    child.send("2")  # a recall rating is a key too
+    child.expect("Back later today")
+    child.expect(r"test-closures/cell .*\(drill\)")
+    child.expect("Your choice")
+    _once_waiting(child)
+    child.send("q")  # a command is a key too
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert _answers(imported_db) == [("late-binding", 5), ("cell", 3), ("nonlocal", 2)]
+
+
+def test_ctrl_c_at_a_single_key_prompt_restores_the_terminal(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("How did it feel")
+    _once_waiting(child)
+    assert not child.getecho(), "a key prompt reads with echo off (cbreak mode)"
+    child.sendintr()
+    child.expect("Every answer you gave is saved")
+    child.expect(pexpect.EOF)
+    assert child.getecho(), "the terminal's own mode is back after Ctrl-C"
+    child.close()
+    assert child.exitstatus == 130
+    assert _answers(imported_db) == [("late-binding", 4)]
+
+
+def test_an_enter_pressed_after_a_key_is_not_the_next_answer(imported_db: Path) -> None:
+    child = _spawn(imported_db)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("How did it feel")
+    _once_waiting(child)
+    child.sendline("g")  # a key and the Enter out of habit
+    child.expect("Your choice")
+    _once_waiting(child)
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert _answers(imported_db) == [("late-binding", 4)]  # the Enter was no "don't know"
+
+
+def test_markdown_code_spans_are_styled_on_a_terminal(invoke: Invoke, tmp_path: Path) -> None:
+    deck = tmp_path / "ticks.yaml"
+    deck.write_text(
+        "deck: ticks\ntitle: Ticks\nquestions:\n  - id: n\n    type: recall\n"
+        "    prompt: Which statement is `nonlocal` for?\n    answer: rebinding\n"
+        "    explanation: Without `nonlocal` an assignment makes a local.\n",
+        encoding="utf-8",
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    child = _spawn(tmp_path / "quizzer.db")
+    child.expect("press Enter to see it")
+    screen = child.before
+    assert "`" not in screen  # the backticks are not printed ...
+    assert re.search(r"Which statement is \x1b\[[0-9;]*mnonlocal\x1b\[0m for\?", screen)
+    child.sendline("")
+    child.expect(r"or 0-5 \[g\]: ")
+    assert re.search(r"Without \x1b\[[0-9;]*mnonlocal\x1b\[0m an assignment", child.before)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()

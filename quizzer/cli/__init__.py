@@ -6,6 +6,7 @@ top. Commands import sqlalchemy, genanki, alembic, pygments and rich when they r
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -52,14 +53,29 @@ class QuizzerGroup(click.Group):
             # A database that fails mid-command (a server gone, a value it cannot store):
             # one line, exit 1; the transaction was rolled back. sqlalchemy is looked up,
             # not imported, so start-up stays light.
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise click.ClickException(
+                    f"{where}the disk is full: what this command was writing was not saved"
+                ) from None
             db_errors = sys.modules.get("sqlalchemy.exc")
             if db_errors is not None and isinstance(exc, db_errors.DBAPIError):
                 reason = " ".join(str(exc.orig or exc).split())
+                from quizzer import db
+
+                url = db.url_for(settings_of(ctx).db)
+                if db.disk_full(url, reason):
+                    raise click.ClickException(db.full_disk_message(url)) from None
                 if any(sign in reason for sign in DAMAGED):
                     raise click.ClickException(
                         f"the database file is damaged ({reason}): what this command was "
                         "saving was not saved. `quizzer db check` says more; "
                         "`sqlite3 FILE .recover | sqlite3 NEW.db` saves what can be saved"
+                    ) from None
+                if any(sign in reason for sign in READ_ONLY):
+                    raise click.ClickException(
+                        "the database cannot be written here (the file or its folder is "
+                        "read-only): nothing was changed; commands that only read it work"
                     ) from None
                 raise click.ClickException(
                     f"database error, nothing was changed: {reason}"
@@ -67,6 +83,8 @@ class QuizzerGroup(click.Group):
             raise
 
 
+#: What SQLite says when a write meets a file opened read-only (see db._read_only_uri).
+READ_ONLY = ("attempt to write a readonly database",)
 #: What SQLite says of a file damaged inside (a valid header, malformed pages).
 DAMAGED = ("database disk image is malformed", "database corruption")
 
@@ -384,10 +402,10 @@ class _NoProgress:
         return None
 
 
-def progress_bar(total_hint: str) -> Any:
+def progress_bar(total_hint: str, *, shown: bool = True) -> Any:
     """A transient progress bar on stderr (stdout stays clean for pipes); nothing at all
-    when stderr is not a terminal."""
-    if not sys.stderr.isatty():
+    when stderr is not a terminal or not ``shown``."""
+    if not shown or not sys.stderr.isatty():
         return _NoProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -124,10 +124,13 @@ def check_command(
     """Run predict_output code in the sandbox and compare with the stored answers.
 
     PATHS are deck files or folders; --deck checks questions in the database. Each
-    failure is shown with a diff (cut after 200 lines; none for a run stopped by a
-    limit); the exit status is 1 if anything failed. With --update the actual outputs
-    are written back (deck files keep their comments and layout; stored questions of
-    your own decks are updated; a deck loaded from a file is refused: check that file).
+    failure is shown as soon as its snippet ends, with a diff (cut after 200 lines; none
+    for a run stopped by a limit); the exit status is 1 if anything failed. With
+    --update the actual outputs are written back (deck files keep their comments and
+    layout; stored questions of your own decks are updated; a deck loaded from a file is
+    refused: check that file).
+    Answers are compared whole, an uncaught exception's last line as CPython prints it (in
+    a review that line also counts as right typed as the exception's type alone).
     """
     from quizzer import checking
     from quizzer.bulk import end_startup
@@ -142,6 +145,21 @@ def check_command(
             items += checking.stored_items(session, decks, update=update)
     runnable = sum(1 for _, q, _ in items if q.type == "predict_output")
     end_startup()  # when only files were named, no database was opened
+
+    def shown(result: checking.CheckResult) -> None:
+        """A failure is told as soon as its run ends, not after the slowest snippet."""
+        if result.status != "failed" or as_json:
+            return
+        click.echo(
+            f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
+        )
+        run = result.run
+        cut_short = run is not None and (run.stopped or run.limit is not None)
+        # A runaway snippet's output is not an answer: its diff would only bury the reason.
+        if result.diff and not cut_short:
+            render.echo_diff(result.diff)
+
+    # While the bar is shown, rich sends what is written to stdout above it.
     with progress_bar("checking") as bar:
         task = bar.add_task("check", total=runnable, visible=runnable >= 20)
         report = checking.check(
@@ -150,6 +168,7 @@ def check_command(
             limits=limits,
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            each=shown,
         )
     if as_json:
         data = report.to_json()
@@ -162,15 +181,6 @@ def check_command(
         if left:
             ctx.exit(1)
         return
-    for result in report.failed:
-        click.echo(
-            f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
-        )
-        run = result.run
-        cut_short = run is not None and (run.stopped or run.limit is not None)
-        # A runaway snippet's output is not an answer: its diff would only bury the reason.
-        if result.diff and not cut_short:
-            render.echo_diff(result.diff)
     click.echo(report.summary())
     left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
@@ -256,17 +266,35 @@ def export_command(
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
-    with database_of(ctx) as database, database.reading() as session:
-        questions = transfer.export_questions(session, decks=decks)
-    if with_trace:
-        questions = _with_traces(questions)
-    from quizzer import anki
+    with database_of(ctx) as database:
+        with database.reading() as session:
+            questions = transfer.export_questions(session, decks=decks)
+            highlighted = transfer.cached_highlights(session, (q.code for q in questions))
+        if with_trace:
+            questions = _with_traces(questions)
+        from quizzer import anki
 
-    with progress_bar("exporting") as bar:
-        task = bar.add_task("export", total=len(questions), visible=len(questions) >= 1000)
-        summary = anki.export_apkg(
-            questions, output, progress=lambda done: bar.update(task, completed=done)
-        )
+        cached = set(highlighted)
+        # The bar shows from 1000 notes; below, rich.progress is not even imported.
+        with progress_bar("exporting", shown=len(questions) >= 1000) as bar:
+            task = bar.add_task("export", total=len(questions))
+            summary = anki.export_apkg(
+                questions,
+                output,
+                progress=lambda done: bar.update(task, completed=done),
+                highlighted=highlighted,
+            )
+        fresh = {key: value for key, value in highlighted.items() if key not in cached}
+        if fresh:
+            from sqlalchemy.exc import OperationalError
+
+            # The package is written: a cache that cannot be kept (a read-only database)
+            # only costs the next export its highlighting.
+            try:
+                with database.transaction() as session:
+                    transfer.remember_highlights(session, fresh)
+            except (QuizzerError, OperationalError):
+                pass
     if as_json:
         echo_json(
             {

@@ -55,10 +55,18 @@ def review_command(
 
     from quizzer import collection, importing, review, store
     from quizzer.cli.review_screen import ReviewScreen, Terminal
+    from quizzer.db import describe
+    from quizzer.errors import QuizzerError
 
     settings = settings_of(ctx)
     today = settings.day()
     with database_of(ctx) as database:
+        if database.read_only:  # said before the first card, not after its answer
+            raise QuizzerError(
+                f"{describe(database.url)}: cannot be written here (the file or its folder is "
+                "read-only), so a review could not save its answers; `quizzer decks`, "
+                "`cards`, `stats` and `show` work"
+            )
         with database.transaction() as session:
             if not store.has_decks(session):
                 report = importing.import_decks(

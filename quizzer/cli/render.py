@@ -4,8 +4,11 @@ imports it inside the commands that draw (rich is not loaded for the others)."""
 from __future__ import annotations
 
 import math
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,7 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from quizzer import scheduler
-from quizzer.stats import Stats
+from quizzer.answers import LineComparison, Spans
+
+if TYPE_CHECKING:  # the review screen draws comparisons and must not load the stats
+    from quizzer.stats import Stats
 
 # --- diffs ---------------------------------------------------------------------------
 
@@ -28,6 +34,85 @@ def echo_diff(diff: str, *, err: bool = False) -> None:
         left_out = len(lines) - MAX_DIFF_LINES
         lines = [*lines[:MAX_DIFF_LINES], f"... {left_out} more lines of the diff left out"]
     click.echo("\n".join(lines), err=err)
+
+
+# --- a wrong answer beside the right one ---------------------------------------------
+
+EXPECTED_LABEL, TYPED_LABEL = "expected", "you typed"
+#: Colours say what is right (green) and what was typed wrong (red); without colour a
+#: line of carets under each line marks the characters that differ.
+EXPECTED_STYLE, TYPED_STYLE = "bold green", "bold red"
+CARET = "^"
+
+
+def _marked(line: str, marks: Spans, style: str) -> Text:
+    text = Text(line)
+    for start, end in marks:
+        text.stylize(style, start, end)
+    return text
+
+
+def _carets(line: str, marks: Spans) -> str:
+    """A line with a caret under each marked character of ``line`` (tabs and wide
+    characters keep their width, so the carets stay under their characters)."""
+    marked = {index for start, end in marks for index in range(start, end)}
+    out: list[str] = []
+    for index, char in enumerate(line):
+        if char == "\t":
+            out.append("\t")
+            continue
+        width = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        out.append((CARET if index in marked else " ") * width)
+    return "".join(out).rstrip()
+
+
+#: How an empty line that differs is shown (it has no characters to mark).
+EMPTY_LINE = "(empty line)"
+
+
+def _side(rows: Sequence[LineComparison], *, expected: bool) -> list[tuple[str, Spans]]:
+    lines: list[tuple[str, Spans]] = []
+    for row in rows:
+        line = row.expected if expected else row.typed
+        if line is None:
+            continue
+        marks = row.expected_marks if expected else row.typed_marks
+        if not line and not row.same:
+            line, marks = EMPTY_LINE, ((0, len(EMPTY_LINE)),)
+        lines.append((line, marks))
+    return lines
+
+
+def print_comparison(console: Console, rows: Sequence[LineComparison]) -> None:
+    """A wrong output beside the right one, as Anki shows a typed answer: "expected" and
+    "you typed", with the differing characters in colour, or marked with carets below
+    when there is no colour (piped, NO_COLOR). A one-line answer is shown on two lines;
+    a longer one as two blocks.
+    """
+    carets = console.no_color or console.color_system is None
+    sides = [
+        (EXPECTED_LABEL, _side(rows, expected=True), EXPECTED_STYLE),
+        (TYPED_LABEL, _side(rows, expected=False), TYPED_STYLE),
+    ]
+    one_line = all(len(lines) <= 1 for _, lines, _ in sides)
+    width = max(len(label) for label, _, _ in sides) + 2
+    for label, lines, style in sides:
+        if one_line:
+            indent = " " * width
+            head = Text.assemble((f"{label}:".ljust(width), "dim"))
+            if not lines:
+                console.print(Text.assemble(head, ("(nothing)", "dim")), highlight=False)
+                continue
+            prefixed = [(lines[0], head)]
+        else:
+            indent = "  "
+            console.print(Text(f"{label}:", style="dim"), highlight=False)
+            prefixed = [(line, Text(indent)) for line in lines]
+        for (line, marks), prefix in prefixed:
+            body = Text(line) if carets else _marked(line, marks, style)
+            console.print(Text.assemble(prefix, body), highlight=False, soft_wrap=True)
+            if carets and marks:
+                console.print(indent + _carets(line, marks), highlight=False, markup=False)
 
 
 # --- stats ---------------------------------------------------------------------------

@@ -11,27 +11,34 @@ documented in the README, so sessions can be scripted and tested.
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 
 from quizzer import review, scheduler, store
-from quizzer.answers import answer_matches, output_diff
+from quizzer.answers import answer_matches, compare_outputs
 from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from quizzer.db import Database
     from quizzer.fsrs6 import Fsrs
     from quizzer.orm import Question
+
+T = TypeVar("T")
 
 #: The line that ends a typed (multi-line) output.
 END_OF_OUTPUT = "."
@@ -74,6 +81,8 @@ class CardView:
     name: str
     deck_title: str
     content: Content
+    #: Answers the card had before this showing: a new shuffle of its choices each time.
+    showing: int = 0
 
 
 @dataclass
@@ -133,18 +142,106 @@ class Terminal:
         self.console.print(line, markup=False, highlight=False)
         return line
 
+    def key(self, prompt: str) -> str:
+        """One key press on a terminal, no Enter needed ("" for Enter); a line in the line
+        protocol (see :meth:`read`)."""
+        if not self.interactive:
+            return self.read(prompt)
+        try:
+            fd = sys.stdin.fileno()
+            import termios
 
-def _card(question: Question) -> CardView:
-    return CardView(question.id, question.name, question.deck.title, Content.of(question))
+            termios.tcgetattr(fd)
+        except (ImportError, OSError, ValueError):  # no termios (Windows), not a tty
+            return self.read(prompt)
+        self.console.print(prompt, end="", markup=False, highlight=False)
+        try:
+            key = _read_key(fd)
+        except KeyboardInterrupt:
+            self.console.print()
+            raise
+        except _EndOfInput:
+            self.console.print()
+            raise
+        self.console.print(key, markup=False, highlight=False)
+        return key
 
 
-def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
-    """The shuffled order a multiple-choice card shows on ``today``.
+#: After a single key, how long an Enter pressed out of habit is waited for and dropped,
+#: so it does not become the next card's first line (seconds).
+ENTER_AFTER_KEY = 0.2
+#: What a key press reads at most: one key, or one escape sequence (an arrow key).
+KEY_BYTES = 64
 
-    The same card shows the same order all day, so a resumed review looks the same.
+
+def _read_key(fd: int) -> str:
+    """One key press from the terminal ``fd`` with no Enter (cbreak mode), the terminal's
+    own mode restored whatever happens (Ctrl-C included: cbreak keeps signals on).
+
+    Returns "" for Enter, the key otherwise; raises _EndOfInput on Ctrl-D. An Enter that
+    follows the key at once is read with it and dropped.
+    """
+    import select
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        while True:
+            chunk = os.read(fd, KEY_BYTES).decode("utf-8", errors="replace")
+            if not chunk or chunk[0] == "\x04":
+                raise _EndOfInput
+            if chunk[0] in "\r\n":
+                return ""
+            if chunk[0] == "\x1b" or not chunk[0].isprintable():
+                continue  # an arrow key, Backspace, ...: not an answer
+            key = chunk[0]
+            if len(chunk) == 1 and select.select([fd], [], [], ENTER_AFTER_KEY)[0]:
+                following = os.read(fd, KEY_BYTES)
+                if following.strip(b"\r\n"):
+                    termios.tcflush(fd, termios.TCIFLUSH)  # typed ahead of the next prompt
+            return key
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+#: A Markdown code span: `x` or ``x`y``.
+INLINE_CODE = re.compile(r"(?P<ticks>`+)(?P<code>.+?)(?P=ticks)")
+CODE_STYLE = "bold cyan"
+#: What starts the rest of a code line too wide for the screen.
+CONTINUATION = "↪ "
+
+
+def _cuts(line: str, *, first: int, rest: int) -> list[int]:
+    """Where to cut ``line`` (in characters) so that its first part takes ``first``
+    columns at most and each other part ``rest`` (wide characters take two)."""
+    from rich.cells import cell_len
+
+    cuts: list[int] = []
+    room, used = first, 0
+    for index, char in enumerate(line):
+        width = cell_len(char)
+        if used + width > room:
+            cuts.append(index)
+            room, used = rest, 0
+        used += width
+    return cuts
+
+
+def _card(question: Question, showing: int) -> CardView:
+    return CardView(question.id, question.name, question.deck.title, Content.of(question), showing)
+
+
+def choice_order(choices: Sequence[str], *, today: date, name: str, showing: int) -> list[str]:
+    """The shuffled order of a multiple-choice card's ``showing``-th showing on ``today``.
+
+    Each showing is shuffled anew (a drill, the next day), so the answer is never learnt
+    as a position; the same showing has the same order, so a review resumed before the
+    card was answered looks the same.
     """
     order = list(choices)
-    random.Random(f"{today.isoformat()}/{name}").shuffle(order)
+    random.Random(f"{today.isoformat()}/{name}/{showing}").shuffle(order)
     return order
 
 
@@ -178,7 +275,8 @@ class ReviewScreen:
         self.now = now
         self.clock = clock
         self.summary = Summary()
-        self.skipped: list[int] = []
+        #: What is left to ask, kept between cards (review.Queue).
+        self.queue = review.Queue(today=today, decks=self.decks, new_per_day=new_per_day)
         #: The outcome of the last answer saved, told once its rating is known.
         self._recorded: review.Recorded | None = None
         #: The last predict-output card answered wrong, and what was typed: what ``t`` traces.
@@ -190,22 +288,31 @@ class ReviewScreen:
         """Ask cards until none are left or the learner quits; every answer is saved."""
         self.summary.started = self.clock()
         try:
+            with self.database.reading() as session:
+                self.queue.load(session)
             while True:
-                queue = self._queue()
-                self.summary.left = len(queue)
-                if not queue:
+                cap = None if self.limit is None else self.limit - self.summary.fresh_answered
+                item = self.queue.head(cap)
+                self.summary.left = self.queue.total(cap)
+                if item is None:
                     break
-                item, total = queue[0], len(queue)
                 with self.database.reading() as session:
-                    card = _card(store.load_question(session, item.question_id))
+                    # Another process answered meanwhile, or the card changed: read again.
+                    if self.queue.stale(session):
+                        self.queue.load(session)
+                        continue
+                    question = store.load_question(session, item.question_id)
+                    if not self.queue.still_asks(question, item.phase):
+                        self.queue.load(session)
+                        continue
+                    card = _card(question, store.answer_count(session, item.question_id))
                 try:
-                    self._ask(card, item.phase, total)
+                    self._ask(card, item.phase, self.summary.left)
                 except _Command as command:
                     if command.name == "quit":
                         break
                     if command.name == "skip":
-                        self.skipped = [q for q in self.skipped if q != card.question_id]
-                        self.skipped.append(card.question_id)
+                        self.queue.skip(card.question_id)
                         self.out.print("Skipped: it comes back later.")
                     elif command.name == "undo":
                         self._undo()
@@ -217,20 +324,6 @@ class ReviewScreen:
         self.summary.ended = self.clock()
         self._finish()
         return self.summary
-
-    def _queue(self) -> list[review.QueueItem]:
-        left = None if self.limit is None else self.limit - self.summary.fresh_answered
-        with self.database.reading() as session:
-            queue = review.build_queue(
-                session,
-                today=self.today,
-                decks=self.decks,
-                new_per_day=self.new_per_day,
-                due_and_new_left=left,
-            )
-        # Skipped cards go to the back, in the order they were skipped.
-        order = {qid: n for n, qid in enumerate(self.skipped, start=1)}
-        return sorted(queue, key=lambda item: order.get(item.question_id, 0))
 
     # --- one card ----------------------------------------------------------------------
 
@@ -244,18 +337,10 @@ class ReviewScreen:
             highlight=False,
         )
         self.out.print()
-        self.out.print(escape(card.content.prompt), highlight=False)
+        self.out.print(self._prose(card.content.prompt), highlight=False)
         if card.content.code:
             self.out.print()
-            self.out.print(
-                Syntax(
-                    card.content.code.rstrip("\n"),
-                    "python",
-                    theme="ansi_dark",
-                    background_color="default",
-                    word_wrap=True,
-                )
-            )
+            self._print_code(card.content.code.rstrip("\n"))
         self.out.print()
         started = self.clock()
         typed: str | None
@@ -272,7 +357,7 @@ class ReviewScreen:
             # rating only adjusts it.
             self._record(card, phase, RATINGS[""], typed, seconds, announce=False)
             try:
-                rating = self._rate(self._rating_prompt(), RATINGS)
+                rating = self._rate(self._rating_prompt(card), RATINGS)
             except _Command as command:
                 if command.name != "skip":  # quit, or undo the answer just saved
                     raise
@@ -285,6 +370,36 @@ class ReviewScreen:
             # A wrong answer showed the right one: time to read it, once the answer is saved
             # (quitting at the pause must not lose it).
             self._pause()
+
+    def _prose(self, text: str) -> Text:
+        """Deck text with its Markdown `code` spans styled as code on a colour terminal;
+        elsewhere the backticks stay, which reads as well in plain text."""
+        if self.out.no_color or self.out.color_system is None:
+            return Text(text)
+        shown = Text()
+        at = 0
+        for span in INLINE_CODE.finditer(text):
+            shown.append(text[at : span.start()])
+            shown.append(span["code"], style=CODE_STYLE)
+            at = span.end()
+        shown.append(text[at:])
+        return shown
+
+    def _print_code(self, code: str) -> None:
+        """The card's code, highlighted; a line wider than the screen goes on in the next
+        row after a continuation mark, so it is not mistaken for a line of its own."""
+        mark = CONTINUATION if self.out.encoding.lower().startswith("utf") else "> "
+        room = max(10, self.out.width - len(mark))
+        syntax = Syntax(code, "python", theme="ansi_dark", background_color="default")
+        highlighted = syntax.highlight(code)
+        if highlighted.plain.endswith("\n"):
+            highlighted.right_crop(1)
+        for line in highlighted.split("\n", allow_blank=True):
+            cuts = _cuts(line.plain, first=self.out.width, rest=room)
+            parts = line.divide(cuts) if cuts else [line]
+            self.out.print(parts[0], highlight=False, soft_wrap=True)
+            for part in parts[1:]:
+                self.out.print(Text.assemble((mark, "dim"), part), highlight=False, soft_wrap=True)
 
     def _command(self, line: str) -> None:
         name = COMMANDS.get(line.strip())
@@ -310,17 +425,18 @@ class ReviewScreen:
         Stepper(self.out, self.term.read, trace, typed).run()
         self.out.print("[dim]Back to the review.[/]", highlight=False)
 
-    def _read_answer(self, prompt: str) -> str:
-        """A line that is not a command (help is shown and asked again)."""
+    def _read_answer(self, prompt: str, *, one_key: bool = False) -> str:
+        """A line (or with ``one_key``, a key press) that is not a command (help is shown
+        and asked again)."""
         while True:
-            line = self.term.read(prompt)
+            line = self.term.key(prompt) if one_key else self.term.read(prompt)
             if line.strip() not in COMMANDS:
                 return line
             self._command(line)
 
     def _rate(self, prompt: str, ratings: dict[str, int]) -> int:
         while True:
-            line = self._read_answer(prompt).strip().lower()
+            line = self._read_answer(prompt, one_key=True).strip().lower()
             if line in ratings:
                 return ratings[line]
             self.out.print(f"Type one of: {', '.join(k for k in ratings if k)} (Enter = good).")
@@ -356,28 +472,26 @@ class ReviewScreen:
             self.out.print(escape(card.content.answer.rstrip("\n")), highlight=False)
         else:
             self.out.print("[red]Not quite.[/]")
-            diff = output_diff(
-                card.content.answer, typed, expected_label="expected", actual_label="typed"
-            )
-            self._print_diff(diff)
+            from quizzer.cli.render import print_comparison  # only when an answer is wrong
+
+            print_comparison(self.out, compare_outputs(card.content.answer, typed))
         self._explain(card)
         if card.content.code:
             self.missed = (card, typed)
             self.out.print("[dim]t: trace what the code did, step by step.[/]")
         return (0 if not typed.strip() else 1), typed
 
-    def _print_diff(self, diff: str) -> None:
-        styles = {"---": "bold", "+++": "bold", "@@": "dim", "-": "red", "+": "green"}
-        for line in diff.rstrip("\n").split("\n"):
-            style = next((v for k, v in styles.items() if line.startswith(k)), "")
-            self.out.print(escape(line), style=style, highlight=False)
-
     def _multiple_choice(self, card: CardView) -> tuple[int | None, str]:
-        order = choice_order(card.content.choices or (), today=self.today, name=card.name)
+        order = choice_order(
+            card.content.choices or (), today=self.today, name=card.name, showing=card.showing
+        )
         for number, choice in enumerate(order, start=1):
-            self.out.print(f"  {number}. {escape(choice)}", highlight=False)
+            self.out.print(Text.assemble(f"  {number}. ", self._prose(choice)), highlight=False)
         while True:
-            line = self._read_answer(f"Your choice (1-{len(order)}, Enter = don't know): ").strip()
+            # Up to 9 choices a key press is a choice; more take a number and Enter.
+            line = self._read_answer(
+                f"Your choice (1-{len(order)}, Enter = don't know): ", one_key=len(order) <= 9
+            ).strip()
             if not line:
                 self.out.print(
                     f"[yellow]Don't know.[/] The answer is: {escape(card.content.answer)}"
@@ -406,7 +520,8 @@ class ReviewScreen:
     def _explain(self, card: CardView) -> None:
         if card.content.explanation:
             self.out.print(
-                f"[dim]Why:[/] {escape(card.content.explanation.strip())}", highlight=False
+                Text.assemble(("Why: ", "dim"), self._prose(card.content.explanation.strip())),
+                highlight=False,
             )
 
     def _pause(self) -> None:
@@ -431,35 +546,63 @@ class ReviewScreen:
         *,
         announce: bool = True,
     ) -> None:
-        with self.database.transaction() as session:
-            question = store.load_question(session, card.question_id)
-            recorded = review.record_answer(
+        now = self.now()
+
+        def save(session: Session) -> review.Recorded:
+            return review.record_answer(
                 session,
-                question,
+                store.load_question(session, card.question_id),
                 quality=quality,
                 today=self.today,
-                now=self.now(),
+                now=now,
                 typed=typed,
                 seconds=round(seconds, 3),
                 leech_threshold=self.leech_threshold,
                 fsrs=self.fsrs,
             )
+
+        recorded = self._saving(card, f"your answer (quality {quality})", save)
+        self.queue.answered(card.question_id, recorded, quality=quality)
         self.summary.answers.append((card.question_id, quality, phase))
-        self.skipped = [q for q in self.skipped if q != card.question_id]
         self._recorded = recorded
         if announce:
             self._announce(card, quality, recorded)
 
-    def _rating_prompt(self) -> str:
-        """ "How did it feel?", with the interval each rating gives (SM-2), as Anki shows it."""
+    def _saving(self, card: CardView, what: str, work: Callable[[Session], T]) -> T:
+        """``work`` in a write transaction, run again once on a new connection if the
+        server went away; if that fails too, say exactly what was not saved."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return self.database.write(work)
+        except OperationalError as exc:
+            if not exc.connection_invalidated:
+                raise
+            reason = " ".join(str(exc.orig or exc).split())
+            raise QuizzerError(
+                f"{card.name}: {what} was not saved: the database server cannot be reached "
+                f"({reason}); every answer before it is saved"
+            ) from None
+
+    def _rating_prompt(self, card: CardView) -> str:
+        """ "How did it feel?", with the interval each rating gives, as Anki shows it."""
         recorded = self._recorded
         labels = {3: "h(ard)", 4: "g(ood)", 5: "e(asy)"}
-        if recorded is not None and recorded.outcome.kind == "graded" and self.fsrs is None:
-            before = recorded.outcome.before
+        if recorded is not None and recorded.outcome.kind == "graded":
             for quality in labels:
-                after = scheduler.answer(before, quality=quality, day=self.today).after
-                labels[quality] += f" {(after.due - self.today).days}d"
+                labels[quality] += f" {self._interval(card, recorded, quality)}d"
         return f"How did it feel? {' / '.join(labels.values())} [g]: "
+
+    def _interval(self, card: CardView, recorded: review.Recorded, quality: int) -> int:
+        """Days until the card is due again if the answer just saved is rated ``quality``:
+        what rerating it would store (FSRS's fuzz is seeded by the card's name)."""
+        if self.fsrs is None:
+            after = scheduler.answer(recorded.outcome.before, quality=quality, day=self.today)
+            return (after.after.due - self.today).days
+        memory = self.fsrs.review(
+            recorded.memory_before, quality=quality, day=self.today, seed=card.name
+        )
+        return (memory.due - self.today).days
 
     def _rerate(self, card: CardView, quality: int) -> None:
         """The rating of a right answer saved as "good": stored if it differs, then told."""
@@ -467,22 +610,27 @@ class ReviewScreen:
         if recorded is None:
             return
         if quality != RATINGS[""]:
-            with self.database.transaction() as session:
-                rerated = review.rerate(
+            now, saved = self.now(), recorded
+            rerated = self._saving(
+                card,
+                f"your rating (quality {quality}; the answer is saved as good)",
+                lambda session: review.rerate(
                     session,
-                    recorded,
+                    saved,
                     quality,
                     today=self.today,
-                    now=self.now(),
+                    now=now,
                     leech_threshold=self.leech_threshold,
                     fsrs=self.fsrs,
-                )
+                ),
+            )
             if rerated is None:
                 self.out.print(
                     "[dim]Another answer to this card came in meanwhile: kept as good.[/]"
                 )
                 quality = RATINGS[""]
             else:
+                self.queue.rerated(card.question_id, recorded, rerated, quality=quality)
                 recorded = rerated
                 question_id, _, phase = self.summary.answers[-1]
                 self.summary.answers[-1] = (question_id, quality, phase)
@@ -507,6 +655,7 @@ class ReviewScreen:
         try:
             with self.database.transaction() as session:
                 undone = review.undo_last(session, self.fsrs)
+                self.queue.undone(session)
         except QuizzerError as exc:
             self.out.print(str(exc))
             return
@@ -520,15 +669,8 @@ class ReviewScreen:
 
     def _finish(self) -> None:
         summary = self.summary
-        with self.database.reading() as session:
-            ahead = review.outlook(session, today=self.today, decks=self.decks)
-            new_today = review.new_started_on(session, self.today)
-            if self.limit is not None:  # what --limit left out still waits for today
-                summary.left = len(
-                    review.build_queue(
-                        session, today=self.today, decks=self.decks, new_per_day=self.new_per_day
-                    )
-                )
+        if self.limit is not None:  # what --limit left out still waits for today
+            summary.left = self.queue.total()
         self.out.rule(style="dim")
         if summary.interrupted:
             self.out.print("Stopped. Every answer you gave is saved.")
@@ -541,23 +683,7 @@ class ReviewScreen:
                     f"{'s wait' if summary.left != 1 else ' waits'} for today."
                 )
                 return
-            self.out.print("Nothing due today.", end=" ")
-            if ahead.next_due is not None:
-                days = (ahead.next_due - self.today).days
-                self.out.print(
-                    f"The next card is due on {ahead.next_due} "
-                    f"(in {days} day{'s' if days != 1 else ''})."
-                )
-            else:
-                self.out.print("No cards are scheduled yet.")
-            if ahead.new_waiting and new_today >= self.new_per_day:
-                more = min(5, ahead.new_waiting)
-                # --new is the day's total, so the number that works counts today's too.
-                self.out.print(
-                    f"{ahead.new_waiting} new cards wait; today's limit of {self.new_per_day} "
-                    f"is reached ({new_today} new done today; `quizzer review --new "
-                    f"{new_today + more}` for {more} more)."
-                )
+            self._nothing_due()
             return
         seconds = round(summary.ended - summary.started)
         share = summary.correct_share or 0.0
@@ -572,4 +698,29 @@ class ReviewScreen:
                 f"{summary.left} card{'s' if summary.left != 1 else ''} still to do today: "
                 "`quizzer review` goes on where you stopped."
             )
-        self.out.print(f"Due tomorrow: {ahead.tomorrow}. Due in the next 7 days: {ahead.week}.")
+        # Only what is shown is counted (a quit with nothing answered counts nothing).
+        with self.database.reading() as session:
+            tomorrow, week = review.due_soon(session, today=self.today, decks=self.decks)
+        self.out.print(f"Due tomorrow: {tomorrow}. Due in the next 7 days: {week}.")
+
+    def _nothing_due(self) -> None:
+        with self.database.reading() as session:
+            next_due = review.next_due(session, today=self.today, decks=self.decks)
+            waiting = review.new_waiting(session, decks=self.decks)
+            new_today = review.new_started_on(session, self.today) if waiting else 0
+        self.out.print("Nothing due today.", end=" ")
+        if next_due is not None:
+            days = (next_due - self.today).days
+            self.out.print(
+                f"The next card is due on {next_due} (in {days} day{'s' if days != 1 else ''})."
+            )
+        else:
+            self.out.print("No cards are scheduled yet.")
+        if waiting and new_today >= self.new_per_day:
+            more = min(5, waiting)
+            # --new is the day's total, so the number that works counts today's too.
+            self.out.print(
+                f"{waiting} new cards wait; today's limit of {self.new_per_day} "
+                f"is reached ({new_today} new done today; `quizzer review --new "
+                f"{new_today + more}` for {more} more)."
+            )

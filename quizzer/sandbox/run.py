@@ -490,11 +490,13 @@ def run_many(
     limits: Limits = DEFAULT_LIMITS,
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    each: Callable[[int, RunResult], None] | None = None,
 ) -> list[RunResult]:
     """Run each snippet like :func:`run_snippet`, ``jobs`` at a time; results in order.
 
     ``jobs`` defaults to the number of CPUs. ``progress`` is called in the calling thread
-    with the number of snippets finished so far, once per snippet.
+    with the number of snippets finished so far, once per snippet; ``each`` with the
+    index and result of each snippet as it finishes (so a caller can show it at once).
     """
     interpreter = resolve_python(python)
     if not codes:
@@ -509,7 +511,10 @@ def run_many(
             pool.submit(_run, code, interpreter, limits, stop): i for i, code in enumerate(codes)
         }
         for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
+            index = futures[future]
+            results[index] = result = future.result()
+            if each is not None:
+                each(index, result)
             if progress is not None:
                 progress(done)
     except BaseException:
