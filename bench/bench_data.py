@@ -407,3 +407,77 @@ def build_long_time(
         first = connection.execute("SELECT min(day) FROM reviews").fetchone()[0]
     connection.close()
     return db, {"due": due, "answers_today": answered, "first_day": first, "reviews": written}
+
+
+# --- an Anki package --------------------------------------------------------------------
+
+
+def write_anki_package(path: Path, count: int, *, decks: int = 10, seed: int = 11) -> str:
+    """An .apkg of ``count`` notes as Anki itself writes one (the current zstd form), made
+    with the ``anki`` package (the test group); genanki's legacy form where it is missing.
+
+    A fifth are cloze notes, a seventh type-in notes, the rest basic; fields hold the HTML
+    Anki's editor writes (``<b>``, ``<br>``, ``<div>``, entities), spread over ``decks``
+    subdecks. Returns which writer made it.
+    """
+    rng = random.Random(seed)
+    words = ("closure", "cell", "generator", "yield", "lock", "thread", "frame", "scope")
+
+    def text(n: int) -> str:
+        picked = " ".join(rng.choice(words) for _ in range(8))
+        return f"<div>Note {n}: <b>{picked}</b></div><div>what &amp; why?<br>line two</div>"
+
+    try:
+        from anki.collection import Collection, ExportAnkiPackageOptions
+        from anki.decks import DeckId
+    except ImportError:
+        return _write_genanki_package(path, count, decks=decks, text=text)
+    folder = path.parent / f"{path.stem}-anki"
+    folder.mkdir(parents=True, exist_ok=True)
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        kinds = {
+            name: col.models.by_name(name)
+            for name in ("Basic", "Cloze", "Basic (type in the answer)")
+        }
+        deck_ids = [col.decks.id(f"Bench::Deck {d}") for d in range(decks)]
+        from anki.collection import AddNoteRequest
+
+        requests = []
+        for n in range(count):
+            kind = (
+                "Cloze" if n % 5 == 0 else "Basic (type in the answer)" if n % 7 == 0 else "Basic"
+            )
+            note = col.new_note(kinds[kind])  # type: ignore[arg-type]
+            if kind == "Cloze":
+                note["Text"] = f"{text(n)} The {{{{c1::GIL}}}} and {{{{c2::cells::hint}}}}"
+            else:
+                note["Front"], note["Back"] = text(n), f"answer {n} &lt;ok&gt;"
+            requests.append(AddNoteRequest(note=note, deck_id=DeckId(deck_ids[n % decks] or 1)))
+        col.add_notes(requests)
+        options = ExportAnkiPackageOptions(
+            with_scheduling=False, with_deck_configs=False, with_media=False, legacy=False
+        )
+        col.export_anki_package(out_path=str(path), options=options, limit=None)
+    finally:
+        col.close()
+    return "anki (collection.anki21b)"
+
+
+def _write_genanki_package(path: Path, count: int, *, decks: int, text: Any) -> str:
+    import genanki
+
+    model = genanki.Model(
+        1_600_000_001,
+        "Basic",
+        fields=[{"name": "Front"}, {"name": "Back"}],
+        templates=[
+            {"name": "Card 1", "qfmt": "{{Front}}", "afmt": "{{FrontSide}}<hr id=answer>{{Back}}"}
+        ],
+    )
+    subdecks = [genanki.Deck(1_600_000_100 + d, f"Bench::Deck {d}") for d in range(decks)]
+    for n in range(count):
+        note = genanki.Note(model=model, fields=[text(n), f"answer {n}"], guid=f"bench-{n}")
+        subdecks[n % decks].add_note(note)
+    genanki.Package(subdecks).write_to_file(str(path))
+    return "genanki (collection.anki2; the anki package is not installed)"

@@ -87,6 +87,12 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
     "stats": ("`quizzer stats`, large collection, max review log", "(absolute)", "seconds", 1.0),
     "import": ("`quizzer import` of the medium collection", "(absolute)", "seconds", 2.0),
     "reimport": ("the same import again, nothing changed", "(absolute)", "seconds", 1.0),
+    "anki_import": (
+        "`quizzer import` of a medium-sized .apkg written by Anki",
+        "(absolute)",
+        "seconds",
+        5.0,
+    ),
     "export": (
         "Anki export of the medium collection",
         "a bare genanki script writing the same notes (code highlighted by stock Pygments)",
@@ -380,6 +386,28 @@ def fig_import(repeat: int, empty: Path, decks: Path, work: Path) -> tuple[Figur
         Figure("reimport", median(re_runs), median(re_runs), runs=re_runs),
         db,
     )
+
+
+def fig_anki_import(repeat: int, empty: Path, work: Path, count: int) -> Figure:
+    """Import an Anki package of ``count`` notes into a copy of an empty database."""
+    import resource
+
+    package = work / "anki-bench.apkg"
+    writer = data.write_anki_package(package, count)
+    runs, cpu = [], []
+    for n in range(repeat):
+        db = data.copy_db(empty, work / f"anki-{n}.db")
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append(run_timed([QUIZZER, "--db", str(db), "import", str(package)]))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
+    # CPU time beside the wall time: on a shared machine it tells a slow run from a busy one.
+    note = (
+        f"{count} notes (basic, cloze, type-in) written by {writer}; "
+        f"CPU {median(cpu):.2f} s of the median's wall time"
+    )
+    extra = {"cpu_seconds": cpu}
+    return Figure("anki_import", median(runs), median(runs), runs=runs, note=note, extra=extra)
 
 
 def _code_fields(package: Path) -> dict[str, str]:
@@ -806,6 +834,7 @@ def main(argv: list[str] | None = None) -> int:
             "decks": lambda: fig_command("decks", repeat, most, "decks"),
             "stats": lambda: fig_command("stats", repeat, most, "stats"),
             "export": lambda: fig_export(min(repeat, 3), medium, work),
+            "anki_import": lambda: fig_anki_import(repeat, empty, work, q["medium"]),
             "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
             "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
             "trace": lambda: fig_trace(max(repeat, 3), sizes["traced"]),

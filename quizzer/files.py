@@ -20,16 +20,37 @@ from quizzer.errors import DeckFileError, QuizzerError
 MAX_FILE_BYTES = 20 * 1024 * 1024
 #: What a deck file's name ends with.
 DECK_SUFFIXES = (".yaml", ".yml")
+#: What an Anki package's name ends with (quizzer.ankiimport reads them).
+PACKAGE_SUFFIXES = (".apkg", ".colpkg")
+
+
+def package_paths(paths: Iterable[Path]) -> list[Path]:
+    """The Anki packages among ``paths``: named so, or in a folder named."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.iterdir() if p.suffix.lower() in PACKAGE_SUFFIXES and p.is_file()
+            )
+        elif path.suffix.lower() in PACKAGE_SUFFIXES:
+            found.append(path)
+    return found
 
 
 def deck_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Expand files and folders into the deck files they name, folders sorted by name."""
+    """Expand files and folders into the deck files they name, folders sorted by name.
+
+    Anki packages are not deck files: see package_paths."""
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix in DECK_SUFFIXES and p.is_file())
-            if not found:
-                raise DeckFileError(f"{path}: no deck files (*.yaml) in this folder")
+            if not found and not package_paths([path]):
+                raise DeckFileError(
+                    f"{path}: no deck files (*.yaml) or Anki packages in this folder"
+                )
             yield from found
+        elif path.suffix.lower() in PACKAGE_SUFFIXES:
+            continue
         elif path.exists():
             yield path
         else:

@@ -283,7 +283,11 @@ def test_missing_import_paths_are_not_found(
     _check(invoke("import", str(missing / "deck.yaml")), 1, "no such file or folder")
     empty = tmp_path / "empty-folder"
     empty.mkdir()
-    _check(invoke("import", str(empty)), 1, f"{empty}: no deck files (*.yaml) in this folder")
+    _check(
+        invoke("import", str(empty)),
+        1,
+        f"{empty}: no deck files (*.yaml) or Anki packages in this folder",
+    )
 
 
 def test_import_without_paths_is_a_usage_error(invoke: Invoke) -> None:

@@ -26,6 +26,7 @@ FIGURES = {
     "stats",
     "import",
     "reimport",
+    "anki_import",
     "export",
     "verify",
     "review_rss",

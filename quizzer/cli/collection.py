@@ -34,21 +34,34 @@ if TYPE_CHECKING:
 @command("import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--bundled", is_flag=True, help="Also the decks that come with quizzer.")
+@click.option(
+    "--with-progress",
+    is_flag=True,
+    help="From Anki packages, bring the review history and schedule too.",
+)
 @click.option("--dry-run", is_flag=True, help="Validate the files only; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.pass_context
 def import_command(
-    ctx: click.Context, paths: tuple[Path, ...], bundled: bool, dry_run: bool, as_json: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    bundled: bool,
+    with_progress: bool,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
-    """Load deck files (or folders of them) into the database.
+    """Load deck files, Anki packages (.apkg, .colpkg), or folders of them, into the database.
 
     Importing is idempotent: unchanged questions stay as they are, edited ones keep
     their schedule and history, and questions removed from a file are retired. The
     whole import is one transaction: a bad file changes nothing. Code is never run.
     --bundled loads the decks that come with quizzer (`review` loads them by itself
-    only into an empty collection).
+    only into an empty collection). Each Anki note becomes a question of a deck of
+    your own; importing the package again updates them (see "Coming from Anki" in
+    the README).
     """
     from quizzer import importing
+    from quizzer.files import deck_paths, package_paths
 
     if bundled:
         paths = (*paths, importing.bundled_decks_dir())
@@ -59,11 +72,19 @@ def import_command(
             param_hint="'PATHS...'",
             param_type="argument",
         )
+    packages = package_paths(paths)
+    deck_files = list(deck_paths(paths))
+    plans: list[Any] = []
+    if packages:
+        from quizzer import ankiimport
+
+        # Read before anything is opened: a bad package changes nothing, not even a new file.
+        plans = [ankiimport.plan_package(path, with_progress=with_progress) for path in packages]
 
     if dry_run:
         from quizzer import deckfile
 
-        decks = deckfile.load_decks(paths)
+        decks = deckfile.load_decks(deck_files) if deck_files else []
         for path, deck in decks:
             deckfile.refuse_missing_answers(path, deck)
         count = sum(len(deck.questions) for _, deck in decks)
@@ -75,28 +96,50 @@ def import_command(
                         {"deck": d.deck, "path": str(p), "questions": len(d.questions)}
                         for p, d in decks
                     ],
+                    "packages": [
+                        {"package": str(plan.path), "questions": len(plan.planned)}
+                        for plan in plans
+                    ],
                 }
             )
         else:
             click.echo(
                 f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)"
             )
+            for plan in plans:
+                click.echo(
+                    f"{plan.path}: {len(plan.planned)} of {plan.notes} notes can be imported "
+                    "(dry run: nothing changed)"
+                )
         return
     from quizzer.db import database_exists
 
     # A new database is made only once the files have proved valid.
     settings = settings_of(ctx)
-    plan = None if database_exists(settings.db) else importing.plan_import(paths, known=set())
+    plan = None
+    if deck_files and not database_exists(settings.db):
+        plan = importing.plan_import(deck_files, known=set())
     with database_of(ctx) as database:
-        if plan is None:
+        if plan is None and deck_files:
             with database.reading() as session:
                 known = importing.known_digests(session)
             # Parsed before the write transaction: other processes are not kept waiting.
-            plan = importing.plan_import(paths, known=known)
+            plan = importing.plan_import(deck_files, known=known)
         with database.transaction() as session:
-            report = importing.apply_import(session, plan, now=utc_now(), today=settings.day())
+            now, today = utc_now(), settings.day()
+            report = (
+                importing.apply_import(session, plan, now=now, today=today)
+                if plan is not None
+                else importing.ImportReport()
+            )
+            imported = [
+                ankiimport.apply_package(
+                    session, package, now=now, today=today, with_progress=with_progress
+                )
+                for package in plans
+            ]
     if as_json:
-        echo_json(report.to_json())
+        echo_json({**report.to_json(), "packages": [done.to_json() for done in imported]})
         return
     for item in report.decks:
         parts = [f"{item.added} added", f"{item.updated} updated", f"{item.unchanged} unchanged"]
@@ -105,6 +148,26 @@ def import_command(
         if item.restored:
             parts.append(f"{item.restored} restored")
         click.echo(f"{item.deck}: {', '.join(parts)}  ({item.path})")
+    for done in imported:
+        click.echo(_package_line(done))
+
+
+def _package_line(done: Any) -> str:
+    """One line for an imported Anki package."""
+    parts = [f"{done.added} added", f"{done.updated} updated", f"{done.unchanged} unchanged"]
+    if done.moved:
+        parts.append(f"{done.moved} moved from another deck")
+    skipped = sum(done.skipped.values())
+    if skipped:
+        reasons = "; ".join(f"{count} {why}" for why, count in done.skipped.items())
+        parts.append(f"{skipped} notes skipped ({reasons})")
+    parts.append(f"{done.media} media files skipped")
+    if done.reviews or done.progress_kept:
+        parts.append(f"{done.reviews} answers of history")
+    if done.progress_kept:
+        parts.append(f"{done.progress_kept} cards kept their quizzer history")
+    decks = ", ".join(done.decks) or "no deck"
+    return f"{done.path}: {done.notes} notes into {decks}: {', '.join(parts)}"
 
 
 # --- decks, cards, show ---------------------------------------------------------------
