@@ -1,0 +1,371 @@
+"""The sandbox's first step inside the child: limits, the kernel boundary, then the target.
+
+This file is not imported by quizzer. It runs as a script in the snippet's own interpreter
+(which may be another Python than the one running quizzer, ``check --python``), so it uses
+the standard library only, and only what Python 3.8 has::
+
+    python -I boot.py CONFIG TARGET [ARGS...]
+
+CONFIG is a JSON object written by ``quizzer.sandbox.run`` (see ``_boot_config`` there).
+In order, the child:
+
+1. sets the resource limits (CPU, address space, file size, processes, no core files);
+2. when started as root, gives up root: no supplementary groups, a uid/gid of its own
+   with no capabilities except ``CAP_DAC_READ_SEARCH`` (reading past file modes, so an
+   interpreter installed under ``/root`` still starts; Landlock below still decides which
+   paths may be read, and the seccomp filter refuses ``open_by_handle_at``);
+3. sets ``PR_SET_NO_NEW_PRIVS`` and ``PR_SET_PDEATHSIG`` (SIGKILL when quizzer goes);
+4. restricts itself with Landlock, as far as the kernel's ABI goes (the degrade-by-ABI
+   pattern of the kernel's ``samples/landlock/sandboxer.c``): read and execute beneath
+   the interpreter's own prefixes and the system's library and binary folders, read a few
+   files (``/dev/null``, ``/dev/urandom``, ``/etc/localtime``, ...), read and write only
+   beneath its own temporary directory; no TCP bind or connect (ABI 4); signals and
+   abstract unix sockets scoped to the sandbox (ABI 6); no device ioctls (ABI 5);
+5. installs a seccomp filter refusing ``socket()`` for AF_INET, AF_INET6, AF_NETLINK and
+   AF_PACKET (so UDP is closed too), namespaces, io_uring, bpf, ptrace, TIOCSTI and a few
+   other kernel interfaces a quiz snippet has no use for;
+6. runs TARGET as ``__main__`` in this same interpreter (a second interpreter start would
+   double the cost of a snippet): ``sys.argv`` is ``[TARGET, *ARGS]``, and an uncaught
+   exception is reported as Python reports it, without this file's frame.
+
+Every step the configuration asks for must succeed: if one fails the child writes
+``quizzer-sandbox: ...`` and exits with status 126 before TARGET runs, and the sandbox
+reports that as its own error, never as the snippet's answer.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import sys
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+PR_SET_SECCOMP = 22
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+CAP_DAC_READ_SEARCH = 2
+
+# Landlock (include/uapi/linux/landlock.h); the syscall numbers are the same on every
+# architecture (the generic table).
+SYS_LANDLOCK_CREATE_RULESET = 444
+SYS_LANDLOCK_ADD_RULE = 445
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_RULE_NET_PORT = 2
+FS_EXECUTE = 1 << 0
+FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
+FS_TRUNCATE = 1 << 14
+FS_IOCTL_DEV = 1 << 15
+#: The rights on files (as opposed to folders) a rule for a single file may grant.
+FS_FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_REG = 1 << 8
+FS_SHM = FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE | FS_MAKE_REG | FS_REMOVE_FILE
+NET_BIND_TCP = 1
+NET_CONNECT_TCP = 2
+SCOPE_ABSTRACT_UNIX_SOCKET = 1
+SCOPE_SIGNAL = 2
+
+
+def fail(message):
+    sys.stderr.write("quizzer-sandbox: " + message + "\n")
+    sys.stderr.flush()
+    os._exit(126)
+
+
+def prctl(option, arg2=0, arg3=0, what=""):
+    if _libc.prctl(option, arg2, arg3, 0, 0) != 0:
+        fail("prctl %s: %s" % (what or option, os.strerror(ctypes.get_errno())))
+
+
+# -- limits and credentials -------------------------------------------------------------
+
+
+def set_limits(rlimits):
+    for number, soft, hard in rlimits:
+        try:
+            resource.setrlimit(number, (soft, hard))
+        except (ValueError, OSError) as exc:
+            fail("cannot set resource limit %d: %s" % (number, exc))
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def drop_root(uid, gid):
+    """Become ``uid``/``gid``, keeping CAP_DAC_READ_SEARCH alone (see the module's doc)."""
+    cap = 0
+    while True:
+        if cap != CAP_DAC_READ_SEARCH and _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break  # EINVAL: past the last capability this kernel knows
+        cap += 1
+    prctl(PR_SET_KEEPCAPS, 1, what="PR_SET_KEEPCAPS")
+    try:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    except OSError as exc:
+        fail("cannot drop root: %s" % exc)
+    header = CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (CapData * 2)()
+    bit = 1 << CAP_DAC_READ_SEARCH
+    data[0].effective = data[0].permitted = data[0].inheritable = bit
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        fail("capset: " + os.strerror(ctypes.get_errno()))
+    # Ambient: kept across execve, so ``python3 -c`` run by the snippet reads its prefix too.
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, what="PR_CAP_AMBIENT")
+    prctl(PR_SET_KEEPCAPS, 0, what="PR_SET_KEEPCAPS")
+
+
+# -- Landlock ---------------------------------------------------------------------------
+
+
+class RulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+class PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def fs_rights(abi):
+    """Every filesystem right the kernel's Landlock ABI knows."""
+    rights = (1 << 13) - 1  # ABI 1: EXECUTE .. MAKE_SYM
+    if abi >= 2:
+        rights |= 1 << 13  # REFER
+    if abi >= 3:
+        rights |= FS_TRUNCATE
+    if abi >= 5:
+        rights |= FS_IOCTL_DEV
+    return rights
+
+
+def interpreter_paths():
+    """What this interpreter reads: its prefixes and the folder of its executable."""
+    found = set()
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        if prefix:
+            found.add(prefix)
+            found.add(os.path.realpath(prefix))
+    executable = os.path.realpath(sys.executable)
+    found.add(os.path.dirname(executable))
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            found.add(os.path.realpath(entry))
+    return found, executable
+
+
+def landlock(abi, config):
+    handled_fs = fs_rights(abi)
+    read_dir = FS_READ_FILE | FS_READ_DIR
+    attr = RulesetAttr(handled_fs, 0, 0)
+    size = 8
+    if abi >= 4:
+        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
+        size = 16
+    if abi >= 6:
+        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        size = 24
+    ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if ruleset < 0:
+        fail("landlock_create_ruleset: " + os.strerror(ctypes.get_errno()))
+    prefixes, executable = interpreter_paths()
+    rules = []  # (path, rights); a missing path is skipped
+    for path in sorted(prefixes) + config["read"]:
+        rules.append((path, read_dir))
+    for path in config["read_files"]:
+        rules.append((path, FS_READ_FILE))
+    for path in config["rw_files"]:
+        rules.append((path, FS_READ_FILE | FS_WRITE_FILE | (handled_fs & FS_TRUNCATE)))
+    # Executing: the interpreter itself, and the few programs the configuration names
+    # (the dynamic loader, ``python3`` and ``sleep`` on the sandbox's PATH).
+    for path in [executable] + config["exec"]:
+        rules.append((path, FS_EXECUTE | FS_READ_FILE))
+    for path in config["rw"]:
+        rules.append((path, handled_fs & ~FS_IOCTL_DEV))
+    # /dev/shm: regular files only (POSIX semaphores, which multiprocessing's locks are),
+    # no folders, no programs; quizzer bounds their bytes and removes them after the run.
+    for path in config["shm"]:
+        rules.append((path, FS_SHM))
+    for path, rights in rules:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if not os.path.isdir(path):
+                rights &= FS_FILE_RIGHTS
+            rule = PathBeneathAttr(rights & handled_fs, fd)
+            if _libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+                             ctypes.byref(rule), 0) != 0:
+                fail("landlock_add_rule %s: %s" % (path, os.strerror(ctypes.get_errno())))
+        finally:
+            os.close(fd)
+    if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+        fail("landlock_restrict_self: " + os.strerror(ctypes.get_errno()))
+    os.close(ruleset)
+
+
+# -- seccomp ----------------------------------------------------------------------------
+
+
+class SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+
+LD_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
+JEQ = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
+JGE = 0x35
+JSET = 0x45
+RET = 0x06
+ALLOW = 0x7FFF0000
+ERRNO = 0x00050000
+EPERM, EACCES, ENOSYS = 1, 13, 38
+#: The socket families refused: every IP socket (TCP, UDP, raw), netlink, packet.
+REFUSED_FAMILIES = (2, 10, 16, 17)  # AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
+REFUSED_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
+CLONE_NEW_ANY = 0x7E020080  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
+
+#: (audit arch, syscall numbers) per machine: socket, ioctl, clone, clone3, then refused.
+SYSCALLS = {
+    "x86_64": (0xC000003E, 41, 16, 56, 435, (
+        272, 308,  # unshare, setns
+        425, 426, 427,  # io_uring (its SOCKET operation would pass the filter by)
+        321, 298, 323,  # bpf, perf_event_open, userfaultfd
+        248, 249, 250,  # add_key, request_key, keyctl
+        303, 304,  # name_to_handle_at, open_by_handle_at
+        101, 310, 311,  # ptrace, process_vm_readv, process_vm_writev
+        165, 166, 155, 161,  # mount, umount2, pivot_root, chroot
+    )),
+    "aarch64": (0xC00000B7, 198, 29, 220, 435, (
+        97, 268, 425, 426, 427, 280, 241, 282, 217, 218, 219, 264, 265,
+        117, 270, 271, 40, 39, 41, 51,
+    )),
+}
+
+
+def seccomp_program(machine):
+    arch, socket_nr, ioctl_nr, clone_nr, clone3_nr, refused = SYSCALLS[machine]
+    ins = [(LD_ABS, 0, 0, 4), (JEQ, 1, 0, arch), (RET, 0, 0, ERRNO | EPERM), (LD_ABS, 0, 0, 0)]
+    if machine == "x86_64":
+        ins += [(JGE, 0, 1, 0x40000000), (RET, 0, 0, ERRNO | EPERM)]  # the x32 ABI
+    for nr in refused:
+        ins += [(JEQ, 0, 1, nr), (RET, 0, 0, ERRNO | EPERM)]
+    # clone3 takes its flags in a struct a filter cannot read: ENOSYS makes the C library
+    # fall back to clone, whose flags it can.
+    ins += [(JEQ, 0, 1, clone3_nr), (RET, 0, 0, ERRNO | ENOSYS)]
+    ins += [(JEQ, 0, 3, clone_nr), (LD_ABS, 0, 0, 16), (JSET, 0, 1, CLONE_NEW_ANY),
+            (RET, 0, 0, ERRNO | EPERM)]
+    ins += [(LD_ABS, 0, 0, 0)]
+    block = [(LD_ABS, 0, 0, 16)]
+    for family in REFUSED_FAMILIES:
+        block += [(JEQ, 0, 1, family), (RET, 0, 0, ERRNO | EACCES)]
+    ins += [(JEQ, 0, len(block) + 1, socket_nr)] + block + [(LD_ABS, 0, 0, 0)]
+    block = [(LD_ABS, 0, 0, 24)]
+    for request in REFUSED_IOCTLS:
+        block += [(JEQ, 0, 1, request), (RET, 0, 0, ERRNO | EPERM)]
+    ins += [(JEQ, 0, len(block) + 1, ioctl_nr)] + block + [(LD_ABS, 0, 0, 0)]
+    ins += [(RET, 0, 0, ALLOW)]
+    return ins
+
+
+def seccomp():
+    machine = os.uname().machine
+    if machine not in SYSCALLS:
+        fail("no seccomp filter for " + machine)
+    ins = seccomp_program(machine)
+    program = (SockFilter * len(ins))(*[SockFilter(*i) for i in ins])
+    fprog = SockFprog(len(ins), program)
+    prctl(PR_SET_SECCOMP, 2, ctypes.addressof(fprog), what="PR_SET_SECCOMP")
+
+
+# -- running the target -----------------------------------------------------------------
+
+
+def load(target):
+    with open(target, "rb") as handle:
+        data = handle.read()
+    if target.endswith(".pyc"):
+        import marshal
+
+        return marshal.loads(data[16:])
+    return compile(data, target, "exec", dont_inherit=True)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    target = sys.argv[2]
+    try:
+        code = load(target)
+    except SyntaxError as exc:
+        code = exc  # reported below, as Python would, once the boundary is up
+    set_limits(config["rlimits"])
+    if config["uid"] is not None:
+        drop_root(config["uid"], config["gid"])
+    if config["landlock"] or config["seccomp"]:
+        prctl(PR_SET_NO_NEW_PRIVS, 1, what="PR_SET_NO_NEW_PRIVS")
+    prctl(PR_SET_PDEATHSIG, 9, what="PR_SET_PDEATHSIG")
+    if os.getppid() != config["parent"]:
+        os._exit(137)  # quizzer went before PR_SET_PDEATHSIG was set
+    if config["landlock"]:
+        landlock(config["landlock"], config)
+    if config["seccomp"]:
+        seccomp()
+    sys.argv = sys.argv[2:]
+    main_module = type(sys)("__main__")
+    main_module.__file__ = target
+    main_module.__dict__["__builtins__"] = __builtins__
+    main_module.__dict__["__cached__"] = None
+    sys.modules["__main__"] = main_module
+    # Forget what booting imported, so the snippet sees the modules a plain start has.
+    for name in ("json", "json.decoder", "json.scanner", "json.encoder", "_json",
+                 "ctypes", "_ctypes", "ctypes._endian", "struct", "_struct", "resource"):
+        sys.modules.pop(name, None)
+    if isinstance(code, SyntaxError):
+        import traceback
+
+        traceback.print_exception(type(code), code, None)
+        sys.exit(1)
+    try:
+        exec(code, main_module.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        tb = exc.__traceback__
+        sys.excepthook(type(exc), exc, tb.tb_next if tb is not None else None)
+        sys.exit(1)
+
+
+main()
