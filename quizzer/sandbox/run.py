@@ -654,6 +654,7 @@ def run_many(
     stop = threading.Event()
     # Threads are enough: each one waits on its subprocess, the work happens in children.
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quizzer-sandbox")
+    previous = _end_on_sigterm()
     try:
         futures = {
             pool.submit(_run, code, interpreter, limits, stop): i for i, code in enumerate(codes)
@@ -670,7 +671,24 @@ def run_many(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return [result for result in results if result is not None]
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _end_on_sigterm() -> Callable[..., object] | int | None:
+    """SIGTERM, like Ctrl-C, stops the runs (and what they left) before quizzer exits."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous != signal.SIG_DFL:
+        return None  # the program has its own plan for SIGTERM
+    signal.signal(signal.SIGTERM, _terminated)
+    return previous
 
 
 _VERSION_CODE = "import sys; print('.'.join(map(str, sys.version_info[:3])))"
