@@ -105,6 +105,13 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
         "ratio",
         2.0,
     ),
+    "boundary": (
+        "a bundled snippet in the sandbox with the kernel boundary (Landlock, seccomp, uid), "
+        "median over snippets of the per-snippet ratio",
+        "the same snippet in the sandbox as before the boundary (prlimit, same supervisor)",
+        "ratio",
+        1.2,
+    ),
     "review_rss": (
         "peak RSS of `review`, large collection",
         "bare import of its dependencies",
@@ -437,6 +444,25 @@ def fig_trace(repeat: int, count: int | None) -> Figure:
     )
 
 
+def fig_boundary(repeat: int, count: int | None) -> Figure:
+    """Each bundled predict-output snippet (``count`` of them with --quick) with the
+    boundary and without, in alternating pairs; the median of the per-snippet ratios."""
+    import sandbox_bench
+
+    codes = sandbox_bench.bundled_codes(count)
+    ours, floors = sandbox_bench.boundary_pairs(codes, repeat)
+    ratios = [a / b for a, b in zip(ours, floors, strict=True)]
+    note = (
+        f"{len(codes)} snippets, one at a time; median per-snippet ratio {median(ratios):.2f}, "
+        f"worst {max(ratios):.2f}"
+    )
+    extra = {"snippets": len(codes), "worst_ratio": max(ratios)}
+    return Figure(
+        "boundary", median(ratios), median(ours), median(floors), runs=ours,
+        floor_runs=floors, note=note, extra=extra,
+    )
+
+
 def _peak_rss_kib(argv: list[str]) -> float:
     result = subprocess.run(
         [PYTHON, "-c", RSS_WRAPPER, *argv],
@@ -592,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
             "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
             "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
             "trace": lambda: fig_trace(max(repeat, 3), sizes["traced"]),
+            "boundary": lambda: fig_boundary(max(repeat, 3), sizes["traced"]),
         }
         for name, measure in measures.items():
             if name in wanted:

@@ -30,6 +30,7 @@ FIGURES = {
     "verify",
     "review_rss",
     "trace",
+    "boundary",
 }
 
 

@@ -6,7 +6,9 @@ the standard library only, and only what Python 3.8 has::
 
     python -I boot.py CONFIG TARGET [ARGS...]
 
-CONFIG is a JSON object written by ``quizzer.sandbox.run`` (see ``_boot_config`` there).
+CONFIG is written by ``quizzer.sandbox.run._command``: records separated by ``\x1e``,
+each a key and its items separated by ``\x1f`` (not JSON: importing json imports re,
+which would cost more than everything else this file does).
 In order, the child:
 
 1. sets the resource limits (CPU, address space, file size, processes, no core files);
@@ -33,15 +35,63 @@ Every step the configuration asks for must succeed: if one fails the child write
 reports that as its own error, never as the snippet's answer.
 """
 
-import ctypes
-import json
 import os
 import resource
 import sys
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+# _ctypes, not ctypes: importing ctypes builds dozens of types and costs about a quarter
+# of a bare interpreter start, more than everything else this file does; these few
+# definitions are what ctypes itself does for the types used here.
+import _ctypes as C
+
+
+class c_long(C._SimpleCData):
+    _type_ = "l"
+
+
+class c_uint64(C._SimpleCData):
+    _type_ = "Q"
+
+
+class c_uint32(C._SimpleCData):
+    _type_ = "I"
+
+
+class c_int32(C._SimpleCData):
+    _type_ = "i"
+
+
+class c_uint16(C._SimpleCData):
+    _type_ = "H"
+
+
+class c_uint8(C._SimpleCData):
+    _type_ = "B"
+
+
+class c_ulong(C._SimpleCData):
+    _type_ = "L"
+
+
+class _Libc:
+    _handle = C.dlopen(None, C.RTLD_LOCAL)
+
+
+class _Function(C.CFuncPtr):
+    _flags_ = C.FUNCFLAG_CDECL | C.FUNCFLAG_USE_ERRNO
+    _restype_ = c_long
+
+
+_syscall = _Function(("syscall", _Libc))
+_prctl = _Function(("prctl", _Libc))
+_prctl.argtypes = [c_long, c_ulong, c_ulong, c_ulong, c_ulong]
+_capset = _Function(("capset", _Libc))
+byref = C.byref
+
+
+def errno_text():
+    return os.strerror(C.get_errno())
+
 
 PR_SET_PDEATHSIG = 1
 PR_SET_KEEPCAPS = 8
@@ -83,8 +133,8 @@ def fail(message):
 
 
 def prctl(option, arg2=0, arg3=0, what=""):
-    if _libc.prctl(option, arg2, arg3, 0, 0) != 0:
-        fail("prctl %s: %s" % (what or option, os.strerror(ctypes.get_errno())))
+    if _prctl(option, arg2, arg3, 0, 0) != 0:
+        fail("prctl %s: %s" % (what or option, errno_text()))
 
 
 # -- limits and credentials -------------------------------------------------------------
@@ -98,15 +148,15 @@ def set_limits(rlimits):
             fail("cannot set resource limit %d: %s" % (number, exc))
 
 
-class CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+class CapHeader(C.Structure):
+    _fields_ = [("version", c_uint32), ("pid", c_int32)]
 
 
-class CapData(ctypes.Structure):
+class CapData(C.Structure):
     _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
+        ("effective", c_uint32),
+        ("permitted", c_uint32),
+        ("inheritable", c_uint32),
     ]
 
 
@@ -114,7 +164,7 @@ def drop_root(uid, gid):
     """Become ``uid``/``gid``, keeping CAP_DAC_READ_SEARCH alone (see the module's doc)."""
     cap = 0
     while True:
-        if cap != CAP_DAC_READ_SEARCH and _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+        if cap != CAP_DAC_READ_SEARCH and _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             break  # EINVAL: past the last capability this kernel knows
         cap += 1
     prctl(PR_SET_KEEPCAPS, 1, what="PR_SET_KEEPCAPS")
@@ -128,8 +178,8 @@ def drop_root(uid, gid):
     data = (CapData * 2)()
     bit = 1 << CAP_DAC_READ_SEARCH
     data[0].effective = data[0].permitted = data[0].inheritable = bit
-    if _libc.capset(ctypes.byref(header), data) != 0:
-        fail("capset: " + os.strerror(ctypes.get_errno()))
+    if _capset(byref(header), data) != 0:
+        fail("capset: " + errno_text())
     # Ambient: kept across execve, so ``python3 -c`` run by the snippet reads its prefix too.
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, what="PR_CAP_AMBIENT")
     prctl(PR_SET_KEEPCAPS, 0, what="PR_SET_KEEPCAPS")
@@ -138,17 +188,17 @@ def drop_root(uid, gid):
 # -- Landlock ---------------------------------------------------------------------------
 
 
-class RulesetAttr(ctypes.Structure):
+class RulesetAttr(C.Structure):
     _fields_ = [
-        ("handled_access_fs", ctypes.c_uint64),
-        ("handled_access_net", ctypes.c_uint64),
-        ("scoped", ctypes.c_uint64),
+        ("handled_access_fs", c_uint64),
+        ("handled_access_net", c_uint64),
+        ("scoped", c_uint64),
     ]
 
 
-class PathBeneathAttr(ctypes.Structure):
+class PathBeneathAttr(C.Structure):
     _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+    _fields_ = [("allowed_access", c_uint64), ("parent_fd", c_int32)]
 
 
 def fs_rights(abi):
@@ -165,16 +215,10 @@ def fs_rights(abi):
 
 def interpreter_paths():
     """What this interpreter reads: its prefixes and the folder of its executable."""
-    found = set()
-    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
-        if prefix:
-            found.add(prefix)
-            found.add(os.path.realpath(prefix))
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix} - {""}
+    found = prefixes | {os.path.realpath(prefix) for prefix in prefixes}
     executable = os.path.realpath(sys.executable)
     found.add(os.path.dirname(executable))
-    for entry in sys.path:
-        if entry and os.path.isdir(entry):
-            found.add(os.path.realpath(entry))
     return found, executable
 
 
@@ -189,9 +233,9 @@ def landlock(abi, config):
     if abi >= 6:
         attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
         size = 24
-    ruleset = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    ruleset = _syscall(SYS_LANDLOCK_CREATE_RULESET, byref(attr), size, 0)
     if ruleset < 0:
-        fail("landlock_create_ruleset: " + os.strerror(ctypes.get_errno()))
+        fail("landlock_create_ruleset: " + errno_text())
     prefixes, executable = interpreter_paths()
     rules = []  # (path, rights); a missing path is skipped
     for path in sorted(prefixes) + config["read"]:
@@ -216,33 +260,35 @@ def landlock(abi, config):
         except OSError:
             continue
         try:
-            if not os.path.isdir(path):
+            if os.fstat(fd).st_mode & 0o170000 != 0o040000:  # not a folder
                 rights &= FS_FILE_RIGHTS
             rule = PathBeneathAttr(rights & handled_fs, fd)
-            if _libc.syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH,
-                             ctypes.byref(rule), 0) != 0:
-                fail("landlock_add_rule %s: %s" % (path, os.strerror(ctypes.get_errno())))
+            if _syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+                             byref(rule), 0) != 0:
+                fail("landlock_add_rule %s: %s" % (path, errno_text()))
         finally:
             os.close(fd)
-    if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
-        fail("landlock_restrict_self: " + os.strerror(ctypes.get_errno()))
+    if _syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+        fail("landlock_restrict_self: " + errno_text())
     os.close(ruleset)
 
 
 # -- seccomp ----------------------------------------------------------------------------
 
 
-class SockFilter(ctypes.Structure):
+class SockFilter(C.Structure):
     _fields_ = [
-        ("code", ctypes.c_uint16),
-        ("jt", ctypes.c_uint8),
-        ("jf", ctypes.c_uint8),
-        ("k", ctypes.c_uint32),
+        ("code", c_uint16),
+        ("jt", c_uint8),
+        ("jf", c_uint8),
+        ("k", c_uint32),
     ]
 
 
-class SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+class SockFprog(C.Structure):
+    # struct sock_fprog { unsigned short len; struct sock_filter *filter; } (LP64: the
+    # pointer is an unsigned long, aligned after padding)
+    _fields_ = [("len", c_uint16), ("filter", c_ulong)]
 
 
 LD_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
@@ -307,8 +353,8 @@ def seccomp():
         fail("no seccomp filter for " + machine)
     ins = seccomp_program(machine)
     program = (SockFilter * len(ins))(*[SockFilter(*i) for i in ins])
-    fprog = SockFprog(len(ins), program)
-    prctl(PR_SET_SECCOMP, 2, ctypes.addressof(fprog), what="PR_SET_SECCOMP")
+    fprog = SockFprog(len(ins), C.addressof(program))
+    prctl(PR_SET_SECCOMP, 2, C.addressof(fprog), what="PR_SET_SECCOMP")
 
 
 # -- running the target -----------------------------------------------------------------
@@ -324,8 +370,28 @@ def load(target):
     return compile(data, target, "exec", dont_inherit=True)
 
 
+def parse(text):
+    config = {}
+    for record in text.split("\x1e"):
+        key, _, items = record.partition("\x1f")
+        config[key] = items.split("\x1f") if items else []
+    config["rlimits"] = [[int(n) for n in item.split(",")] for item in config["rlimits"]]
+    for key in ("uid", "gid", "parent", "landlock", "seccomp"):
+        config[key] = int(config[key][0]) if config[key] else None
+    return config
+
+
 def main():
-    config = json.loads(sys.argv[1])
+    try:
+        code = setup()
+    except Exception as exc:  # a bug here must not pass for the snippet's own exception
+        fail("%s: %s" % (type(exc).__name__, exc))
+    run(code)
+
+
+def setup():
+    """Everything before the snippet; returns the target's code (or its SyntaxError)."""
+    config = parse(sys.argv[1])
     target = sys.argv[2]
     try:
         code = load(target)
@@ -343,6 +409,11 @@ def main():
         landlock(config["landlock"], config)
     if config["seccomp"]:
         seccomp()
+    return code
+
+
+def run(code):
+    target = sys.argv[2]
     sys.argv = sys.argv[2:]
     main_module = type(sys)("__main__")
     main_module.__file__ = target
@@ -350,8 +421,7 @@ def main():
     main_module.__dict__["__cached__"] = None
     sys.modules["__main__"] = main_module
     # Forget what booting imported, so the snippet sees the modules a plain start has.
-    for name in ("json", "json.decoder", "json.scanner", "json.encoder", "_json",
-                 "ctypes", "_ctypes", "ctypes._endian", "struct", "_struct", "resource"):
+    for name in ("_ctypes", "resource"):
         sys.modules.pop(name, None)
     if isinstance(code, SyntaxError):
         import traceback

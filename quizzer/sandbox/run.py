@@ -7,7 +7,6 @@ import contextlib
 import functools
 import glob
 import itertools
-import json
 import os
 import re
 import resource
@@ -146,13 +145,13 @@ def _command(
     """
     boundary = describe()
     read_files, executables = _static_paths()
-    config = {
-        "rlimits": [[res, soft, hard] for _, res, soft, hard in _rlimits(limits, uid)],
-        "uid": uid,
-        "gid": uid,
-        "parent": os.getpid(),
-        "landlock": boundary.landlock_abi if boundary.enforced else 0,
-        "seccomp": boundary.enforced,
+    config: dict[str, list[str]] = {
+        "rlimits": [f"{res},{soft},{hard}" for _, res, soft, hard in _rlimits(limits, uid)],
+        "uid": [] if uid is None else [str(uid)],
+        "gid": [] if uid is None else [str(uid)],
+        "parent": [str(os.getpid())],
+        "landlock": [str(boundary.landlock_abi if boundary.enforced else 0)],
+        "seccomp": [str(int(boundary.enforced))],
         "read": [p for p in _READ_DIRS if os.path.isdir(p)],
         "read_files": read_files,
         "rw_files": ["/dev/null", *writable_files],
@@ -160,8 +159,9 @@ def _command(
         "rw": [writable],
         "shm": [_SHM] if os.path.isdir(_SHM) else [],
     }
+    encoded = "\x1e".join("\x1f".join([key, *items]) for key, items in config.items())
     boot = _compiled_boot() if python == sys.executable else None
-    return [python, "-I", boot or _BOOT, json.dumps(config), script, *args]
+    return [python, "-I", boot or _BOOT, encoded, script, *args]
 
 
 def _prepare(paths: Sequence[str]) -> int | None:
