@@ -458,8 +458,14 @@ def fig_boundary(repeat: int, count: int | None) -> Figure:
     )
     extra = {"snippets": len(codes), "worst_ratio": max(ratios)}
     return Figure(
-        "boundary", median(ratios), median(ours), median(floors), runs=ours,
-        floor_runs=floors, note=note, extra=extra,
+        "boundary",
+        median(ratios),
+        median(ours),
+        median(floors),
+        runs=ours,
+        floor_runs=floors,
+        note=note,
+        extra=extra,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -83,15 +84,28 @@ def without_boundary() -> Iterator[None]:
         ]
         return [prlimit, *options, "--", python, "-I", script, *args]
 
-    saved = sandbox_run._command, sandbox_run._prepare, sandbox_run.describe
     none = Boundary(None, False, False, False, "measuring the sandbox without it")
-    sandbox_run._command = command  # type: ignore[assignment]
-    sandbox_run._prepare = lambda paths: None
-    sandbox_run.describe = lambda: none
-    try:
+    with pytest_free_patch() as patch:
+        patch(sandbox_run, "_command", command)
+        patch(sandbox_run, "_prepare", lambda paths: None)
+        patch(sandbox_run, "describe", lambda: none)
         yield
+
+
+@contextlib.contextmanager
+def pytest_free_patch() -> Iterator[Callable[[object, str, object], None]]:
+    """setattr that is undone on leaving (monkeypatch without pytest)."""
+    saved: list[tuple[object, str, object]] = []
+
+    def patch(target: object, name: str, value: object) -> None:
+        saved.append((target, name, getattr(target, name)))
+        setattr(target, name, value)
+
+    try:
+        yield patch
     finally:
-        sandbox_run._command, sandbox_run._prepare, sandbox_run.describe = saved
+        for target, name, value in reversed(saved):
+            setattr(target, name, value)
 
 
 def _seconds(function: Callable[[], object]) -> float:
@@ -109,9 +123,9 @@ def boundary_pairs(codes: Sequence[str], repeat: int) -> tuple[list[float], list
         a: list[float] = []
         b: list[float] = []
         for i in range(repeat + 1):
-            a_time = _seconds(lambda: sandbox.run_snippet(code))
+            a_time = _seconds(functools.partial(sandbox.run_snippet, code))
             with without_boundary():
-                b_time = _seconds(lambda: sandbox.run_snippet(code))
+                b_time = _seconds(functools.partial(sandbox.run_snippet, code))
             if i:
                 a.append(a_time)
                 b.append(b_time)

@@ -20,10 +20,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import Invoke
 
 from quizzer.sandbox import run_snippet
 from quizzer.sandbox.boundary import describe
-from tests.helpers import Invoke
 
 BOUNDARY = describe()
 pytestmark = pytest.mark.skipif(

@@ -35,46 +35,52 @@ Every step the configuration asks for must succeed: if one fails the child write
 reports that as its own error, never as the snippet's answer.
 """
 
-import os
-import resource
-import sys
-
 # _ctypes, not ctypes: importing ctypes builds dozens of types and costs about a quarter
 # of a bare interpreter start, more than everything else this file does; these few
 # definitions are what ctypes itself does for the types used here.
+from __future__ import annotations
+
 import _ctypes as C
+import os
+import resource
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import CodeType
+    from typing import NoReturn
 
 
-class c_long(C._SimpleCData):
+class c_long(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "l"
 
 
-class c_uint64(C._SimpleCData):
+class c_uint64(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "Q"
 
 
-class c_uint32(C._SimpleCData):
+class c_uint32(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "I"
 
 
-class c_int32(C._SimpleCData):
+class c_int32(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "i"
 
 
-class c_uint16(C._SimpleCData):
+class c_uint16(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "H"
 
 
-class c_uint8(C._SimpleCData):
+class c_uint8(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "B"
 
 
-class c_ulong(C._SimpleCData):
+class c_ulong(C._SimpleCData):  # type: ignore[type-arg]
     _type_ = "L"
 
 
 class _Libc:
-    _handle = C.dlopen(None, C.RTLD_LOCAL)
+    _handle = C.dlopen(None, C.RTLD_LOCAL)  # type: ignore[arg-type]
 
 
 class _Function(C.CFuncPtr):
@@ -82,14 +88,14 @@ class _Function(C.CFuncPtr):
     _restype_ = c_long
 
 
-_syscall = _Function(("syscall", _Libc))
-_prctl = _Function(("prctl", _Libc))
+_syscall = _Function(("syscall", _Libc))  # type: ignore[arg-type]
+_prctl = _Function(("prctl", _Libc))  # type: ignore[arg-type]
 _prctl.argtypes = [c_long, c_ulong, c_ulong, c_ulong, c_ulong]
-_capset = _Function(("capset", _Libc))
+_capset = _Function(("capset", _Libc))  # type: ignore[arg-type]
 byref = C.byref
 
 
-def errno_text():
+def errno_text() -> str:
     return os.strerror(C.get_errno())
 
 
@@ -126,41 +132,41 @@ SCOPE_ABSTRACT_UNIX_SOCKET = 1
 SCOPE_SIGNAL = 2
 
 
-def fail(message):
+def fail(message: str) -> NoReturn:
     sys.stderr.write("quizzer-sandbox: " + message + "\n")
     sys.stderr.flush()
     os._exit(126)
 
 
-def prctl(option, arg2=0, arg3=0, what=""):
+def prctl(option: int, arg2: int = 0, arg3: int = 0, what: str = "") -> None:
     if _prctl(option, arg2, arg3, 0, 0) != 0:
-        fail("prctl %s: %s" % (what or option, errno_text()))
+        fail(f"prctl {what or option}: {errno_text()}")
 
 
 # -- limits and credentials -------------------------------------------------------------
 
 
-def set_limits(rlimits):
+def set_limits(rlimits: list[list[int]]) -> None:
     for number, soft, hard in rlimits:
         try:
             resource.setrlimit(number, (soft, hard))
         except (ValueError, OSError) as exc:
-            fail("cannot set resource limit %d: %s" % (number, exc))
+            fail(f"cannot set resource limit {number}: {exc}")
 
 
 class CapHeader(C.Structure):
-    _fields_ = [("version", c_uint32), ("pid", c_int32)]
+    _fields_ = [("version", c_uint32), ("pid", c_int32)]  # noqa: RUF012
 
 
 class CapData(C.Structure):
-    _fields_ = [
+    _fields_ = [  # noqa: RUF012 (ctypes reads it as a list)
         ("effective", c_uint32),
         ("permitted", c_uint32),
         ("inheritable", c_uint32),
     ]
 
 
-def drop_root(uid, gid):
+def drop_root(uid: int, gid: int) -> None:
     """Become ``uid``/``gid``, keeping CAP_DAC_READ_SEARCH alone (see the module's doc)."""
     cap = 0
     while True:
@@ -173,7 +179,7 @@ def drop_root(uid, gid):
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
     except OSError as exc:
-        fail("cannot drop root: %s" % exc)
+        fail(f"cannot drop root: {exc}")
     header = CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
     data = (CapData * 2)()
     bit = 1 << CAP_DAC_READ_SEARCH
@@ -189,7 +195,7 @@ def drop_root(uid, gid):
 
 
 class RulesetAttr(C.Structure):
-    _fields_ = [
+    _fields_ = [  # noqa: RUF012 (ctypes reads it as a list)
         ("handled_access_fs", c_uint64),
         ("handled_access_net", c_uint64),
         ("scoped", c_uint64),
@@ -198,10 +204,10 @@ class RulesetAttr(C.Structure):
 
 class PathBeneathAttr(C.Structure):
     _pack_ = 1
-    _fields_ = [("allowed_access", c_uint64), ("parent_fd", c_int32)]
+    _fields_ = [("allowed_access", c_uint64), ("parent_fd", c_int32)]  # noqa: RUF012
 
 
-def fs_rights(abi):
+def fs_rights(abi: int) -> int:
     """Every filesystem right the kernel's Landlock ABI knows."""
     rights = (1 << 13) - 1  # ABI 1: EXECUTE .. MAKE_SYM
     if abi >= 2:
@@ -213,7 +219,7 @@ def fs_rights(abi):
     return rights
 
 
-def interpreter_paths():
+def interpreter_paths() -> tuple[set[str], str]:
     """What this interpreter reads: its prefixes and the folder of its executable."""
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix} - {""}
     found = prefixes | {os.path.realpath(prefix) for prefix in prefixes}
@@ -222,7 +228,7 @@ def interpreter_paths():
     return found, executable
 
 
-def landlock(abi, config):
+def landlock(abi: int, config: dict[str, Any]) -> None:
     handled_fs = fs_rights(abi)
     read_dir = FS_READ_FILE | FS_READ_DIR
     attr = RulesetAttr(handled_fs, 0, 0)
@@ -263,9 +269,11 @@ def landlock(abi, config):
             if os.fstat(fd).st_mode & 0o170000 != 0o040000:  # not a folder
                 rights &= FS_FILE_RIGHTS
             rule = PathBeneathAttr(rights & handled_fs, fd)
-            if _syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH,
-                             byref(rule), 0) != 0:
-                fail("landlock_add_rule %s: %s" % (path, errno_text()))
+            if (
+                _syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, byref(rule), 0)
+                != 0
+            ):
+                fail(f"landlock_add_rule {path}: {errno_text()}")
         finally:
             os.close(fd)
     if _syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
@@ -277,7 +285,7 @@ def landlock(abi, config):
 
 
 class SockFilter(C.Structure):
-    _fields_ = [
+    _fields_ = [  # noqa: RUF012 (ctypes reads it as a list)
         ("code", c_uint16),
         ("jt", c_uint8),
         ("jf", c_uint8),
@@ -288,7 +296,7 @@ class SockFilter(C.Structure):
 class SockFprog(C.Structure):
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; } (LP64: the
     # pointer is an unsigned long, aligned after padding)
-    _fields_ = [("len", c_uint16), ("filter", c_ulong)]
+    _fields_ = [("len", c_uint16), ("filter", c_ulong)]  # noqa: RUF012
 
 
 LD_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
@@ -302,27 +310,73 @@ EPERM, EACCES, ENOSYS = 1, 13, 38
 #: The socket families refused: every IP socket (TCP, UDP, raw), netlink, packet.
 REFUSED_FAMILIES = (2, 10, 16, 17)  # AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
 REFUSED_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
-CLONE_NEW_ANY = 0x7E020080  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
+# CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
+CLONE_NEW_ANY = 0x7E020080
 
 #: (audit arch, syscall numbers) per machine: socket, ioctl, clone, clone3, then refused.
 SYSCALLS = {
-    "x86_64": (0xC000003E, 41, 16, 56, 435, (
-        272, 308,  # unshare, setns
-        425, 426, 427,  # io_uring (its SOCKET operation would pass the filter by)
-        321, 298, 323,  # bpf, perf_event_open, userfaultfd
-        248, 249, 250,  # add_key, request_key, keyctl
-        303, 304,  # name_to_handle_at, open_by_handle_at
-        101, 310, 311,  # ptrace, process_vm_readv, process_vm_writev
-        165, 166, 155, 161,  # mount, umount2, pivot_root, chroot
-    )),
-    "aarch64": (0xC00000B7, 198, 29, 220, 435, (
-        97, 268, 425, 426, 427, 280, 241, 282, 217, 218, 219, 264, 265,
-        117, 270, 271, 40, 39, 41, 51,
-    )),
+    "x86_64": (
+        0xC000003E,
+        41,
+        16,
+        56,
+        435,
+        (
+            272,
+            308,  # unshare, setns
+            425,
+            426,
+            427,  # io_uring (its SOCKET operation would pass the filter by)
+            321,
+            298,
+            323,  # bpf, perf_event_open, userfaultfd
+            248,
+            249,
+            250,  # add_key, request_key, keyctl
+            303,
+            304,  # name_to_handle_at, open_by_handle_at
+            101,
+            310,
+            311,  # ptrace, process_vm_readv, process_vm_writev
+            165,
+            166,
+            155,
+            161,  # mount, umount2, pivot_root, chroot
+        ),
+    ),
+    "aarch64": (
+        0xC00000B7,
+        198,
+        29,
+        220,
+        435,
+        (
+            97,
+            268,
+            425,
+            426,
+            427,
+            280,
+            241,
+            282,
+            217,
+            218,
+            219,
+            264,
+            265,
+            117,
+            270,
+            271,
+            40,
+            39,
+            41,
+            51,
+        ),
+    ),
 }
 
 
-def seccomp_program(machine):
+def seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
     arch, socket_nr, ioctl_nr, clone_nr, clone3_nr, refused = SYSCALLS[machine]
     ins = [(LD_ABS, 0, 0, 4), (JEQ, 1, 0, arch), (RET, 0, 0, ERRNO | EPERM), (LD_ABS, 0, 0, 0)]
     if machine == "x86_64":
@@ -332,22 +386,26 @@ def seccomp_program(machine):
     # clone3 takes its flags in a struct a filter cannot read: ENOSYS makes the C library
     # fall back to clone, whose flags it can.
     ins += [(JEQ, 0, 1, clone3_nr), (RET, 0, 0, ERRNO | ENOSYS)]
-    ins += [(JEQ, 0, 3, clone_nr), (LD_ABS, 0, 0, 16), (JSET, 0, 1, CLONE_NEW_ANY),
-            (RET, 0, 0, ERRNO | EPERM)]
+    ins += [
+        (JEQ, 0, 3, clone_nr),
+        (LD_ABS, 0, 0, 16),
+        (JSET, 0, 1, CLONE_NEW_ANY),
+        (RET, 0, 0, ERRNO | EPERM),
+    ]
     ins += [(LD_ABS, 0, 0, 0)]
     block = [(LD_ABS, 0, 0, 16)]
     for family in REFUSED_FAMILIES:
         block += [(JEQ, 0, 1, family), (RET, 0, 0, ERRNO | EACCES)]
-    ins += [(JEQ, 0, len(block) + 1, socket_nr)] + block + [(LD_ABS, 0, 0, 0)]
+    ins += [(JEQ, 0, len(block) + 1, socket_nr), *block, (LD_ABS, 0, 0, 0)]
     block = [(LD_ABS, 0, 0, 24)]
     for request in REFUSED_IOCTLS:
         block += [(JEQ, 0, 1, request), (RET, 0, 0, ERRNO | EPERM)]
-    ins += [(JEQ, 0, len(block) + 1, ioctl_nr)] + block + [(LD_ABS, 0, 0, 0)]
+    ins += [(JEQ, 0, len(block) + 1, ioctl_nr), *block, (LD_ABS, 0, 0, 0)]
     ins += [(RET, 0, 0, ALLOW)]
     return ins
 
 
-def seccomp():
+def seccomp() -> None:
     machine = os.uname().machine
     if machine not in SYSCALLS:
         fail("no seccomp filter for " + machine)
@@ -360,18 +418,19 @@ def seccomp():
 # -- running the target -----------------------------------------------------------------
 
 
-def load(target):
+def load(target: str) -> CodeType:
     with open(target, "rb") as handle:
         data = handle.read()
     if target.endswith(".pyc"):
         import marshal
 
-        return marshal.loads(data[16:])
+        code: CodeType = marshal.loads(data[16:])
+        return code
     return compile(data, target, "exec", dont_inherit=True)
 
 
-def parse(text):
-    config = {}
+def parse(text: str) -> dict[str, Any]:
+    config: dict[str, Any] = {}
     for record in text.split("\x1e"):
         key, _, items = record.partition("\x1f")
         config[key] = items.split("\x1f") if items else []
@@ -381,18 +440,19 @@ def parse(text):
     return config
 
 
-def main():
+def main() -> None:
     try:
         code = setup()
     except Exception as exc:  # a bug here must not pass for the snippet's own exception
-        fail("%s: %s" % (type(exc).__name__, exc))
+        fail(f"{type(exc).__name__}: {exc}")
     run(code)
 
 
-def setup():
+def setup() -> CodeType | SyntaxError:
     """Everything before the snippet; returns the target's code (or its SyntaxError)."""
     config = parse(sys.argv[1])
     target = sys.argv[2]
+    code: CodeType | SyntaxError
     try:
         code = load(target)
     except SyntaxError as exc:
@@ -412,7 +472,7 @@ def setup():
     return code
 
 
-def run(code):
+def run(code: CodeType | SyntaxError) -> None:
     target = sys.argv[2]
     sys.argv = sys.argv[2:]
     main_module = type(sys)("__main__")

@@ -42,11 +42,28 @@ _BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
 #: system's programs and libraries (what ``python3 -c`` and ``sleep`` need), and the CPU
 #: list behind ``os.cpu_count()``, and /proc (read-only; what in it belongs to a process
 #: outside the sandbox, its environ, mem, fd..., Landlock refuses as it refuses ptrace).
-_READ_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
-              "/sys/devices/system/cpu", "/proc")
+_READ_DIRS = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/libx32",
+    "/bin",
+    "/sbin",
+    "/sys/devices/system/cpu",
+    "/proc",
+)
 #: Single files a snippet may read: the loader's cache, the time zone, the user database.
-_READ_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/passwd", "/etc/group",
-               "/etc/nsswitch.conf", "/dev/urandom", "/dev/random", "/dev/zero")
+_READ_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/dev/urandom",
+    "/dev/random",
+    "/dev/zero",
+)
 #: Programs a snippet may execute besides its own interpreter: the dynamic loader (any
 #: dynamically linked program needs it) and these, found on SAFE_PATH.
 _EXEC_NAMES = ("python3", "sleep")
@@ -64,9 +81,11 @@ _DISK_POLL_SECONDS = 0.25
 def _static_paths() -> tuple[list[str], list[str]]:
     """(read-only files, executables) that exist on this machine."""
     loaders = sorted(
-        {os.path.realpath(p) for pattern in ("/lib*/ld-linux*.so*", "/lib/*/ld-linux*.so*",
-                                             "/lib*/ld-musl*.so*")
-         for p in glob.glob(pattern)}
+        {
+            os.path.realpath(p)
+            for pattern in ("/lib*/ld-linux*.so*", "/lib/*/ld-linux*.so*", "/lib*/ld-musl*.so*")
+            for p in glob.glob(pattern)
+        }
     )
     programs = [
         os.path.realpath(found)
@@ -370,8 +389,13 @@ def run_traced(
             pass
         uid = _prepare([workdir, script, log])
         argv = _command(
-            interpreter, copy, limits, [script, log, *args], writable=workdir,
-            writable_files=[log], uid=uid,
+            interpreter,
+            copy,
+            limits,
+            [script, log, *args],
+            writable=workdir,
+            writable_files=[log],
+            uid=uid,
         )
         with adopting_leftovers():
             result = _supervise(argv, workdir, limits, stop, uid=uid)
