@@ -134,6 +134,33 @@ def test_tcp_connect_and_udp_send_reach_nothing(invoke: Invoke, tmp_path: Path) 
             udp.recv(10)
 
 
+def test_a_unix_socket_outside_is_out_of_reach(invoke: Invoke, tmp_path: Path) -> None:
+    # Behind a unix socket may wait the session bus, an ssh agent, docker...
+    path = tmp_path / "bus"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen()
+        server.setblocking(False)
+        path.chmod(0o777)
+        code = f"""
+            import socket
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect({str(path)!r})
+                s.send(b"x")
+            except OSError as exc:
+                print(type(exc).__name__)
+            a, b = socket.socketpair()  # still works: asyncio and multiprocessing need it
+            a.send(b"ok")
+            print(b.recv(2).decode())
+            print("attack worked")
+        """
+        output = check_fails(invoke, deck(tmp_path, code))
+        assert "+PermissionError\n+ok" in output
+        with pytest.raises(BlockingIOError):
+            server.accept()
+
+
 def test_the_parents_memory_environment_and_terminal_are_closed(
     invoke: Invoke, tmp_path: Path
 ) -> None:

@@ -23,8 +23,8 @@ In order, the child:
    files (``/dev/null``, ``/dev/urandom``, ``/etc/localtime``, ...), read and write only
    beneath its own temporary directory; no TCP bind or connect (ABI 4); signals and
    abstract unix sockets scoped to the sandbox (ABI 6); no device ioctls (ABI 5);
-5. installs a seccomp filter refusing ``socket()`` for AF_INET, AF_INET6, AF_NETLINK and
-   AF_PACKET (so UDP is closed too), namespaces, io_uring, bpf, ptrace, TIOCSTI and a few
+5. installs a seccomp filter refusing ``socket()`` for AF_UNIX, AF_INET, AF_INET6,
+   AF_NETLINK and AF_PACKET (so UDP is closed too), namespaces, io_uring, bpf, ptrace, TIOCSTI and a few
    other kernel interfaces a quiz snippet has no use for;
 6. runs TARGET as ``__main__`` in this same interpreter (a second interpreter start would
    double the cost of a snippet): ``sys.argv`` is ``[TARGET, *ARGS]``, and an uncaught
@@ -307,8 +307,12 @@ RET = 0x06
 ALLOW = 0x7FFF0000
 ERRNO = 0x00050000
 EPERM, EACCES, ENOSYS = 1, 13, 38
-#: The socket families refused: every IP socket (TCP, UDP, raw), netlink, packet.
-REFUSED_FAMILIES = (2, 10, 16, 17)  # AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
+#: The socket families refused: every IP socket (TCP, UDP, raw), netlink, packet, and unix
+#: sockets made with socket(): Landlock does not govern connecting to a unix socket by its
+#: path, behind which may wait the user's session bus (systemd would start any program
+#: for the snippet), an ssh or gpg agent, docker. socketpair(), a separate call, still
+#: works (asyncio, multiprocessing's pipes), so does everything spawn and fork need.
+REFUSED_FAMILIES = (1, 2, 10, 16, 17)  # AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
 REFUSED_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
 # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
 CLONE_NEW_ANY = 0x7E020080
