@@ -18,14 +18,16 @@ In order, the child:
    paths may be read, and the seccomp filter refuses ``open_by_handle_at``);
 3. sets ``PR_SET_NO_NEW_PRIVS`` and ``PR_SET_PDEATHSIG`` (SIGKILL when quizzer goes);
 4. restricts itself with Landlock, as far as the kernel's ABI goes (the degrade-by-ABI
-   pattern of the kernel's ``samples/landlock/sandboxer.c``): read and execute beneath
-   the interpreter's own prefixes and the system's library and binary folders, read a few
-   files (``/dev/null``, ``/dev/urandom``, ``/etc/localtime``, ...), read and write only
-   beneath its own temporary directory; no TCP bind or connect (ABI 4); signals and
-   abstract unix sockets scoped to the sandbox (ABI 6); no device ioctls (ABI 5);
+   pattern of the kernel's ``samples/landlock/sandboxer.c``): read beneath the
+   interpreter's own prefixes, the system's program and library folders and /proc, read
+   a few files (``/dev/urandom``, ``/etc/localtime``, ...), execute only the interpreter,
+   the dynamic loader and the programs the configuration names, read and write only
+   beneath its own temporary directory (and plain files in /dev/shm); no TCP bind or
+   connect (ABI 4); no device ioctls (ABI 5); signals and abstract unix sockets scoped
+   to the sandbox (ABI 6);
 5. installs a seccomp filter refusing ``socket()`` for AF_UNIX, AF_INET, AF_INET6,
-   AF_NETLINK and AF_PACKET (so UDP is closed too), namespaces, io_uring, bpf, ptrace, TIOCSTI and a few
-   other kernel interfaces a quiz snippet has no use for;
+   AF_NETLINK and AF_PACKET (so UDP is closed too), namespaces, io_uring, bpf, ptrace,
+   TIOCSTI and a few other kernel interfaces a quiz snippet has no use for;
 6. runs TARGET as ``__main__`` in this same interpreter (a second interpreter start would
    double the cost of a snippet): ``sys.argv`` is ``[TARGET, *ARGS]``, and an uncaught
    exception is reported as Python reports it, without this file's frame.
