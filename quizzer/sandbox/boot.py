@@ -37,12 +37,8 @@ Every step the configuration asks for must succeed: if one fails the child write
 reports that as its own error, never as the snippet's answer.
 """
 
-# _ctypes, not ctypes: importing ctypes builds dozens of types and costs about a quarter
-# of a bare interpreter start, more than everything else this file does; these few
-# definitions are what ctypes itself does for the types used here.
 from __future__ import annotations
 
-import _ctypes as C
 import os
 import resource
 import sys
@@ -52,49 +48,77 @@ if TYPE_CHECKING:
     from types import CodeType
     from typing import NoReturn
 
+# _ctypes, not ctypes: importing ctypes builds dozens of types and costs about a quarter
+# of a bare interpreter start, more than everything else this file does; these few
+# definitions are what ctypes itself does for the types used here. A Python built without
+# ctypes, or a system without prctl (macOS), gets the limits only: the parent asks for no
+# boundary there, and if it did, setup() refuses instead of running the snippet unguarded.
+try:
+    import _ctypes as C
+except ImportError:
+    C = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    _SIMPLE = C._SimpleCData[Any]
+    _STRUCT = C.Structure
+    _FUNCPTR = C.CFuncPtr
+else:
+    _SIMPLE = C._SimpleCData if C is not None else object
+    _STRUCT = C.Structure if C is not None else object
+    _FUNCPTR = C.CFuncPtr if C is not None else object
 
-class c_long(C._SimpleCData):  # type: ignore[type-arg]
+
+class c_long(_SIMPLE):
     _type_ = "l"
 
 
-class c_uint64(C._SimpleCData):  # type: ignore[type-arg]
+class c_uint64(_SIMPLE):
     _type_ = "Q"
 
 
-class c_uint32(C._SimpleCData):  # type: ignore[type-arg]
+class c_uint32(_SIMPLE):
     _type_ = "I"
 
 
-class c_int32(C._SimpleCData):  # type: ignore[type-arg]
+class c_int32(_SIMPLE):
     _type_ = "i"
 
 
-class c_uint16(C._SimpleCData):  # type: ignore[type-arg]
+class c_uint16(_SIMPLE):
     _type_ = "H"
 
 
-class c_uint8(C._SimpleCData):  # type: ignore[type-arg]
+class c_uint8(_SIMPLE):
     _type_ = "B"
 
 
-class c_ulong(C._SimpleCData):  # type: ignore[type-arg]
+class c_ulong(_SIMPLE):
     _type_ = "L"
 
 
 class _Libc:
-    _handle = C.dlopen(None, C.RTLD_LOCAL)  # type: ignore[arg-type]
+    _handle = C.dlopen(None, C.RTLD_LOCAL) if C is not None else None  # type: ignore[arg-type]
 
 
-class _Function(C.CFuncPtr):
-    _flags_ = C.FUNCFLAG_CDECL | C.FUNCFLAG_USE_ERRNO
+class _Function(_FUNCPTR):
+    _flags_ = C.FUNCFLAG_CDECL | C.FUNCFLAG_USE_ERRNO if C is not None else 0
     _restype_ = c_long
 
 
-_syscall = _Function(("syscall", _Libc))  # type: ignore[arg-type]
-_prctl = _Function(("prctl", _Libc))  # type: ignore[arg-type]
-_prctl.argtypes = [c_long, c_ulong, c_ulong, c_ulong, c_ulong]
-_capset = _Function(("capset", _Libc))  # type: ignore[arg-type]
-byref = C.byref
+def _lookup(name: str) -> Any:
+    if C is None:
+        return None
+    try:
+        return _Function((name, _Libc))  # type: ignore[arg-type]
+    except AttributeError:  # not in this C library (prctl off Linux)
+        return None
+
+
+_syscall = _lookup("syscall")
+_prctl = _lookup("prctl")
+if _prctl is not None:
+    _prctl.argtypes = [c_long, c_ulong, c_ulong, c_ulong, c_ulong]
+_capset = _lookup("capset")
+byref: Any = C.byref if C is not None else None
 
 
 def errno_text() -> str:
@@ -156,11 +180,11 @@ def set_limits(rlimits: list[list[int]]) -> None:
             fail(f"cannot set resource limit {number}: {exc}")
 
 
-class CapHeader(C.Structure):
+class CapHeader(_STRUCT):
     _fields_ = [("version", c_uint32), ("pid", c_int32)]  # noqa: RUF012
 
 
-class CapData(C.Structure):
+class CapData(_STRUCT):
     _fields_ = [  # noqa: RUF012 (ctypes reads it as a list)
         ("effective", c_uint32),
         ("permitted", c_uint32),
@@ -196,7 +220,7 @@ def drop_root(uid: int, gid: int) -> None:
 # -- Landlock ---------------------------------------------------------------------------
 
 
-class RulesetAttr(C.Structure):
+class RulesetAttr(_STRUCT):
     _fields_ = [  # noqa: RUF012 (ctypes reads it as a list)
         ("handled_access_fs", c_uint64),
         ("handled_access_net", c_uint64),
@@ -204,7 +228,7 @@ class RulesetAttr(C.Structure):
     ]
 
 
-class PathBeneathAttr(C.Structure):
+class PathBeneathAttr(_STRUCT):
     _pack_ = 1
     _fields_ = [("allowed_access", c_uint64), ("parent_fd", c_int32)]  # noqa: RUF012
 
@@ -286,7 +310,7 @@ def landlock(abi: int, config: dict[str, Any]) -> None:
 # -- seccomp ----------------------------------------------------------------------------
 
 
-class SockFilter(C.Structure):
+class SockFilter(_STRUCT):
     _fields_ = [  # noqa: RUF012 (ctypes reads it as a list)
         ("code", c_uint16),
         ("jt", c_uint8),
@@ -295,7 +319,7 @@ class SockFilter(C.Structure):
     ]
 
 
-class SockFprog(C.Structure):
+class SockFprog(_STRUCT):
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; } (LP64: the
     # pointer is an unsigned long, aligned after padding)
     _fields_ = [("len", c_uint16), ("filter", c_ulong)]  # noqa: RUF012
@@ -464,6 +488,10 @@ def setup() -> CodeType | SyntaxError:
     except SyntaxError as exc:
         code = exc  # reported below, as Python would, once the boundary is up
     set_limits(config["rlimits"])
+    if _prctl is None:
+        if config["uid"] is not None or config["landlock"] or config["seccomp"]:
+            fail("this interpreter cannot call prctl (no ctypes?): no boundary can be set up")
+        return code
     if config["uid"] is not None:
         drop_root(config["uid"], config["gid"])
     if config["landlock"] or config["seccomp"]:

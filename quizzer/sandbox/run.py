@@ -239,7 +239,8 @@ def _remove_tree(path: str) -> None:
             if target.startswith(inside) and os.path.isdir(target) and not os.path.islink(target):
                 os.chmod(target, 0o700)
         with contextlib.suppress(OSError):
-            if func is not os.open:  # 3.11 reports a folder it could not open with os.open
+            # 3.11 reports a folder it could not open with os.open (flags missing here)
+            if func is not os.open:  # type: ignore[comparison-overlap]
                 func(target)
 
     with contextlib.suppress(OSError, RecursionError):
