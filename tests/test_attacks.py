@@ -350,3 +350,18 @@ def test_a_limit_that_shaped_the_answer_is_reported_as_such() -> None:
     result = run_snippet("x = bytearray(1 << 40)")
     assert result.limited is not None and "memory" in result.limited
     assert run_snippet("print(1)").limited is None
+
+
+def test_add_running_code_that_deletes_the_database_stores_nothing(
+    invoke: Invoke, db_path: Path
+) -> None:
+    # The issue: during `add` a snippet deleted the database and `add` still said "Added".
+    invoke("decks")
+    before = db_path.read_bytes()
+    code = f"import os\nos.remove({str(db_path)!r})\nprint('deleted')\n"
+    args = ["add", "--deck", "my-notes", "--type", "predict_output", "--prompt", "Boom"]
+    result = invoke(*args, "--code", code, "-y")
+    assert result.exit_code == 1, result.output
+    assert "refused by the sandbox's boundary: PermissionError" in result.output
+    assert "Added" not in result.output
+    assert db_path.read_bytes() == before
