@@ -42,11 +42,12 @@ from __future__ import annotations
 import os
 import resource
 import sys
-from typing import TYPE_CHECKING, Any
 
+# Not ``from typing import TYPE_CHECKING``: importing typing costs more than the boundary.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import CodeType
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 # _ctypes, not ctypes: importing ctypes builds dozens of types and costs about a quarter
 # of a bare interpreter start, more than everything else this file does; these few
@@ -515,7 +516,7 @@ def run(code: CodeType | SyntaxError) -> None:
     main_module.__dict__["__cached__"] = None
     sys.modules["__main__"] = main_module
     # Forget what booting imported, so the snippet sees the modules a plain start has.
-    for name in ("_ctypes", "resource"):
+    for name in ("_ctypes", "resource", "__future__"):
         sys.modules.pop(name, None)
     if isinstance(code, SyntaxError):
         import traceback
