@@ -99,17 +99,45 @@ def _sandbox_uid() -> int:
     return _UID_BASE + (os.getpid() % 10_000) * 100 + next(_uid_counter) % 100
 
 
+#: Compiles boot.py (argv[1]) into a .pyc (argv[2]) for the interpreter running this.
+_COMPILE_BOOT = (
+    "import importlib.util, marshal, sys\n"
+    "source = open(sys.argv[1], 'rb').read()\n"
+    "code = compile(source, 'quizzer_boot.py', 'exec', dont_inherit=True)\n"
+    "data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)\n"
+    "open(sys.argv[2], 'wb').write(data)\n"
+)
+
+
 @functools.cache
-def _compiled_boot() -> str | None:
-    """boot.py compiled once for the running interpreter (a script is never cached)."""
-    try:
-        folder = tempfile.mkdtemp(prefix="quizzer-boot-")
-        path = os.path.join(folder, "boot.pyc")
-        with open(path, "wb") as handle:
-            handle.write(_compiled(_BOOT))
-    except OSError:
-        return None
+def _boot_folder() -> str:
+    folder = tempfile.mkdtemp(prefix="quizzer-boot-")
     atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.cache
+def _compiled_boot(python: str) -> str | None:
+    """boot.py compiled once per interpreter and process: a script run as ``__main__`` is
+    never cached, and compiling boot.py costs more than a snippet's whole run. Another
+    interpreter compiles it itself (its own bytecode), once; if it cannot, boot.py runs
+    as source."""
+    try:
+        path = os.path.join(_boot_folder(), f"boot-{len(os.listdir(_boot_folder()))}.pyc")
+        if python == sys.executable:
+            with open(path, "wb") as handle:
+                handle.write(_compiled(_BOOT))
+        else:
+            subprocess.run(
+                [python, "-I", "-S", "-c", _COMPILE_BOOT, _BOOT, path],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=60,
+                check=True,
+            )
+    except (OSError, subprocess.SubprocessError):
+        return None
     return path
 
 
@@ -179,8 +207,7 @@ def _command(
         "shm": [_SHM] if os.path.isdir(_SHM) else [],
     }
     encoded = "\x1e".join("\x1f".join([key, *items]) for key, items in config.items())
-    boot = _compiled_boot() if python == sys.executable else None
-    return [python, "-I", boot or _BOOT, encoded, script, *args]
+    return [python, "-I", _compiled_boot(python) or _BOOT, encoded, script, *args]
 
 
 def _prepare(paths: Sequence[str]) -> int | None:
