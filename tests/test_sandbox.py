@@ -731,3 +731,30 @@ def test_any_visible_change_matters(body: list[str], where: int, extra: str) -> 
     changed = text[:position] + extra + text[position:]
     assert not outputs_match(text, changed)
     assert output_diff(text, changed) != ""
+
+
+def test_the_snippet_runs_as_a_plain_script_would(tmp_path: Path) -> None:
+    # boot.py runs the snippet in its own interpreter after setting up the boundary; the
+    # snippet must not see the difference: its module's names, its loader, its argv, the
+    # modules loaded, and a traceback without boot.py's frames.
+    code = textwrap.dedent(
+        """
+        import sys
+        print(sorted(globals()), type(__loader__).__name__, __spec__, __package__)
+        print(sys.argv[0].endswith("snippet.py"), len(sys.argv))
+        print(sorted(m for m in sys.modules if m in ("json", "re", "typing", "ctypes", "_ctypes")))
+        def f():
+            1 / 0
+        f()
+        """
+    )
+    script = tmp_path / "snippet.py"
+    script.write_text(code, encoding="utf-8")
+    plain = subprocess.run(
+        [sys.executable, "-I", str(script)], capture_output=True, text=True, check=False
+    )
+    result = run_snippet(code)
+    assert result.stdout == plain.stdout
+    frames = [line for line in result.stderr.splitlines() if line.startswith("  File ")]
+    assert len(frames) == 2 and all("snippet.py" in line for line in frames), result.stderr
+    assert result.stderr.splitlines()[-1] == plain.stderr.splitlines()[-1]

@@ -43,6 +43,10 @@ import os
 import resource
 import sys
 
+#: What the interpreter put in ``__main__`` for a script (``__annotations__`` up to 3.13):
+#: the snippet's module gets the same names.
+_MAIN_NAMES = [name for name in globals() if name.startswith("__")]
+
 # Not ``from typing import TYPE_CHECKING``: importing typing costs more than the boundary.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -514,6 +518,11 @@ def run(code: CodeType | SyntaxError) -> None:
     main_module.__file__ = target
     main_module.__dict__["__builtins__"] = __builtins__
     main_module.__dict__["__cached__"] = None
+    if "__annotations__" in _MAIN_NAMES:
+        main_module.__annotations__ = {}
+    external = sys.modules.get("_frozen_importlib_external")
+    if external is not None:  # what a script run as __main__ has as its loader
+        main_module.__loader__ = external.SourceFileLoader("__main__", target)
     sys.modules["__main__"] = main_module
     # Forget what booting imported, so the snippet sees the modules a plain start has.
     for name in ("_ctypes", "resource", "__future__"):
@@ -529,7 +538,10 @@ def run(code: CodeType | SyntaxError) -> None:
         raise
     except BaseException as exc:
         tb = exc.__traceback__
-        sys.excepthook(type(exc), exc, tb.tb_next if tb is not None else None)
+        # Python's own report, without this file's frame: the hook prints the traceback
+        # the exception holds, whatever it is given.
+        tb = tb.tb_next if tb is not None else None
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         sys.exit(1)
 
 

@@ -375,7 +375,9 @@ def _compiled(path: str) -> bytes:
     import marshal
 
     with open(path, "rb") as handle:
-        code = compile(handle.read(), "quizzer_tracer.py", "exec", dont_inherit=True)
+        code = compile(
+            handle.read(), f"quizzer_{os.path.basename(path)}", "exec", dont_inherit=True
+        )
     return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)
 
 
