@@ -128,14 +128,22 @@ def _compiled_boot(python: str) -> str | None:
             with open(path, "wb") as handle:
                 handle.write(_compiled(_BOOT))
         else:
-            subprocess.run(
+            compiled = subprocess.run(
                 [python, "-I", "-S", "-c", _COMPILE_BOOT, _BOOT, path],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 timeout=60,
-                check=True,
+                check=False,
             )
+            if compiled.returncode != 0:
+                # boot.py needs Python 3.7 or later; anything else it cannot compile
+                # must not be taken for the snippet's own error later.
+                last = compiled.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                raise SandboxError(
+                    f"{python} cannot run the sandbox's start-up (needs Python 3.7 or later): "
+                    + (last[0] if last else f"exit status {compiled.returncode}")
+                )
     except (OSError, subprocess.SubprocessError):
         return None
     return path
