@@ -111,6 +111,13 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
         "ratio",
         2.0,
     ),
+    "boundary": (
+        "a bundled snippet in the sandbox with the kernel boundary (Landlock, seccomp, uid), "
+        "median over snippets (the median per-snippet ratio is in the note)",
+        "the same snippet in the sandbox as before the boundary (prlimit, same supervisor)",
+        "ratio",
+        1.2,
+    ),
     "review_rss": (
         "peak RSS of `review`, large collection",
         "bare import of its dependencies",
@@ -524,6 +531,31 @@ def fig_trace(repeat: int, count: int | None) -> Figure:
     )
 
 
+def fig_boundary(repeat: int, count: int | None) -> Figure:
+    """Each bundled predict-output snippet (``count`` of them with --quick) with the
+    boundary and without, in alternating pairs; the median of the per-snippet ratios."""
+    import sandbox_bench
+
+    codes = sandbox_bench.bundled_codes(count)
+    ours, floors = sandbox_bench.boundary_pairs(codes, repeat)
+    ratios = [a / b for a, b in zip(ours, floors, strict=True)]
+    note = (
+        f"{len(codes)} snippets, one at a time; median per-snippet ratio {median(ratios):.2f}, "
+        f"worst {max(ratios):.2f}"
+    )
+    extra = {"snippets": len(codes), "median_ratio": median(ratios), "worst_ratio": max(ratios)}
+    return Figure(
+        "boundary",
+        median(ours) / median(floors),
+        median(ours),
+        median(floors),
+        runs=ours,
+        floor_runs=floors,
+        note=note,
+        extra=extra,
+    )
+
+
 def _peak_rss_kib(argv: list[str]) -> float:
     result = subprocess.run(
         [PYTHON, "-c", RSS_WRAPPER, *argv],
@@ -838,6 +870,7 @@ def main(argv: list[str] | None = None) -> int:
             "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
             "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
             "trace": lambda: fig_trace(max(repeat, 3), sizes["traced"]),
+            "boundary": lambda: fig_boundary(max(repeat, 3), sizes["traced"]),
             "lt_review_first_card": lambda: fig_lt_review_first_card(lt_pairs, lt_large, lt_small),
             "lt_review_line": lambda: fig_lt_review_line(lt_pairs, lt_large, lt_small),
             "lt_between_cards": lambda: fig_lt_between_cards(lt_pairs, lt_large),

@@ -31,6 +31,7 @@ FIGURES = {
     "verify",
     "review_rss",
     "trace",
+    "boundary",
     "lt_review_first_card",
     "lt_review_line",
     "lt_between_cards",

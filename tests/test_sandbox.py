@@ -30,6 +30,7 @@ from quizzer.sandbox import (
     run_snippet,
 )
 from quizzer.sandbox import run as sandbox_run
+from quizzer.sandbox.boundary import Boundary, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,13 +53,15 @@ def assert_still_works() -> None:
     assert (result.output, result.reason, result.limit) == ("42\n", "exited normally", None)
 
 
-@pytest.fixture(params=["prlimit", "python"])
+@pytest.fixture(params=["boundary", "no boundary"])
 def launcher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways of setting the rlimits: util-linux prlimit, and the Python fallback."""
-    if request.param == "python":
-        monkeypatch.setattr(sandbox_run, "_prlimit_path", lambda: None)
-    elif sandbox_run._prlimit_path() is None:
-        pytest.skip("prlimit is not installed")
+    """Both ways boot.py runs: inside the kernel boundary, and with the limits alone (as
+    where Landlock is missing)."""
+    if request.param == "no boundary":
+        missing = Boundary(None, False, False, False, "pretended missing")
+        monkeypatch.setattr(sandbox_run, "describe", lambda: missing)
+    elif not describe().enforced:
+        pytest.skip(f"no kernel boundary here: {describe().reason}")
     return str(request.param)
 
 
@@ -324,8 +327,9 @@ def test_storm_of_200_sleeping_children_leaves_no_survivor() -> None:
     first, second = result.stdout.splitlines()
     pgid, pids = int(first), [int(pid) for pid in second.split()]
     assert pids
-    if os.geteuid() == 0:
-        assert len(pids) == 200  # RLIMIT_NPROC does not bind root: every fork succeeded
+    if os.geteuid() == 0 and describe().uid_drop:
+        # A root's snippet runs as a uid of its own, so RLIMIT_NPROC binds it exactly.
+        assert len(pids) < 200
     # The children keep the output pipes open; the run must not wait for them.
     assert result.wall_seconds < 10
     deadline = time.monotonic() + 5
@@ -538,12 +542,12 @@ def test_a_launcher_that_cannot_set_the_limits_is_a_sandbox_error(
 ) -> None:
     real = sandbox_run._rlimits
 
-    def soft_above_hard(limits: Limits) -> list[tuple[str, int, int, int]]:
-        # Each limit's soft value above its hard one: both launchers refuse that.
-        return [(option, res, hard + 1, hard) for option, res, _, hard in real(limits)]
+    def soft_above_hard(limits: Limits, uid: int | None = None) -> list[tuple[str, int, int, int]]:
+        # Each limit's soft value above its hard one: setrlimit refuses that.
+        return [(option, res, hard + 1, hard) for option, res, _, hard in real(limits, uid)]
 
     monkeypatch.setattr(sandbox_run, "_rlimits", soft_above_hard)
-    with pytest.raises(SandboxError, match="cannot set the sandbox limits"):
+    with pytest.raises(SandboxError, match="cannot set up the sandbox"):
         run("print(1)")
 
 
@@ -575,7 +579,8 @@ def test_a_snippet_deleting_its_own_directory_leaves_the_temp_dir_alone(
     shared.chmod(0o1777)  # like /tmp
     monkeypatch.setattr(tempfile, "tempdir", str(shared))
     result = run("import os, shutil\nshutil.rmtree(os.getcwd())\nprint('gone')")
-    assert result.stdout == "gone\n"
+    # Inside the boundary the folder itself cannot go (its parent is not the snippet's).
+    assert result.stdout == "gone\n" or result.limit == "boundary", result.reason
     assert oct(shared.stat().st_mode & 0o7777) == oct(0o1777)
     assert list(shared.iterdir()) == []
 
@@ -726,3 +731,30 @@ def test_any_visible_change_matters(body: list[str], where: int, extra: str) -> 
     changed = text[:position] + extra + text[position:]
     assert not outputs_match(text, changed)
     assert output_diff(text, changed) != ""
+
+
+def test_the_snippet_runs_as_a_plain_script_would(tmp_path: Path) -> None:
+    # boot.py runs the snippet in its own interpreter after setting up the boundary; the
+    # snippet must not see the difference: its module's names, its loader, its argv, the
+    # modules loaded, and a traceback without boot.py's frames.
+    code = textwrap.dedent(
+        """
+        import sys
+        print(sorted(globals()), type(__loader__).__name__, __spec__, __package__)
+        print(sys.argv[0].endswith("snippet.py"), len(sys.argv))
+        print(sorted(m for m in sys.modules if m in ("json", "re", "typing", "ctypes", "_ctypes")))
+        def f():
+            1 / 0
+        f()
+        """
+    )
+    script = tmp_path / "snippet.py"
+    script.write_text(code, encoding="utf-8")
+    plain = subprocess.run(
+        [sys.executable, "-I", str(script)], capture_output=True, text=True, check=False
+    )
+    result = run_snippet(code)
+    assert result.stdout == plain.stdout
+    frames = [line for line in result.stderr.splitlines() if line.startswith("  File ")]
+    assert len(frames) == 2 and all("snippet.py" in line for line in frames), result.stderr
+    assert result.stderr.splitlines()[-1] == plain.stderr.splitlines()[-1]

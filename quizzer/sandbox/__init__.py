@@ -11,11 +11,12 @@ On Linux, a descendant that left the group (``setsid()``, ``start_new_session=Tr
 killed too: quizzer adopts it as a child subreaper and kills what it adopted once no
 snippet is running (see "What a snippet leaves behind" below).
 
-What this is not: a security boundary against a determined attacker. The snippet runs
-as the same user, can read and write whatever that user can, and can ask another program
-to start processes for it (``systemd-run``, ``at``), which are not its descendants. It
-stops the accidents a quiz snippet can cause (infinite loops, memory bombs, runaway
-output, forgotten children).
+On Linux the snippet also runs inside a kernel boundary, set up by ``boot.py`` in the
+snippet's own interpreter before its first line: Landlock (what it may read, write and
+execute; no TCP; signals and abstract sockets scoped), a seccomp filter (no IP, netlink,
+packet or unix sockets from socket(), no namespaces, io_uring or TIOCSTI), no_new_privs,
+and, when quizzer runs as root, an unprivileged uid of its own. ``boundary.describe()``
+says what this machine enforces; README.md ("The sandbox") says what is not enforced.
 
 This module imports only the standard library and runs nothing at import time: the
 review screen imports :func:`outputs_match` from here and must start fast.

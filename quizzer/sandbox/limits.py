@@ -7,7 +7,9 @@ from typing import Literal
 
 MiB = 1024 * 1024
 
-LimitName = Literal["cpu", "memory", "timeout", "output", "file_size", "processes"]
+LimitName = Literal[
+    "cpu", "memory", "timeout", "output", "file_size", "disk", "processes", "boundary"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,9 @@ class Limits:
       is why the process-group kill at the end is the real guarantee.
     - ``output_bytes`` (1 MiB): stdout plus stderr captured; the snippet is killed when it
       writes more.
+    - ``disk_bytes`` (64 MiB): all the files the snippet has in its temporary directory
+      and in ``/dev/shm`` together, looked at four times a second once it has run for a
+      quarter of a second; the snippet is killed when they hold more.
     """
 
     cpu_seconds: int = 5
@@ -33,6 +38,7 @@ class Limits:
     file_size_bytes: int = 10 * MiB
     processes: int = 64
     output_bytes: int = 1 * MiB
+    disk_bytes: int = 64 * MiB
 
     def __post_init__(self) -> None:
         for name in (
@@ -42,6 +48,7 @@ class Limits:
             "file_size_bytes",
             "processes",
             "output_bytes",
+            "disk_bytes",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, not {getattr(self, name)!r}")
@@ -71,6 +78,16 @@ class RunResult:
     reason: str
     wall_seconds: float
     cpu_seconds: float
+
+    @property
+    def limited(self) -> str | None:
+        """Why this output is not what plain CPython would print, or None.
+
+        Set whenever a limit or the kernel boundary shaped the run (memory, recursion
+        that ran out of memory, time, processes, a refused file or socket...): such an
+        output must be reported, never stored as a question's answer.
+        """
+        return None if self.limit is None else self.reason
 
     @property
     def output(self) -> str:

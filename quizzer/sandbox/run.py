@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import glob
+import itertools
 import os
 import re
 import resource
@@ -19,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from quizzer.errors import SandboxError
+from quizzer.sandbox.boundary import describe
 from quizzer.sandbox.limits import DEFAULT_LIMITS, LimitName, Limits, MiB, RunResult
 from quizzer.sandbox.reaper import adopting_leftovers
 from quizzer.sandbox.tracebacks import final_exception_line
@@ -32,32 +36,123 @@ _STOP_POLL_SECONDS = 0.1
 _READ_CHUNK = 64 * 1024
 
 
+#: Where boot.py (the child's first step: limits, then the boundary) lives.
+_BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.py")
+#: Read-only folders besides the interpreter's own prefixes (boot.py adds those): the
+#: system's programs and libraries (what ``python3 -c`` and ``sleep`` need), and the CPU
+#: list behind ``os.cpu_count()``, and /proc (read-only; what in it belongs to a process
+#: outside the sandbox, its environ, mem, fd..., Landlock refuses as it refuses ptrace).
+_READ_DIRS = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/libx32",
+    "/bin",
+    "/sbin",
+    "/sys/devices/system/cpu",
+    "/proc",
+)
+#: Single files a snippet may read: the loader's cache, the time zone, the user database.
+_READ_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/dev/urandom",
+    "/dev/random",
+    "/dev/zero",
+)
+#: Programs a snippet may execute besides its own interpreter: the dynamic loader (any
+#: dynamically linked program needs it) and these, found on SAFE_PATH.
+_EXEC_NAMES = ("python3", "sleep")
+#: Snippets run as root get a uid (and gid) of their own from this range: unprivileged,
+#: in no group, and RLIMIT_NPROC then counts the snippet's own tasks alone.
+_UID_BASE = 1_500_000_000
+_uid_counter = itertools.count()
+#: Where POSIX shared memory and semaphores live (glibc's fixed place).
+_SHM = "/dev/shm"
+#: How often a running snippet's files are weighed against ``Limits.disk_bytes``.
+_DISK_POLL_SECONDS = 0.25
+
+
 @functools.cache
-def _prlimit_path() -> str | None:
-    return shutil.which("prlimit", path=SAFE_PATH)
+def _static_paths() -> tuple[list[str], list[str]]:
+    """(read-only files, executables) that exist on this machine."""
+    loaders = sorted(
+        {
+            os.path.realpath(p)
+            for pattern in ("/lib*/ld-linux*.so*", "/lib/*/ld-linux*.so*", "/lib*/ld-musl*.so*")
+            for p in glob.glob(pattern)
+        }
+    )
+    programs = [
+        os.path.realpath(found)
+        for name in _EXEC_NAMES
+        if (found := shutil.which(name, path=SAFE_PATH)) is not None
+    ]
+    return [p for p in _READ_FILES if os.path.exists(p)], loaders + programs
 
 
-# Used only where util-linux's prlimit is missing. It costs a second interpreter start
-# per snippet (about 1.7x the time of a bare ``python -I -c pass``, measured), which is
-# why prlimit, a small C program, is preferred. ``-S`` skips site for a faster start.
-_PY_LAUNCHER = """\
-import os, resource as r, sys
-try:
-    a = [int(x) for x in sys.argv[1:11]]
-    names = ("CPU", "AS", "FSIZE", "NPROC", "CORE")
-    for i, name in enumerate(names):
-        r.setrlimit(getattr(r, "RLIMIT_" + name), (a[2 * i], a[2 * i + 1]))
-    os.execv(sys.argv[11], sys.argv[11:])
-except Exception as e:
-    sys.stderr.write(f"quizzer-sandbox: {e}\\n")
-    os._exit(126)
-"""
+def _sandbox_uid() -> int:
+    return _UID_BASE + (os.getpid() % 10_000) * 100 + next(_uid_counter) % 100
 
 
-def _rlimits(limits: Limits) -> list[tuple[str, int, int, int]]:
-    """(prlimit option, resource, soft, hard) for each kernel-enforced limit."""
+#: Compiles boot.py (argv[1]) into a .pyc (argv[2]) for the interpreter running this.
+_COMPILE_BOOT = (
+    "import importlib.util, marshal, sys\n"
+    "source = open(sys.argv[1], 'rb').read()\n"
+    "code = compile(source, 'quizzer_boot.py', 'exec', dont_inherit=True)\n"
+    "data = importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)\n"
+    "open(sys.argv[2], 'wb').write(data)\n"
+)
+
+
+@functools.cache
+def _boot_folder() -> str:
+    folder = tempfile.mkdtemp(prefix="quizzer-boot-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.cache
+def _compiled_boot(python: str) -> str | None:
+    """boot.py compiled once per interpreter and process: a script run as ``__main__`` is
+    never cached, and compiling boot.py costs more than a snippet's whole run. Another
+    interpreter compiles it itself (its own bytecode), once; if it cannot, boot.py runs
+    as source."""
+    try:
+        path = os.path.join(_boot_folder(), f"boot-{len(os.listdir(_boot_folder()))}.pyc")
+        if python == sys.executable:
+            with open(path, "wb") as handle:
+                handle.write(_compiled(_BOOT))
+        else:
+            compiled = subprocess.run(
+                [python, "-I", "-S", "-c", _COMPILE_BOOT, _BOOT, path],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=60,
+                check=False,
+            )
+            if compiled.returncode != 0:
+                # boot.py needs Python 3.7 or later; anything else it cannot compile
+                # must not be taken for the snippet's own error later.
+                last = compiled.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                raise SandboxError(
+                    f"{python} cannot run the sandbox's start-up (needs Python 3.7 or later): "
+                    + (last[0] if last else f"exit status {compiled.returncode}")
+                )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path
+
+
+def _rlimits(limits: Limits, uid: int | None = None) -> list[tuple[str, int, int, int]]:
+    """(name, resource, soft, hard) for each kernel-enforced limit."""
     nproc = limits.processes
-    if os.geteuid() != 0:
+    if uid is None:
         # RLIMIT_NPROC counts every task of the user, so a bare 64 would forbid any fork
         # to someone with a desktop session. The system-wide task count bounds the
         # user's own count from above and is one small read.
@@ -85,22 +180,52 @@ def _rlimits(limits: Limits) -> list[tuple[str, int, int, int]]:
     return clamped
 
 
-def _command(python: str, script: str, limits: Limits, args: Sequence[str] = ()) -> list[str]:
-    """The argv that sets the rlimits and then execs ``python -I script``.
+def _command(
+    python: str,
+    script: str,
+    limits: Limits,
+    args: Sequence[str] = (),
+    *,
+    writable: str,
+    writable_files: Sequence[str] = (),
+    uid: int | None = None,
+) -> list[str]:
+    """The argv that runs boot.py in ``python``: limits, boundary, then ``script``.
 
     Why not ``preexec_fn``: it runs Python code in the forked child, which can deadlock
     when the parent has other threads (run_many drives snippets from threads, and the
-    CLI's progress bar has its own), and it forces fork instead of vfork. A launcher that
-    sets the limits and execs keeps the child free of our Python state.
+    CLI's progress bar has its own), and it forces fork instead of vfork; and the snippet's
+    interpreter may be another Python. boot.py runs in the child's own interpreter, with
+    the standard library only, then runs the snippet in that same interpreter.
     """
-    target = [python, "-I", script, *args]
-    rlimits = _rlimits(limits)
-    prlimit = _prlimit_path()
-    if prlimit is not None:
-        options = [f"{option}={soft}:{hard}" for option, _, soft, hard in rlimits]
-        return [prlimit, *options, "--", *target]
-    numbers = [str(value) for _, _, soft, hard in rlimits for value in (soft, hard)]
-    return [python, "-I", "-S", "-c", _PY_LAUNCHER, *numbers, *target]
+    boundary = describe()
+    read_files, executables = _static_paths()
+    config: dict[str, list[str]] = {
+        "rlimits": [f"{res},{soft},{hard}" for _, res, soft, hard in _rlimits(limits, uid)],
+        "uid": [] if uid is None else [str(uid)],
+        "gid": [] if uid is None else [str(uid)],
+        "parent": [str(os.getpid())],
+        "landlock": [str(boundary.landlock_abi if boundary.enforced else 0)],
+        "seccomp": [str(int(boundary.enforced))],
+        "read": [p for p in _READ_DIRS if os.path.isdir(p)],
+        "read_files": read_files,
+        "rw_files": ["/dev/null", *writable_files],
+        "exec": executables,
+        "rw": [writable],
+        "shm": [_SHM] if os.path.isdir(_SHM) else [],
+    }
+    encoded = "\x1e".join("\x1f".join([key, *items]) for key, items in config.items())
+    return [python, "-I", _compiled_boot(python) or _BOOT, encoded, script, *args]
+
+
+def _prepare(paths: Sequence[str]) -> int | None:
+    """The uid a snippet runs as when quizzer is root (None otherwise); hands it ``paths``."""
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        return None
+    uid = _sandbox_uid()
+    for path in paths:
+        os.chown(path, uid, uid)
+    return uid
 
 
 def _environment(home: str) -> dict[str, str]:
@@ -149,7 +274,9 @@ def _remove_tree(path: str) -> None:
             if target.startswith(inside) and os.path.isdir(target) and not os.path.islink(target):
                 os.chmod(target, 0o700)
         with contextlib.suppress(OSError):
-            func(target)
+            # 3.11 reports a folder it could not open with os.open (flags missing here)
+            if func is not os.open:  # type: ignore[comparison-overlap]
+                func(target)
 
     with contextlib.suppress(OSError, RecursionError):
         if sys.version_info >= (3, 12):
@@ -234,8 +361,10 @@ def _run(code: str, python: str, limits: Limits, stop: threading.Event | None = 
         script = os.path.join(workdir, _SCRIPT_NAME)
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(code)
+        uid = _prepare([workdir, script])
+        argv = _command(python, script, limits, writable=workdir, uid=uid)
         with adopting_leftovers():
-            return _supervise(_command(python, script, limits), workdir, limits, stop)
+            return _supervise(argv, workdir, limits, stop, uid=uid)
     finally:
         _remove_tree(workdir)
 
@@ -254,7 +383,9 @@ def _compiled(path: str) -> bytes:
     import marshal
 
     with open(path, "rb") as handle:
-        code = compile(handle.read(), "quizzer_tracer.py", "exec", dont_inherit=True)
+        code = compile(
+            handle.read(), f"quizzer_{os.path.basename(path)}", "exec", dont_inherit=True
+        )
     return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)
 
 
@@ -293,9 +424,20 @@ def run_traced(
             copy = os.path.join(base, "quizzer_tracer.py")
             shutil.copyfile(tracer, copy)
         log = os.path.join(base, _TRACE_LOG)
-        argv = _command(interpreter, copy, limits, [script, log, *args])
+        with open(log, "wb"):
+            pass
+        uid = _prepare([workdir, script, log])
+        argv = _command(
+            interpreter,
+            copy,
+            limits,
+            [script, log, *args],
+            writable=workdir,
+            writable_files=[log],
+            uid=uid,
+        )
         with adopting_leftovers():
-            result = _supervise(argv, workdir, limits, stop)
+            result = _supervise(argv, workdir, limits, stop, uid=uid)
         text = ""
         with contextlib.suppress(OSError), open(log, "rb") as handle:
             text = handle.read(_TRACE_LOG_BYTES).decode("utf-8", errors="replace")
@@ -304,11 +446,77 @@ def run_traced(
         _remove_tree(base)
 
 
+class _Files:
+    """The files a run leaves in its temporary directory and /dev/shm: weighing, removing.
+
+    As root the snippet has a uid of its own, so its /dev/shm files are those it owns, and
+    they are removed after the run; otherwise they are the ones that appeared during the
+    run and belong to the user (other snippets' too, so they are weighed, never removed).
+    """
+
+    def __init__(self, workdir: str, uid: int | None) -> None:
+        self.workdir = workdir
+        self.uid = uid
+        self.before = set() if uid is not None else set(_listdir(_SHM))
+
+    def _shm(self) -> list[str]:
+        owner = os.geteuid() if self.uid is None else self.uid
+        found = []
+        for name in _listdir(_SHM):
+            if name in self.before:
+                continue
+            path = os.path.join(_SHM, name)
+            with contextlib.suppress(OSError):
+                if os.lstat(path).st_uid == owner:
+                    found.append(path)
+        return found
+
+    def size(self, budget: int) -> int:
+        """Bytes held (stops counting past ``budget``)."""
+        total = 0
+        for path in self._shm():
+            with contextlib.suppress(OSError):
+                total += os.lstat(path).st_blocks * 512
+        stack = [self.workdir]
+        while stack and total <= budget:
+            with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    total += info.st_blocks * 512 + 512  # an entry costs something too
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        return total
+
+    def remove_shm(self) -> None:
+        if self.uid is None:
+            # Not root: the snippet's files cannot be told from those of another snippet
+            # running meanwhile (another check, a parallel job), which must not lose its
+            # semaphores; the disk budget still bounds what it leaves.
+            return
+        for path in self._shm():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def _supervise(
-    argv: list[str], workdir: str, limits: Limits, stop: threading.Event | None = None
+    argv: list[str],
+    workdir: str,
+    limits: Limits,
+    stop: threading.Event | None = None,
+    *,
+    uid: int | None = None,
 ) -> RunResult:
     started = time.monotonic()
     deadline = started + limits.wall_seconds
+    files = _Files(workdir, uid)
+    next_weighing = started + _DISK_POLL_SECONDS
     try:
         proc = subprocess.Popen(
             argv,
@@ -349,7 +557,14 @@ def _supervise(
                 if remaining <= 0:
                     killed_for = "timeout"
                     break
+                now = time.monotonic()
+                if now >= next_weighing:
+                    if files.size(limits.disk_bytes) > limits.disk_bytes:
+                        killed_for = "disk"
+                        break
+                    next_weighing = now + _DISK_POLL_SECONDS
                 timeout = remaining if pidfd >= 0 else min(remaining, 0.01)
+                timeout = min(timeout, max(next_weighing - now, 0.0))
                 if stop is not None:
                     timeout = min(timeout, _STOP_POLL_SECONDS)
                 for key, _ in selector.select(timeout):
@@ -381,11 +596,12 @@ def _supervise(
         proc.stderr.close()
         if pidfd >= 0:
             os.close(pidfd)
+        files.remove_shm()
     wall = time.monotonic() - started
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
     stdout, stderr = capture.text(out_fd), capture.text(err_fd)
     if _launcher_failed(stdout, stderr, status):
-        raise SandboxError(f"cannot set the sandbox limits: {stderr.strip()}")
+        raise SandboxError(f"cannot set up the sandbox: {stderr.strip()}")
     exception = None if killed_for else final_exception_line(stderr, status)
     limit, stopped, reason = _explain(status, exception, stderr, killed_for, cpu, limits)
     return RunResult(
@@ -407,14 +623,11 @@ def _has_exited(pid: int) -> bool:
 
 
 def _launcher_failed(stdout: str, stderr: str, status: int) -> bool:
-    """Whether the launcher, not the snippet, failed: it wrote only its own complaint and
-    exited as it does (prlimit: 1 when a limit cannot be set, 126 or 127 when the exec
-    fails; quizzer's own launcher: 126)."""
+    """Whether boot.py, not the snippet, failed: it wrote only its own complaint and
+    exited with 126 before the snippet ran."""
     if stdout or not stderr:
         return False
     lines = stderr.rstrip("\n").split("\n")
-    if all(line.startswith("prlimit: ") for line in lines):
-        return status in (1, 126, 127)
     return status == 126 and all(line.startswith("quizzer-sandbox: ") for line in lines)
 
 
@@ -442,6 +655,8 @@ def _explain(
         return "timeout", True, f"stopped after {limits.wall_seconds:g} s of wall-clock time"
     if killed_for == "output":
         return "output", True, f"stopped: wrote more than {_size(limits.output_bytes)} of output"
+    if killed_for == "disk":
+        return "disk", True, f"stopped: wrote more than {_size(limits.disk_bytes)} to files"
     if exception is not None:
         if exception.startswith("MemoryError"):
             return "memory", False, f"ran out of memory (limit {_size(limits.memory_bytes)})"
@@ -466,6 +681,10 @@ def _explain(
                 False,
                 (f"could not start more processes (limit {limits.processes})"),
             )
+        if exception.startswith("PermissionError") and describe().enforced:
+            return "boundary", False, f"refused by the sandbox's boundary: {exception}"
+        if exception.startswith("RecursionError") and "MemoryError" in stderr:
+            return "memory", False, f"ran out of memory (limit {_size(limits.memory_bytes)})"
         return None, False, f"raised {exception}"
     if status >= 0:
         return None, False, "exited normally" if status == 0 else f"exited with status {status}"
@@ -506,6 +725,7 @@ def run_many(
     stop = threading.Event()
     # Threads are enough: each one waits on its subprocess, the work happens in children.
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quizzer-sandbox")
+    previous = _end_on_sigterm()
     try:
         futures = {
             pool.submit(_run, code, interpreter, limits, stop): i for i, code in enumerate(codes)
@@ -525,7 +745,24 @@ def run_many(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return [result for result in results if result is not None]
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _end_on_sigterm() -> Callable[..., object] | int | None:
+    """SIGTERM, like Ctrl-C, stops the runs (and what they left) before quizzer exits."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous != signal.SIG_DFL:
+        return None  # the program has its own plan for SIGTERM
+    signal.signal(signal.SIGTERM, _terminated)
+    return previous
 
 
 _VERSION_CODE = "import sys; print('.'.join(map(str, sys.version_info[:3])))"

@@ -784,8 +784,10 @@ def main() -> None:
     except BaseException as exc:
         _stop_tracing()
         tb = exc.__traceback__
-        # Python's own report, without this file's frame.
-        sys.excepthook(type(exc), exc, tb.tb_next if tb is not None else None)
+        # Python's own report, without this file's frame (the hook prints the traceback the
+        # exception holds, whatever it is given).
+        tb = tb.tb_next if tb is not None else None
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         tracer._write({"end": _exception_line(exc)})
         sys.stdout.flush()
         sys.exit(1)
