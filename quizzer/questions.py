@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -81,3 +82,19 @@ class Content:
         """A hash of the content: an edited question is one whose digest changed."""
         blob = json.dumps(self.columns(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+#: Characters that control a terminal instead of showing: C0 controls but tab and new line,
+#: DEL, the C1 controls (U+0080..U+009F: ``\u009b`` is an 8-bit CSI), the bidi embeddings,
+#: overrides and isolates (U+202A..U+202E, U+2066..U+2069), the marks that steer them
+#: (U+200E, U+200F, U+061C), and the line and paragraph separators (U+2028, U+2029).
+#: The CLI spells them out wherever it prints text (``quizzer.cli.visible``).
+TERMINAL_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+#: What deck text may not hold (but a predict_output answer, which is what the code
+#: prints): the same, less the line breaks YAML itself knows (CR, NEL, U+2028, U+2029),
+#: which move no cursor but to a new line (and are spelled out when shown all the same).
+DECK_REFUSED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)

@@ -22,6 +22,7 @@ from quizzer.cli import (
     settings_of,
     utc_now,
 )
+from quizzer.cli.visible import echo
 from quizzer.errors import QuizzerError
 
 if TYPE_CHECKING:
@@ -34,10 +35,18 @@ if TYPE_CHECKING:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--bundled", is_flag=True, help="Also the decks that come with quizzer.")
 @click.option("--dry-run", is_flag=True, help="Validate the files only; change nothing.")
+@click.option(
+    "--replace", is_flag=True, help="Let a file take over a deck another file (or quizzer) owns."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.pass_context
 def import_command(
-    ctx: click.Context, paths: tuple[Path, ...], bundled: bool, dry_run: bool, as_json: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    bundled: bool,
+    dry_run: bool,
+    replace: bool,
+    as_json: bool,
 ) -> None:
     """Load deck files (or folders of them) into the database.
 
@@ -45,7 +54,8 @@ def import_command(
     their schedule and history, and questions removed from a file are retired. The
     whole import is one transaction: a bad file changes nothing. Code is never run.
     --bundled loads the decks that come with quizzer (`review` loads them by itself
-    only into an empty collection).
+    only into an empty collection). A file whose `deck:` is a deck another file (or
+    quizzer's bundled decks) owns is refused unless --replace.
     """
     from quizzer import importing
 
@@ -75,9 +85,7 @@ def import_command(
                 }
             )
         else:
-            click.echo(
-                f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)"
-            )
+            echo(f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)")
         return
     from quizzer.db import database_exists
 
@@ -91,7 +99,9 @@ def import_command(
             # Parsed before the write transaction: other processes are not kept waiting.
             plan = importing.plan_import(paths, known=known)
         with database.transaction() as session:
-            report = importing.apply_import(session, plan, now=utc_now(), today=settings.day())
+            report = importing.apply_import(
+                session, plan, now=utc_now(), today=settings.day(), replace=replace
+            )
     if as_json:
         echo_json(report.to_json())
         return
@@ -101,7 +111,7 @@ def import_command(
             parts.append(f"{item.retired} retired")
         if item.restored:
             parts.append(f"{item.restored} restored")
-        click.echo(f"{item.deck}: {', '.join(parts)}  ({item.path})")
+        echo(f"{item.deck}: {', '.join(parts)}  ({item.path})")
 
 
 # --- decks, cards, show ---------------------------------------------------------------
@@ -122,9 +132,7 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
         echo_json([asdict(s) for s in summaries])
         return
     if not summaries:
-        click.echo(
-            "No decks yet. Load some with `quizzer import PATH` (or just run `quizzer review`)."
-        )
+        echo("No decks yet. Load some with `quizzer import PATH` (or just run `quizzer review`).")
         return
     print_table(
         None,
@@ -174,7 +182,7 @@ def cards_command(
         echo_json([row.to_json() for row in rows])
         return
     if not rows:
-        click.echo("No cards match.")
+        echo("No cards match.")
         return
     print_table(
         None,
@@ -233,23 +241,23 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         echo_json(data)
         return
     state = data["state"]
-    click.echo(f"{data['name']}  [{data['type']}]" + ("  (retired)" if data["retired"] else ""))
-    click.echo(data["prompt"])
+    echo(f"{data['name']}  [{data['type']}]" + ("  (retired)" if data["retired"] else ""))
+    echo(data["prompt"])
     if data["code"]:
-        click.echo("")
-        click.echo(data["code"].rstrip("\n"))
+        echo("")
+        echo(data["code"].rstrip("\n"))
     if data["choices"]:
         for choice in data["choices"]:
-            click.echo(f"  - {choice}")
-    click.echo("")
-    click.echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
+            echo(f"  - {choice}")
+    echo("")
+    echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
     if data["explanation"]:
-        click.echo("why:    " + data["explanation"].strip())
+        echo("why:    " + data["explanation"].strip())
     if data["python"]:
-        click.echo(f"python: {data['python']}  (the versions the answer holds for)")
-    click.echo("")
+        echo(f"python: {data['python']}  (the versions the answer holds for)")
+    echo("")
     due = "new" if state["new"] else f"due {state['due']}"
-    click.echo(
+    echo(
         f"ease {state['ease']:.2f}, repetitions {state['repetitions']}, interval "
         f"{state['interval']} d, {due}, lapses {state['lapses']}"
     )
@@ -257,7 +265,7 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         recall = (
             "" if state["recall"] is None else f", predicted recall today {state['recall']:.0%}"
         )
-        click.echo(
+        echo(
             f"FSRS: stability {state['stability']:.2f} d, difficulty {state['difficulty']:.2f}"
             f"{recall}"
         )
@@ -266,13 +274,13 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         memory = (
             "" if after["stability"] is None else f", FSRS stability {after['stability']:.2f} d"
         )
-        click.echo(
+        echo(
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
             f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
         )
         if entry["typed"] is not None:
             typed = entry["typed"].replace("\n", "\n              ") if entry["typed"] else ""
-            click.echo(f"      typed:  {typed or '(nothing)'}")
+            echo(f"      typed:  {typed or '(nothing)'}")
 
 
 # --- grade ----------------------------------------------------------------------------
@@ -325,20 +333,20 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
         )
         return
     if outcome.kind == "drill":
-        click.echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
+        echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
     elif recorded.memory is not None:
         memory = recorded.memory
-        click.echo(
+        echo(
             f"{name}: q={quality}; FSRS stability {memory.stability:.2f} d, difficulty "
             f"{memory.difficulty:.2f}, next due {after.due}"
         )
     else:
-        click.echo(
+        echo(
             f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "
             f"interval {after.interval} d, next due {after.due}"
         )
     if recorded.leeched:
-        click.echo(leech_message(name, after.lapses))
+        echo(leech_message(name, after.lapses))
 
 
 # --- settings -------------------------------------------------------------------------
@@ -364,7 +372,7 @@ def config_command(ctx: click.Context, key: str | None, value: str | None, as_js
                 echo_json(dict(sorted(values.items())))
                 return
             for name, (_, _, about) in sorted(collection.SETTINGS.items()):
-                click.echo(f"{name} = {values[name]}    # {about}")
+                echo(f"{name} = {values[name]}    # {about}")
             return
         if value is None:
             if key not in collection.SETTINGS:
@@ -375,9 +383,9 @@ def config_command(ctx: click.Context, key: str | None, value: str | None, as_js
     if as_json:
         echo_json({key: stored})
     elif value is None:
-        click.echo(str(stored))
+        echo(str(stored))
     else:
-        click.echo(f"{key} = {stored}")
+        echo(f"{key} = {stored}")
 
 
 # --- undo, unsuspend ------------------------------------------------------------------
@@ -394,7 +402,7 @@ def undo_command(ctx: click.Context) -> None:
 
     with database_of(ctx) as database, database.transaction() as session:
         undone = review.undo_last(session)
-    click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
+    echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
 
 
 @command("unsuspend")
@@ -410,9 +418,9 @@ def unsuspend_command(ctx: click.Context, name: str) -> None:
     with database_of(ctx) as database, database.transaction() as session:
         changed = collection.unsuspend(session, name)
     if changed:
-        click.echo(f"{name}: back in reviews.")
+        echo(f"{name}: back in reviews.")
     else:
-        click.echo(f"{name} is not suspended; nothing changed.")
+        echo(f"{name} is not suspended; nothing changed.")
 
 
 @command("restore")
@@ -429,9 +437,9 @@ def restore_command(ctx: click.Context, name: str) -> None:
     with database_of(ctx) as database, database.transaction() as session:
         restored = authoring.restore(session, store.get_question(session, name))
     if restored:
-        click.echo(f"{name}: restored, with its schedule and history.")
+        echo(f"{name}: restored, with its schedule and history.")
     else:
-        click.echo(f"{name} is not retired; nothing changed.")
+        echo(f"{name} is not retired; nothing changed.")
 
 
 # --- db -------------------------------------------------------------------------------
@@ -472,7 +480,7 @@ def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
     end_startup()
     report = dbcopy.copy_database(settings_of(ctx).db, target, replace=replace)
     verb = "Replaced the collection in" if report.replaced else "Copied to"
-    click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")
+    echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")
 
 
 @db_group.command("check")
@@ -494,10 +502,10 @@ def db_check_command(ctx: click.Context, as_json: bool) -> None:
         echo_json(report.to_json())
     else:
         for problem in report.problems:
-            click.echo(problem)
+            echo(problem)
         if report.total_problems > len(report.problems):
-            click.echo(f"... and {report.total_problems - len(report.problems)} more")
+            echo(f"... and {report.total_problems - len(report.problems)} more")
         verdict = "ok" if report.ok else f"{report.total_problems} problems"
-        click.echo(f"{verdict}: {report.questions} questions, {report.reviews} answers checked")
+        echo(f"{verdict}: {report.questions} questions, {report.reviews} answers checked")
     if not report.ok:
         ctx.exit(1)

@@ -22,6 +22,7 @@ from quizzer.cli import (
     settings_of,
     utc_now,
 )
+from quizzer.cli.visible import echo
 from quizzer.errors import QuizzerError
 
 #: Bounds of check's limits: generous for any quiz snippet, and far inside what the
@@ -163,15 +164,13 @@ def check_command(
             ctx.exit(1)
         return
     for result in report.failed:
-        click.echo(
-            f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
-        )
+        echo(f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}")
         run = result.run
         cut_short = run is not None and (run.stopped or run.limit is not None)
         # A runaway snippet's output is not an answer: its diff would only bury the reason.
         if result.diff and not cut_short:
             render.echo_diff(result.diff)
-    click.echo(report.summary())
+    echo(report.summary())
     left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
         ctx.exit(1)
@@ -252,7 +251,7 @@ def export_command(
             echo_json({"format": "yaml", "files": [str(path) for path in written]})
             return
         for path in written:
-            click.echo(f"wrote {path}")
+            echo(f"wrote {path}")
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
@@ -278,7 +277,7 @@ def export_command(
             }
         )
         return
-    click.echo(
+    echo(
         f"wrote {summary.path}: {summary.notes} notes, {summary.cards} cards, "
         f"{len(summary.decks)} deck{'s' if len(summary.decks) != 1 else ''}"
     )
@@ -322,6 +321,15 @@ def _with_traces(questions: list[Any]) -> list[Any]:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return traced
+
+
+def _read_file(path: Path) -> bytes:
+    """The bytes of a file named on the command line; a FIFO, device or socket is refused
+    with one line (reading a FIFO would wait for a writer forever)."""
+    from quizzer.files import open_regular
+
+    with open_regular(path) as handle:
+        return handle.read()
 
 
 # --- trace ----------------------------------------------------------------------------
@@ -371,7 +379,7 @@ def trace_command(
     if code_file is not None:
         # Read here, not by click.File: a usage error in a later option leaves no file open.
         try:
-            data = sys.stdin.buffer.read() if str(code_file) == "-" else code_file.read_bytes()
+            data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
             code = data.decode("utf-8")
         except OSError as exc:
             raise click.BadParameter(
@@ -400,7 +408,7 @@ def trace_command(
 
             version = interpreter_version(interpreter)
             if not SpecifierSet(versions).contains(version):
-                click.echo(
+                echo(
                     f"note: {name}'s answer is for python{versions}; this trace runs {version}",
                     err=True,
                 )
@@ -411,7 +419,7 @@ def trace_command(
     reconfigure_output()
     print_trace(Console(highlight=False), trace, title)
     if trace.run.stderr and not trace.exception and trace.run.exit_status:
-        click.echo(trace.run.stderr.rstrip("\n"), err=True)
+        echo(trace.run.stderr.rstrip("\n"), err=True)
 
 
 # --- schema ---------------------------------------------------------------------------
@@ -435,7 +443,7 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 
     for result in checking.wrong_answers(questions, interpreter=interpreter, label=label):
         if force:
-            click.echo(
+            echo(
                 f"warning: {result.label}: storing an answer CPython does not print (--force)",
                 err=True,
             )
@@ -464,7 +472,7 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 )
 @click.option(
     "--code-file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Read the code from a file ('-': stdin).",
 )
 @click.option(
@@ -531,11 +539,17 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             raise click.UsageError("give --code or --code-file, not both")
         code_file = options["code_file"]
         try:
-            code = code_file.read()
+            data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
+            code = data.decode("utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot read {code_file}: {exc.strerror or exc}", param_hint="'--code-file'"
+            ) from None
         except UnicodeDecodeError as exc:
             byte = exc.object[exc.start]
+            name = "<stdin>" if str(code_file) == "-" else code_file
             raise click.BadParameter(
-                f"{code_file.name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
+                f"{name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
                 param_hint="'--code-file'",
             ) from None
     slug = options["deck"]
@@ -569,8 +583,8 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             answer = checking.computed_answer(
                 question, interpreter=options["interpreter"], label=f"{slug}/{qid}"
             )
-            click.echo("CPython prints:")
-            click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
+            echo("CPython prints:")
+            echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
             if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
                 raise QuizzerError("not added")
             question = authoring.with_answer(question, answer, source=f"{slug}/{qid}")
@@ -583,7 +597,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             authoring.add_questions(
                 session, deck, [question], now=utc_now(), today=settings_of(ctx).day()
             )
-    click.echo(f"Added {slug}/{question.id}.")
+    echo(f"Added {slug}/{question.id}.")
 
 
 def _ask_fields(options: dict[str, Any]) -> None:
@@ -640,7 +654,7 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         authoring.add_questions(
             session, deck, questions, now=utc_now(), today=settings_of(ctx).day()
         )
-    click.echo(f"Added {len(questions)} question{'s' if len(questions) != 1 else ''} to {slug}.")
+    echo(f"Added {len(questions)} question{'s' if len(questions) != 1 else ''} to {slug}.")
 
 
 @command("edit")
@@ -674,11 +688,11 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
         text = original
         if draft.exists():
             text = draft.read_text(encoding="utf-8")
-            click.echo(f"Opening your unsaved edit of {name} again (kept in {draft}).")
+            echo(f"Opening your unsaved edit of {name} again (kept in {draft}).")
         while True:
             edited_text = click.edit(text, extension=".yaml", require_save=True)
             if edited_text is None or edited_text in (original, text):
-                click.echo(
+                echo(
                     "No change."
                     + (f" Your unsaved edit stays in {draft}." if draft.exists() else "")
                 )
@@ -704,7 +718,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
                     [edited], interpreter=interpreter, label=name.split("/")[0]
                 )
                 if wrong and force:
-                    click.echo(
+                    echo(
                         f"warning: {name}: storing an answer CPython does not print (--force)",
                         err=True,
                     )
@@ -730,20 +744,16 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
             _keep_draft(draft, text)
             if interactive and click.confirm(f"{problem}\nEdit again?", default=True):
                 continue
-            click.echo(
-                f"Your text is kept in {draft}; `quizzer edit {name}` opens it again.", err=True
-            )
+            echo(f"Your text is kept in {draft}; `quizzer edit {name}` opens it again.", err=True)
             raise QuizzerError(problem)
         with database.transaction() as session:
             changed = authoring.apply_edit(
                 session, store.get_question(session, name), edited, now=utc_now()
             )
     draft.unlink(missing_ok=True)
-    click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
+    echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
     if changed and source:
-        click.echo(
-            f"note: this deck comes from {source}; importing that file again undoes this edit."
-        )
+        echo(f"note: this deck comes from {source}; importing that file again undoes this edit.")
 
 
 def _draft_path(db: str | None, name: str) -> Path:
@@ -785,11 +795,11 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
                 question = store.get_question(session, name)
                 authoring.retire(session, question)
                 source = question.deck.source
-            click.echo(f"{name}: retired (its history is kept).")
+            echo(f"{name}: retired (its history is kept).")
             if not source:
-                click.echo(f"`quizzer restore {name}` brings it back.")
+                echo(f"`quizzer restore {name}` brings it back.")
             if source:
-                click.echo(f"note: importing {source} again brings it back while the file has it.")
+                echo(f"note: importing {source} again brings it back while the file has it.")
             return
         # Asked with no transaction open: a prompt never holds a lock.
         with database.reading() as session:
@@ -800,4 +810,4 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
             raise QuizzerError("nothing deleted")
         with database.transaction() as session:
             removed = authoring.purge(session, store.get_question(session, name))
-    click.echo(f"{name}: deleted with {removed} reviews.")
+    echo(f"{name}: deleted with {removed} reviews.")

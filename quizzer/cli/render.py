@@ -7,12 +7,12 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from quizzer import scheduler
+from quizzer.cli.visible import echo
 from quizzer.stats import Stats
 
 # --- diffs ---------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def echo_diff(diff: str, *, err: bool = False) -> None:
     if len(lines) > MAX_DIFF_LINES:
         left_out = len(lines) - MAX_DIFF_LINES
         lines = [*lines[:MAX_DIFF_LINES], f"... {left_out} more lines of the diff left out"]
-    click.echo("\n".join(lines), err=err)
+    echo("\n".join(lines), err=err)
 
 
 # --- stats ---------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.syntax import Syntax
 
 from quizzer import review, scheduler, store
 from quizzer.answers import answer_matches, output_diff
+from quizzer.cli.visible import markup as escape
+from quizzer.cli.visible import visible
 from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
@@ -249,7 +250,7 @@ class ReviewScreen:
             self.out.print()
             self.out.print(
                 Syntax(
-                    card.content.code.rstrip("\n"),
+                    visible(card.content.code.rstrip("\n")),
                     "python",
                     theme="ansi_dark",
                     background_color="default",

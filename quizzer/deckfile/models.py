@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from quizzer.errors import DeckFileError
+from quizzer.questions import DECK_REFUSED
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
@@ -31,6 +32,21 @@ def _refuse_nul(cls: type, value: Any) -> Any:
     for text in value if isinstance(value, list) else [value]:
         if isinstance(text, str) and "\x00" in text:
             raise ValueError("contains a NUL character (\\0), which quizzer cannot store")
+    return value
+
+
+def _refuse_control(cls: type, value: Any) -> Any:
+    """Text holds no terminal control character (an escape sequence written ``"\\e]52;..."``
+    or ``"\\x1b"`` in YAML, a C1 control, a bidi override): a downloaded deck must not be
+    able to clear the screen, write the clipboard or reorder what a line seems to say."""
+    for text in value if isinstance(value, list) else [value]:
+        found = DECK_REFUSED.search(text) if isinstance(text, str) else None
+        if found:
+            code = ord(found.group())
+            raise ValueError(
+                f"contains the control character U+{code:04X} at character {found.start() + 1} "
+                "(terminal escapes and bidi overrides are not allowed in deck text)"
+            )
     return value
 
 
@@ -51,6 +67,8 @@ class Question(BaseModel):
     python: Annotated[str, StringConstraints(max_length=100)] | None = None
 
     _no_nul = field_validator("prompt", "code", "answer", "choices", "explanation")(_refuse_nul)
+    # Not a predict_output's answer: it is what the code prints, shown made visible.
+    _no_control = field_validator("prompt", "code", "choices", "explanation")(_refuse_control)
 
     @field_validator("python")
     @classmethod
@@ -79,6 +97,11 @@ class Question(BaseModel):
             )
         if self.type != "predict_output" and not self.answer.strip():
             raise ValueError("answer: must not be empty")
+        if self.type != "predict_output":
+            try:
+                _refuse_control(type(self), self.answer)
+            except ValueError as exc:
+                raise ValueError(f"answer: {exc}") from None
         return self
 
     def applies_to(self, version: str) -> bool:
@@ -98,6 +121,7 @@ class Deck(BaseModel):
     questions: list[Question]
 
     _no_nul = field_validator("title", "description")(_refuse_nul)
+    _no_control = field_validator("title", "description")(_refuse_control)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Deck:
