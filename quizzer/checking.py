@@ -41,7 +41,9 @@ __all__ = [
     "check_files",
     "check_questions",
     "computed_answer",
+    "deck_sources",
     "file_items",
+    "foreign_sources",
     "store_answers",
     "stored_items",
     "wrong_answers",
@@ -309,6 +311,28 @@ def stored_items(
             if not row.retired:
                 items.append((row.name, transfer.question_file(row), None))
     return items
+
+
+def foreign_sources(sources: Iterable[str]) -> list[str]:
+    """The deck files among ``sources`` that are not bundled with quizzer, each once, in
+    order: the code whose running ``--trust`` decides where the sandbox is no boundary."""
+    from quizzer.importing import bundled_decks_dir
+
+    bundled = bundled_decks_dir().resolve()
+    found: list[str] = []
+    for source in sources:
+        if not Path(source).resolve().is_relative_to(bundled) and source not in found:
+            found.append(source)
+    return found
+
+
+def deck_sources(session: Session, decks: Sequence[str]) -> list[str]:
+    """The deck files the stored ``decks`` were imported from (your own decks have none)."""
+    from quizzer import store
+
+    return [
+        source for slug in decks if (source := store.get_deck(session, slug).source) is not None
+    ]
 
 
 def store_answers(session: Session, answers: dict[str, str], *, now: datetime) -> list[str]:

@@ -82,6 +82,69 @@ def _limit_options(function: Any) -> Any:
     )(function)
 
 
+def _refuse_untrusted(sources: list[str], *, trust: bool) -> None:
+    """Where the sandbox's kernel boundary is not enforced, refuse to run code from the deck
+    files among ``sources`` that are not bundled with quizzer, unless ``trust``; say so in
+    one line either way. Bundled decks and the user's own questions run as they always did.
+    """
+    from quizzer import checking
+
+    foreign = checking.foreign_sources(sources)
+    if not foreign:
+        return
+    from quizzer.sandbox.boundary import describe
+
+    boundary = describe()
+    if boundary.enforced:
+        return
+    more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+    why = boundary.reason or "no kernel boundary"
+    if trust:
+        echo(
+            f"note: the sandbox is no security boundary here ({why}); running code from "
+            f"{foreign[0]}{more} with your rights, as --trust says",
+            err=True,
+        )
+        return
+    raise QuizzerError(
+        f"the sandbox is no security boundary here ({why}): code from {foreign[0]}{more}, "
+        "a deck file not bundled with quizzer, is not run; pass --trust to run it anyway "
+        "with your rights (`quizzer check --sandbox-info` says what is enforced)"
+    )
+
+
+def _trust_option(function: Any) -> Any:
+    return click.option(
+        "--trust",
+        is_flag=True,
+        help="Run code from deck files even where the sandbox is no security boundary.",
+    )(function)
+
+
+def sandbox_info_lines() -> list[str]:
+    """What this machine enforces around a snippet, a fact a line (check --sandbox-info)."""
+    from quizzer.sandbox.boundary import describe
+
+    found = describe()
+    landlock = (
+        f"Landlock ABI {found.landlock_abi}" if found.landlock_abi is not None else "no Landlock"
+    )
+    lines = [
+        f"kernel boundary: {'enforced' if found.enforced else 'NOT enforced'}"
+        + ("" if found.enforced or not found.reason else f" ({found.reason})"),
+        f"landlock: {landlock}",
+        f"seccomp: {'yes' if found.seccomp else 'no'}",
+        f"no_new_privs: {'yes' if found.no_new_privs else 'no'}",
+        f"uid drop (when run as root): {'yes' if found.uid_drop else 'no'}",
+    ]
+    if not found.enforced:
+        lines.append(
+            "code from deck files not bundled with quizzer runs only with --trust; "
+            "bundled decks and your own `add` run as they are"
+        )
+    return lines
+
+
 @command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -108,6 +171,10 @@ def _limit_options(function: Any) -> Any:
     help="Snippets at a time (default: CPUs).",
 )
 @_limit_options
+@_trust_option
+@click.option(
+    "--sandbox-info", is_flag=True, help="Print what this machine's sandbox enforces, and stop."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_context
 def check_command(
@@ -120,6 +187,8 @@ def check_command(
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
+    trust: bool,
+    sandbox_info: bool,
     as_json: bool,
 ) -> None:
     """Run predict_output code in the sandbox and compare with the stored answers.
@@ -129,18 +198,27 @@ def check_command(
     limit); the exit status is 1 if anything failed. With --update the actual outputs
     are written back (deck files keep their comments and layout; stored questions of
     your own decks are updated; a deck loaded from a file is refused: check that file).
+    Where the sandbox is no security boundary (see --sandbox-info), code from deck files
+    not bundled with quizzer runs only with --trust.
     """
     from quizzer import checking
     from quizzer.bulk import end_startup
     from quizzer.cli import render
 
+    if sandbox_info:
+        for line in sandbox_info_lines():
+            echo(line)
+        return
     if not paths and not decks:
         raise click.UsageError("name deck files or folders, or --deck SLUG")
     limits = _limits(timeout, cpu, memory)
     items = checking.file_items(paths) if paths else []
+    sources = [str(source) for _, _, source in items if source is not None]
     if decks:
         with database_of(ctx) as database, database.reading() as session:
             items += checking.stored_items(session, decks, update=update)
+            sources += checking.deck_sources(session, decks)
+    _refuse_untrusted(sources, trust=trust)
     runnable = sum(1 for _, q, _ in items if q.type == "predict_output")
     end_startup()  # when only files were named, no database was opened
     with progress_bar("checking") as bar:
@@ -508,7 +586,13 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 )
 @click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
 @click.option("--force", is_flag=True, help="Store a predict_output answer CPython does not print.")
-@click.option("-y", "--yes", is_flag=True, help="Store the computed output without asking.")
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Store the computed output (--from: run the file's code) without asking.",
+)
+@_trust_option
 @click.pass_context
 def add_command(ctx: click.Context, /, **options: Any) -> None:
     """Add your own question, from flags, a YAML file, or prompts (on a terminal).
@@ -516,7 +600,8 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     A predict_output question without --answer runs its code in the sandbox and stores
     what CPython prints, after you confirm it (refused when --python excludes the
     interpreter); with --answer the answer is verified and a mismatch is refused (shown
-    as a diff) unless --force.
+    as a diff) unless --force. --from asks before it runs the file's code (-y: do not
+    ask); where the sandbox is no security boundary it needs --trust too.
     """
     from quizzer import authoring, checking
 
@@ -643,6 +728,16 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         slug = options["deck"] or parsed.deck
         title = options["title"] or parsed.title
         questions = list(parsed.questions)
+    runnable = [q for q in questions if q.type == "predict_output"]
+    if runnable:
+        _refuse_untrusted([str(path)], trust=options["trust"])
+        # Asked with no transaction open: a prompt never holds a lock.
+        count = f"{len(runnable)} snippet{'s' if len(runnable) != 1 else ''}"
+        if not options["yes"] and not click.confirm(
+            f"Run the code of {path} ({count}) in the sandbox to verify the answers?",
+            default=False,
+        ):
+            raise QuizzerError("not added: the file's code was not run")
     _verify(
         [q for q in questions if q.type == "predict_output"],
         force=options["force"],
