@@ -125,6 +125,8 @@ class Question(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     python: Mapped[str | None] = mapped_column(String(100))
+    #: predict_output answers that hold for some Python versions only, by PEP 440 range.
+    answers_by_python: Mapped[dict[str, str] | None] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

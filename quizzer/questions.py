@@ -50,6 +50,8 @@ class Content:
     explanation: str | None
     tags: tuple[str, ...]
     python: str | None
+    #: predict_output answers that hold for some versions only, by PEP 440 range.
+    answers_by_python: dict[str, str] | None = None
 
     @classmethod
     def of(cls, source: HasContent) -> Content:
@@ -63,6 +65,7 @@ class Content:
             explanation=source.explanation,
             tags=tuple(source.tags or ()),
             python=source.python,
+            answers_by_python=getattr(source, "answers_by_python", None) or None,
         )
 
     def columns(self) -> dict[str, Any]:
@@ -76,11 +79,21 @@ class Content:
             "explanation": self.explanation,
             "tags": list(self.tags),
             "python": self.python,
+            "answers_by_python": (
+                dict(self.answers_by_python) if self.answers_by_python is not None else None
+            ),
         }
+
+    def answer_for(self, version: str) -> str:
+        """The answer for Python ``version`` (see :func:`answer_for`)."""
+        return answer_for(self.answer, self.answers_by_python, version)
 
     def digest(self) -> str:
         """A hash of the content: an edited question is one whose digest changed."""
-        blob = json.dumps(self.columns(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        columns = self.columns()
+        if columns["answers_by_python"] is None:
+            del columns["answers_by_python"]  # so questions without keep their old digest
+        blob = json.dumps(columns, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -98,3 +111,15 @@ TERMINAL_CONTROL = re.compile(
 DECK_REFUSED = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
+
+
+def answer_for(answer: str, answers_by_python: dict[str, str] | None, version: str) -> str:
+    """The answer for Python ``version`` (``"3.12.1"``): the first range of
+    ``answers_by_python`` holding it gives it, else ``answer``."""
+    if answers_by_python:
+        from packaging.specifiers import SpecifierSet
+
+        for spec, specific in answers_by_python.items():
+            if SpecifierSet(spec).contains(version):
+                return specific
+    return answer

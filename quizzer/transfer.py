@@ -18,11 +18,16 @@ from quizzer.deckfile.writer import SCHEMA_FILE
 from quizzer.errors import QuizzerError
 from quizzer.files import write_bytes_atomically
 from quizzer.orm import Deck, Question
-from quizzer.questions import Content
+from quizzer.questions import Content, answer_for
 
 
-def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any]:
+def export_questions(
+    session: Session, *, decks: Sequence[str] = (), python: str | None = None
+) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
+
+    A question with answers by version gets the answer for Python ``python`` (a version
+    such as ``"3.12"``; None: its ``answer``).
 
     A note counts as changed when its question or its deck's tags changed (the title
     names the Anki deck, in no note).
@@ -48,6 +53,7 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
             Question.tags,
             Question.changed_at,
             Question.python,
+            Question.answers_by_python,
         )
         .join(Deck, Deck.id == Question.deck_id)
         .where(Question.retired.is_(False))
@@ -66,7 +72,11 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
             type=row.type,
             prompt=row.prompt,
             code=row.code,
-            answer=row.answer,
+            answer=(
+                answer_for(row.answer, row.answers_by_python, python)
+                if python is not None
+                else row.answer
+            ),
             choices=tuple(row.choices) if row.choices is not None else None,
             explanation=row.explanation,
             tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),

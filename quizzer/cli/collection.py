@@ -251,6 +251,8 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
             echo(f"  - {choice}")
     echo("")
     echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
+    for spec, answer in (data.get("answers_by_python") or {}).items():
+        echo(f"  python{spec}: " + answer.rstrip("\n").replace("\n", "\n        "))
     if data["explanation"]:
         echo("why:    " + data["explanation"].strip())
     if data["python"]:

@@ -158,11 +158,14 @@ def sandbox_info_lines() -> list[str]:
 )
 @click.option("--update", is_flag=True, help="Write what CPython prints back as the answers.")
 @click.option(
+    "--python",
     "--interpreter",
-    "--python",  # its old name: elsewhere --python is a version range, so it is not shown
-    "python",
-    metavar="PATH",
-    help="Interpreter to run snippets with (default: this one).",
+    "pythons",
+    multiple=True,
+    type=UTF8_TEXT,
+    metavar="PYTHON",
+    help="Python to run snippets with: a path, a command, a version (3.12) or 'all' "
+    "(every CPython found); repeat for several (default: this one).",
 )
 @click.option(
     "--jobs",
@@ -182,7 +185,7 @@ def check_command(
     paths: tuple[Path, ...],
     decks: tuple[str, ...],
     update: bool,
-    python: str | None,
+    pythons: tuple[str, ...],
     jobs: int | None,
     timeout: float | None,
     cpu: int | None,
@@ -199,7 +202,10 @@ def check_command(
     are written back (deck files keep their comments and layout; stored questions of
     your own decks are updated; a deck loaded from a file is refused: check that file).
     Where the sandbox is no security boundary (see --sandbox-info), code from deck files
-    not bundled with quizzer runs only with --trust.
+    not bundled with quizzer runs only with --trust. With several Pythons (--python 3.11
+    --python 3.13, or --python all) each snippet runs on each, and a matrix of pass and
+    FAIL is printed; --update then writes the answers each version printed, as version
+    ranges (answers_by_python) where they differ.
     """
     from quizzer import checking
     from quizzer.bulk import end_startup
@@ -220,6 +226,10 @@ def check_command(
             sources += checking.deck_sources(session, decks)
     _refuse_untrusted(sources, trust=trust)
     runnable = sum(1 for _, q, _ in items if q.type == "predict_output")
+    if len(pythons) > 1 or "all" in pythons:
+        _check_matrix(ctx, items, pythons, update=update, limits=limits, jobs=jobs, as_json=as_json)
+        return
+    python = _interpreter(pythons[0]) if pythons else None
     end_startup()  # when only files were named, no database was opened
     with progress_bar("checking") as bar:
         task = bar.add_task("check", total=runnable, visible=runnable >= 20)
@@ -254,6 +264,83 @@ def check_command(
         ctx.exit(1)
 
 
+def _interpreter(name: str) -> str:
+    """The path of the interpreter a --python value names (a pyenv shim resolved)."""
+    from quizzer.sandbox import pythons
+
+    return pythons.resolve(name).path
+
+
+def _check_matrix(
+    ctx: click.Context,
+    items: list[Any],
+    names: tuple[str, ...],
+    *,
+    update: bool,
+    limits: Any,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """check on several Pythons: each snippet on each, a matrix of the verdicts."""
+    from quizzer import checking
+    from quizzer.bulk import end_startup
+    from quizzer.cli import render
+    from quizzer.sandbox import pythons
+
+    chosen = pythons.resolve_many(names)
+    end_startup()
+    if len(chosen) < 2:
+        found = ", ".join(p.version for p in chosen) or "none"
+        echo(f"note: only one Python found ({found}): no matrix to draw", err=True)
+    runnable = sum(1 for _, q, _ in items if q.type == "predict_output") * len(chosen)
+    reports = []
+    with progress_bar("checking") as bar:
+        task = bar.add_task("check", total=runnable, visible=runnable >= 20)
+        done_before = 0
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done_before + done)
+
+        for python in chosen:
+            report = checking.check(
+                items, python=python.path, limits=limits, jobs=jobs, progress=progress
+            )
+            done_before += sum(1 for r in report.results if r.status != "skipped")
+            reports.append(report)
+    matrix = checking.Matrix(tuple(reports))
+    if as_json:
+        data = matrix.to_json()
+        if update:
+            data["updated"] = []
+            left = _write_matrix_back(ctx, matrix, said=data["updated"].append)
+        else:
+            left = matrix.failed
+        echo_json(data)
+        if left:
+            ctx.exit(1)
+        return
+    render.echo_matrix(matrix)
+    left = _write_matrix_back(ctx, matrix, said=echo) if update else matrix.failed
+    if left:
+        ctx.exit(1)
+
+
+def _write_matrix_back(ctx: click.Context, matrix: Any, *, said: Callable[[str], object]) -> int:
+    """Write each version's answers back (as version ranges where they differ); returns how
+    many questions could not be written."""
+    from quizzer.deckfile import rewrite
+
+    for label in matrix.not_updatable():
+        said(f"not updated: {label}: a run was stopped or hit a limit")
+    for path, splits in matrix.answer_splits().items():
+        changed = rewrite.update_version_answers(path, splits)
+        said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    stored = matrix.stored_labels()
+    for label in stored:
+        said(f"not updated: {label}: a stored question; check its deck file, or edit it")
+    return len(matrix.not_updatable()) + len(stored)
+
+
 def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object]) -> int:
     """Store the actual outputs of failed questions, telling ``said`` what was done;
     returns how many could not be stored."""
@@ -266,6 +353,9 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     for path, answers in report.answer_updates().items():
         changed = rewrite.update_answers(path, answers)
         said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    for path, splits in report.split_updates().items():
+        changed = rewrite.update_version_answers(path, splits)
+        said(f"{path}: {changed} answer{'s' if changed != 1 else ''} by version updated")
     stored = report.stored_updates()
     if stored:
         with database_of(ctx) as database, database.transaction() as session:
@@ -333,8 +423,12 @@ def export_command(
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
+    from quizzer import collection
+
     with database_of(ctx) as database, database.reading() as session:
-        questions = transfer.export_questions(session, decks=decks)
+        questions = transfer.export_questions(
+            session, decks=decks, python=collection.target_python(session)
+        )
     if with_trace:
         questions = _with_traces(questions)
     from quizzer import anki

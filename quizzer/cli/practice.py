@@ -73,6 +73,7 @@ def review_command(
             for slug in decks:
                 store.get_deck(session, slug)
             leech_threshold = collection.get_setting(session, "leech-threshold")
+            python = collection.target_python(session)
             fsrs = review.load_fsrs(session)
             per_day = (
                 new_per_day
@@ -95,6 +96,7 @@ def review_command(
             leech_threshold=leech_threshold,
             now=utc_now,
             fsrs=fsrs,
+            python=python,
         ).run()
     if summary.interrupted:
         ctx.exit(130)  # the shell's convention for Ctrl-C, after the "saved" line

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from quizzer import scheduler
-from quizzer.cli.visible import echo
+from quizzer.cli.visible import echo, visible
 from quizzer.stats import Stats
 
 # --- diffs ---------------------------------------------------------------------------
@@ -227,3 +228,26 @@ def render_stats(stats: Stats, console: Console) -> None:
     _bars(stats, console, glyphs)
     console.print()
     _deck_table(stats, console)
+
+
+#: How each verdict shows in check's version matrix.
+MATRIX_CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "-"}
+
+
+def echo_matrix(matrix: Any) -> None:
+    """check on several Pythons: a row per question, a column per version (pass, FAIL, or
+    - where its ``python:`` range leaves the version out); then each failure's reason and
+    a summary line per version."""
+    versions = matrix.versions
+    rows = matrix.rows()
+    width = max([len("question"), *(len(visible(label)) for label, _ in rows)])
+    cell = max([4, *(len(v) for v in versions)])
+    echo(f"{'question':<{width}}  " + "  ".join(f"{v:<{cell}}" for v in versions).rstrip())
+    for label, statuses in rows:
+        cells = "  ".join(f"{MATRIX_CELLS[s]:<{cell}}" for s in statuses).rstrip()
+        echo(f"{visible(label):<{width}}  {cells}")
+    for report in matrix.reports:
+        for result in report.failed:
+            echo(f"FAIL {result.label} on {report.python_version}: {result.reason}")
+    for report in matrix.reports:
+        echo(f"{report.python_version} ({report.python}): {report.summary()}")

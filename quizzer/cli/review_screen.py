@@ -15,7 +15,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -135,8 +135,12 @@ class Terminal:
         return line
 
 
-def _card(question: Question) -> CardView:
-    return CardView(question.id, question.name, question.deck.title, Content.of(question))
+def _card(question: Question, python: str | None = None) -> CardView:
+    content = Content.of(question)
+    if python is not None and content.answers_by_python:
+        # The answer for the Python the learner studies (`config python`).
+        content = replace(content, answer=content.answer_for(python))
+    return CardView(question.id, question.name, question.deck.title, content)
 
 
 def choice_order(choices: Sequence[str], *, today: date, name: str) -> list[str]:
@@ -165,8 +169,11 @@ class ReviewScreen:
         now: Callable[[], datetime],
         clock: Callable[[], float] = time.monotonic,
         fsrs: Fsrs | None = None,
+        python: str | None = None,
     ) -> None:
         self.database = database
+        #: The Python version whose answers are asked (questions with answers by version).
+        self.python = python
         self.term = terminal
         self.out = terminal.console
         self.today = today
@@ -198,7 +205,7 @@ class ReviewScreen:
                     break
                 item, total = queue[0], len(queue)
                 with self.database.reading() as session:
-                    card = _card(store.load_question(session, item.question_id))
+                    card = _card(store.load_question(session, item.question_id), self.python)
                 try:
                     self._ask(card, item.phase, total)
                 except _Command as command:

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from quizzer.errors import DeckFileError
-from quizzer.questions import DECK_REFUSED
+from quizzer.questions import DECK_REFUSED, answer_for
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
@@ -65,6 +65,9 @@ class Question(BaseModel):
     tags: list[Tag] = Field(default_factory=list)
     #: As long as the database's column (a longer range is no use either).
     python: Annotated[str, StringConstraints(max_length=100)] | None = None
+    #: predict_output: answers that hold for some versions only, by PEP 440 range; the
+    #: first range holding a version gives its answer, ``answer`` the rest's.
+    answers_by_python: dict[Annotated[str, StringConstraints(max_length=100)], str] | None = None
 
     _no_nul = field_validator("prompt", "code", "answer", "choices", "explanation")(_refuse_nul)
     # Not a predict_output's answer: it is what the code prints, shown made visible.
@@ -78,6 +81,21 @@ class Question(BaseModel):
                 SpecifierSet(value)
             except InvalidSpecifier:
                 raise ValueError(f"not a version range like '>=3.12': {value!r}") from None
+        return value
+
+    @field_validator("answers_by_python")
+    @classmethod
+    def _valid_version_answers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("give at least one range and its answer, or leave the field out")
+        for spec, answer in value.items():
+            try:
+                SpecifierSet(spec)
+            except InvalidSpecifier:
+                raise ValueError(f"not a version range like '>=3.13': {spec!r}") from None
+            _refuse_nul(cls, answer)
         return value
 
     @model_validator(mode="after")
@@ -97,6 +115,10 @@ class Question(BaseModel):
             )
         if self.type != "predict_output" and not self.answer.strip():
             raise ValueError("answer: must not be empty")
+        if self.answers_by_python is not None and self.type != "predict_output":
+            raise ValueError(
+                "answers_by_python: only predict_output questions have answers by version"
+            )
         if self.type != "predict_output":
             try:
                 _refuse_control(type(self), self.answer)
@@ -107,6 +129,10 @@ class Question(BaseModel):
     def applies_to(self, version: str) -> bool:
         """Whether the stored answer holds for Python ``version`` (e.g. ``"3.11.7"``)."""
         return self.python is None or SpecifierSet(self.python).contains(version)
+
+    def answer_for(self, version: str) -> str:
+        """The answer for Python ``version``: see :func:`quizzer.questions.answer_for`."""
+        return answer_for(self.answer, self.answers_by_python, version)
 
 
 class Deck(BaseModel):
@@ -196,6 +222,11 @@ _DESCRIPTIONS = {
         "explanation": "Why the answer is what it is: shown after the answer.",
         "tags": "Tags of this question (letters, digits and _ . : -).",
         "python": "Python versions the answer holds for, a PEP 440 range such as '>=3.12'.",
+        "answers_by_python": (
+            "predict_output only: answers that hold for some Python versions, by PEP 440 "
+            "range (e.g. {'<3.13': 'None', '>=3.13': 'done'}); the first range holding a "
+            "version gives its answer, 'answer' is the answer of the others."
+        ),
     },
 }
 
