@@ -399,7 +399,11 @@ def _version_edit(
         existing = pair(item, "answers_by_python")
         if existing is not None:
             start = text.rfind("\n", 0, existing[0].start_mark.index) + 1
-            end = _line_end_after(text, existing[1].end_mark.index)
+            value = existing[1]
+            # A block mapping's own end mark lies on the next key's line: its last value's
+            # end is where it ends.
+            last = value.value[-1][1] if isinstance(value, MappingNode) and value.value else value
+            end = _line_end_after(text, max(last.end_mark.index, value.start_mark.index))
             return start, end, block
         end = _line_end_after(text, answer[1].end_mark.index)
         return end, end, block
