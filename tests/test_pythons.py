@@ -261,3 +261,37 @@ def test_config_python_takes_a_version_or_running(invoke: Invoke) -> None:
     assert "python: 'banana' is not a Python version like 3.12 (or 'running')" in refused.output
     assert invoke("config", "python", "3.12").exit_code == 0
     assert invoke("config", "python", "running").exit_code == 0
+
+
+def test_check_update_on_one_python_fixes_its_own_range_only(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    import sys
+
+    running = ".".join(map(str, sys.version_info[:3]))
+    old = sys.version_info < (3, 13)
+    broken = SPLIT.replace(
+        '"working\\nNone\\n"' if old else '"working\\ncleaned up\\n"', '"stale\\n"'
+    )
+    deck = write(tmp_path / "g.yaml", CLOSE.format(by_python=broken))
+    result = invoke("check", "--update", str(deck))
+    assert f"{deck}: 1 answer by version updated" in result.output, (running, result.output)
+    assert deck.read_text() == CLOSE.format(by_python=SPLIT)
+    assert invoke("check", str(deck)).exit_code == 0
+
+
+def test_check_json_on_several_pythons(invoke: Invoke, tmp_path: Path) -> None:
+    import json
+
+    found = _found()
+    if len(found) < 2:
+        pytest.skip("fewer than two CPythons on this machine")
+    deck = write(tmp_path / "g.yaml", CLOSE.format(by_python=SPLIT))
+    names = [found[0].version, found[-1].version]
+    result = invoke("check", "--json", "--python", names[0], "--python", names[1], str(deck))
+    data = json.loads(result.output)
+    assert [report["python_version"] for report in data["pythons"]] == names
+    assert data["matrix"][0] == {
+        "label": f"{deck}: close-value",
+        "status": {names[0]: "passed", names[1]: "passed"},
+    }
