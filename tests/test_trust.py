@@ -107,6 +107,9 @@ def test_without_the_boundary_a_strangers_deck_needs_trust(invoke: Invoke, tmp_p
     assert invoke("import", str(deck)).exit_code == 0
     stored = invoke("check", "--deck", "test-closures")
     assert stored.exit_code == 1 and "pass --trust" in stored.output
+    traced = invoke("trace", "test-closures/late-binding")
+    assert traced.exit_code == 1 and "pass --trust" in traced.output
+    assert invoke("trace", "--trust", "test-closures/late-binding").exit_code == 0
 
 
 @pytest.mark.usefixtures("unprotected")

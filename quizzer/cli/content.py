@@ -521,6 +521,7 @@ def _read_file(path: Path) -> bytes:
     "--interpreter", metavar="PATH", help="Python to run the code with (default: this one)."
 )
 @_limit_options
+@_trust_option
 @click.pass_context
 def trace_command(
     ctx: click.Context,
@@ -531,6 +532,7 @@ def trace_command(
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
+    trust: bool,
 ) -> None:
     """Run a predict_output question's code step by step, in the sandbox, and show each step.
 
@@ -570,9 +572,11 @@ def trace_command(
         with database_of(ctx) as database, database.reading() as session:
             question = store.get_question(session, name)
             kind, found, versions = question.type, question.code, question.python
+            source = question.deck.source
         if kind != "predict_output" or not found:
             raise QuizzerError(f"{name}: only predict_output questions have code to trace")
         code, title = found, f"Trace of {name}"
+        _refuse_untrusted([source] if source else [], trust=trust)
         if versions is not None:
             from packaging.specifiers import SpecifierSet
 
