@@ -46,12 +46,14 @@ def _a_machine_with_the_boundary(
     --trust rule itself are marked ``real_boundary`` (or set their own)."""
     if request.node.get_closest_marker("real_boundary"):
         return
+    from quizzer.cli import content
     from quizzer.sandbox import boundary
 
     enforced = boundary.Boundary(
         landlock_abi=7, seccomp=True, no_new_privs=True, uid_drop=False, reason=None
     )
-    monkeypatch.setattr(boundary, "describe", lambda: enforced)
+    # The CLI's view only: the sandbox itself always sees what the machine enforces.
+    monkeypatch.setattr(content, "describe_boundary", lambda: enforced)
 
 
 @pytest.fixture

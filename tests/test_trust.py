@@ -36,7 +36,9 @@ UNPROTECTED = boundary.Boundary(
 @pytest.fixture
 def unprotected(monkeypatch: pytest.MonkeyPatch) -> None:
     """A machine where the sandbox is no boundary (an old kernel, macOS)."""
-    monkeypatch.setattr(boundary, "describe", lambda: UNPROTECTED)
+    from quizzer.cli import content
+
+    monkeypatch.setattr(content, "describe_boundary", lambda: UNPROTECTED)
 
 
 def test_add_from_asks_before_running_the_files_code(invoke: Invoke, tmp_path: Path) -> None:

@@ -82,6 +82,13 @@ def _limit_options(function: Any) -> Any:
     )(function)
 
 
+def describe_boundary() -> Any:
+    """What this machine's sandbox enforces (``quizzer.sandbox.boundary.describe()``)."""
+    from quizzer.sandbox.boundary import describe
+
+    return describe()
+
+
 def _refuse_untrusted(sources: list[str], *, trust: bool) -> None:
     """Where the sandbox's kernel boundary is not enforced, refuse to run code from the deck
     files among ``sources`` that are not bundled with quizzer, unless ``trust``; say so in
@@ -92,9 +99,7 @@ def _refuse_untrusted(sources: list[str], *, trust: bool) -> None:
     foreign = checking.foreign_sources(sources)
     if not foreign:
         return
-    from quizzer.sandbox.boundary import describe
-
-    boundary = describe()
+    boundary = describe_boundary()
     if boundary.enforced:
         return
     more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
@@ -123,9 +128,7 @@ def _trust_option(function: Any) -> Any:
 
 def sandbox_info_lines() -> list[str]:
     """What this machine enforces around a snippet, a fact a line (check --sandbox-info)."""
-    from quizzer.sandbox.boundary import describe
-
-    found = describe()
+    found = describe_boundary()
     landlock = (
         f"Landlock ABI {found.landlock_abi}" if found.landlock_abi is not None else "no Landlock"
     )
