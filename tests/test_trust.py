@@ -112,6 +112,10 @@ def test_without_the_boundary_a_strangers_deck_needs_trust(invoke: Invoke, tmp_p
     traced = invoke("trace", "test-closures/late-binding")
     assert traced.exit_code == 1 and "pass --trust" in traced.output
     assert invoke("trace", "--trust", "test-closures/late-binding").exit_code == 0
+    apkg = str(tmp_path / "out.apkg")
+    exported = invoke("export", "-o", apkg, "--deck", "test-closures", "--with-trace")
+    assert exported.exit_code == 1 and "pass --trust" in exported.output
+    assert invoke("export", "-o", apkg, "--deck", "test-closures").exit_code == 0
 
 
 @pytest.mark.usefixtures("unprotected")

@@ -393,6 +393,7 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     is_flag=True,
     help="Run each predict_output snippet traced and put the trace on the card's back.",
 )
+@_trust_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def export_command(
@@ -401,6 +402,7 @@ def export_command(
     decks: tuple[str, ...],
     fmt: str,
     with_trace: bool,
+    trust: bool,
     as_json: bool,
 ) -> None:
     """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
@@ -409,7 +411,9 @@ def export_command(
     the file is written atomically. With --format yaml each deck (your own ones too)
     becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back. --with-trace runs
     every predict_output snippet traced, in the sandbox, and adds the whole trace, folded,
-    after the explanation.
+    after the explanation (where the sandbox is no kernel boundary, code of decks imported
+    from files not bundled with quizzer needs --trust). A question with answers by version
+    gets the answer for `config python`.
     """
     from quizzer import transfer
 
@@ -428,11 +432,18 @@ def export_command(
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     from quizzer import collection
 
+    sources: list[str] = []
     with database_of(ctx) as database, database.reading() as session:
         questions = transfer.export_questions(
             session, decks=decks, python=collection.target_python(session)
         )
+        if with_trace:
+            from quizzer import checking
+
+            slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
+            sources = checking.deck_sources(session, slugs)
     if with_trace:
+        _refuse_untrusted(sources, trust=trust)
         questions = _with_traces(questions)
     from quizzer import anki
 
