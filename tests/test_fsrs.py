@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quizzer import db, fsrs6, review, store
-from quizzer.db import SCHEMA_HEAD
 from quizzer.orm import Question
 
 DATA = Path(__file__).parent / "data"
@@ -449,7 +448,7 @@ def test_a_collection_written_by_schema_0003_is_upgraded_with_its_history(
     assert len(before[1]) == 7
 
     _ok(invoke("cards", today="2026-01-12"))
-    assert _rows(db_path, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
+    assert _rows(db_path, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
     after = [_rows(db_path, sql) for sql in queries]
     # Later revisions add nullable columns at the end (0007: answers_by_python).
     after[2] = [row[: len(before[2][0])] for row in after[2]]

@@ -433,25 +433,43 @@ def export_command(
     from quizzer import collection
 
     sources: list[str] = []
-    with database_of(ctx) as database, database.reading() as session:
-        questions = transfer.export_questions(
-            session, decks=decks, python=collection.target_python(session)
-        )
+    with database_of(ctx) as database:
+        with database.reading() as session:
+            questions = transfer.export_questions(
+                session, decks=decks, python=collection.target_python(session)
+            )
+            highlighted = transfer.cached_highlights(session, (q.code for q in questions))
+            if with_trace:
+                from quizzer import checking
+
+                slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
+                sources = checking.deck_sources(session, slugs)
         if with_trace:
-            from quizzer import checking
+            _refuse_untrusted(sources, trust=trust)
+            questions = _with_traces(questions)
+        from quizzer import anki
 
-            slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
-            sources = checking.deck_sources(session, slugs)
-    if with_trace:
-        _refuse_untrusted(sources, trust=trust)
-        questions = _with_traces(questions)
-    from quizzer import anki
+        cached = set(highlighted)
+        # The bar shows from 1000 notes; below, rich.progress is not even imported.
+        with progress_bar("exporting", shown=len(questions) >= 1000) as bar:
+            task = bar.add_task("export", total=len(questions))
+            summary = anki.export_apkg(
+                questions,
+                output,
+                progress=lambda done: bar.update(task, completed=done),
+                highlighted=highlighted,
+            )
+        fresh = {key: value for key, value in highlighted.items() if key not in cached}
+        if fresh:
+            from sqlalchemy.exc import OperationalError
 
-    with progress_bar("exporting") as bar:
-        task = bar.add_task("export", total=len(questions), visible=len(questions) >= 1000)
-        summary = anki.export_apkg(
-            questions, output, progress=lambda done: bar.update(task, completed=done)
-        )
+            # The package is written: a cache that cannot be kept (a read-only database)
+            # only costs the next export its highlighting.
+            try:
+                with database.transaction() as session:
+                    transfer.remember_highlights(session, fresh)
+            except (QuizzerError, OperationalError):
+                pass
     if as_json:
         echo_json(
             {
