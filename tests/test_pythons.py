@@ -181,6 +181,14 @@ def test_a_pyenv_shim_with_no_python_gets_a_clear_message(
     ), result.output
     assert "`pyenv install` one, or name an interpreter itself" in result.output
     assert "127" not in result.output and len(result.output.splitlines()) == 1
+    for command in (
+        ["trace", "--interpreter", str(shim), "--code-file", str(deck)],
+        ["add", "--deck", "m", "--type", "predict_output", "--prompt", "P", "--code",
+         "print(1)", "--interpreter", str(shim)],
+    ):  # fmt: skip
+        other = invoke(*command)
+        assert other.exit_code == 1, other.output
+        assert f"{shim} is a pyenv shim" in other.output and "127" not in other.output
 
 
 def test_a_pyenv_shim_runs_the_python_behind_it(invoke: Invoke, tmp_path: Path) -> None:

@@ -268,7 +268,8 @@ def check_command(
 
 
 def _interpreter(name: str) -> str:
-    """The path of the interpreter a --python value names (a pyenv shim resolved)."""
+    """The path of the interpreter a --python (or --interpreter) value names: a path, a
+    command, a version; a pyenv shim resolved to its Python, or refused in one line."""
     from quizzer.sandbox import pythons
 
     return pythons.resolve(name).path
@@ -582,6 +583,7 @@ def trace_command(
 
     if (name is None) == (code_file is None):
         raise click.UsageError("name a question (DECK/ID) or give --code-file, not both")
+    interpreter = _interpreter(interpreter) if interpreter else None
     if code_file is not None:
         # Read here, not by click.File: a usage error in a later option leaves no file open.
         try:
@@ -735,6 +737,8 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     """
     from quizzer import authoring, checking
 
+    if options["interpreter"]:
+        options["interpreter"] = _interpreter(options["interpreter"])
     if options["from_file"] is not None:
         _add_from_file(ctx, options)
         return
@@ -901,6 +905,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
     from quizzer import authoring, checking, store, transfer
     from quizzer.cli import render
 
+    interpreter = _interpreter(interpreter) if interpreter else None
     draft = _draft_path(settings_of(ctx).db, name)
     interactive = sys.stdin.isatty()
     with database_of(ctx) as database:
