@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from packaging.specifiers import SpecifierSet
+
 from quizzer.answers import normalize_output, output_diff, outputs_match
 from quizzer.deckfile import Question, load_decks
 from quizzer.errors import QuizzerError
@@ -36,14 +38,18 @@ __all__ = [
     "CheckReport",
     "CheckResult",
     "CheckStatus",
+    "Matrix",
     "answer_from_run",
     "check",
     "check_files",
     "check_questions",
     "computed_answer",
+    "deck_sources",
     "file_items",
+    "foreign_sources",
     "store_answers",
     "stored_items",
+    "version_split",
     "wrong_answers",
 ]
 
@@ -165,6 +171,8 @@ class CheckReport:
             run = result.run
             if result.source is None or run is None or _cut_short(run) or result.variant:
                 continue
+            if result.question.answers_by_python is not None:
+                continue  # see split_updates
             updates.setdefault(result.source, {})[result.question.id] = answer_from_run(run)
         return updates
 
@@ -180,6 +188,28 @@ class CheckReport:
             by_id.setdefault(result.question.id, {})[result.variant] = answer_from_run(run)
         return updates
 
+    def split_updates(self) -> dict[Path, dict[str, Split]]:
+        """New answers of failed questions that hold answers by version: the entry whose
+        range holds this Python changes (``answer`` if none does), the others stay."""
+        updates: dict[Path, dict[str, Split]] = {}
+        for result in self.failed:
+            run, question = result.run, result.question
+            if result.source is None or run is None or _cut_short(run):
+                continue
+            if question.answers_by_python is None:
+                continue
+            new = answer_from_run(run)
+            by_python = dict(question.answers_by_python)
+            answer = question.answer
+            for spec in by_python:
+                if SpecifierSet(spec).contains(self.python_version):
+                    by_python[spec] = new
+                    break
+            else:
+                answer = new
+            updates.setdefault(result.source, {})[question.id] = (answer, by_python)
+        return updates
+
     def stored_updates(self) -> dict[str, dict[int, str]]:
         """New answers for the failed stored questions (no deck file) that ran to the end,
         by their ``DECK/ID`` name and variant number."""
@@ -193,6 +223,124 @@ class CheckReport:
     def not_updatable(self) -> tuple[CheckResult, ...]:
         """Failed questions whose run was stopped or hit a limit: no answer to write back."""
         return tuple(r for r in self.failed if r.run is None or _cut_short(r.run))
+
+
+#: A question's new answers: ``answer``, and ``answers_by_python`` (None: one answer).
+Split = tuple[str, "dict[str, str] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    """The verdicts of one check on several Pythons: a report per version, oldest first."""
+
+    reports: tuple[CheckReport, ...]
+
+    @property
+    def versions(self) -> list[str]:
+        """The Pythons' versions, in the order of the reports."""
+        return [report.python_version for report in self.reports]
+
+    def rows(self) -> list[tuple[str, list[CheckStatus]]]:
+        """Each question's label and its status on each version."""
+        if not self.reports:
+            return []
+        return [
+            (results[0].label, [result.status for result in results])
+            for results in zip(*(report.results for report in self.reports), strict=True)
+        ]
+
+    @property
+    def failed(self) -> int:
+        """How many (question, version) runs failed."""
+        return sum(len(report.failed) for report in self.reports)
+
+    def to_json(self) -> dict[str, Any]:
+        """The matrix as ``check --json`` prints it with several Pythons."""
+        return {
+            "pythons": [report.to_json() for report in self.reports],
+            "matrix": [
+                {"label": label, "status": dict(zip(self.versions, statuses, strict=True))}
+                for label, statuses in self.rows()
+            ],
+        }
+
+    def _columns(self) -> list[tuple[CheckResult, ...]]:
+        return list(zip(*(report.results for report in self.reports), strict=True))
+
+    def not_updatable(self) -> list[str]:
+        """Questions that failed somewhere and whose run was stopped or hit a limit on some
+        version: what it printed there is no answer."""
+        return [
+            results[0].label
+            for results in self._columns()
+            if any(r.status == "failed" for r in results)
+            and any(r.run is not None and _cut_short(r.run) for r in results)
+        ]
+
+    def stored_labels(self) -> list[str]:
+        """Failed questions from no deck file (their answers by version are not written)."""
+        return [
+            results[0].label
+            for results in self._columns()
+            if results[0].source is None and any(r.status == "failed" for r in results)
+        ]
+
+    def answer_splits(self) -> dict[Path, dict[str, Split]]:
+        """For each deck file, the failed questions' answers as observed: one ``answer`` when
+        every version printed the same, else ``answers_by_python`` by version range (the
+        newest version's output is ``answer`` too)."""
+        stopped = set(self.not_updatable())
+        splits: dict[Path, dict[str, Split]] = {}
+        for results in self._columns():
+            first = results[0]
+            if first.source is None or first.label in stopped:
+                continue
+            if not any(r.status == "failed" for r in results):
+                continue
+            observed = [
+                (report.python_version, answer_from_run(r.run))
+                for report, r in zip(self.reports, results, strict=True)
+                if r.status != "skipped" and r.run is not None
+            ]
+            if not observed:
+                continue
+            splits.setdefault(first.source, {})[first.question.id] = version_split(observed)
+        return splits
+
+
+def version_split(observed: Sequence[tuple[str, str]]) -> Split:
+    """``(answer, answers_by_python)`` for the outputs ``observed`` on each version (oldest
+    first): ranges where consecutive versions printed the same, bounded at the first
+    version of the next group (as ``X.Y`` unless another ``X.Y`` release disagrees)."""
+    ordered = sorted(observed, key=lambda pair: tuple(int(p) for p in pair[0].split(".")))
+    groups: list[tuple[list[str], str]] = []
+    for version, answer in ordered:
+        if groups and groups[-1][1] == answer:
+            groups[-1][0].append(version)
+        else:
+            groups.append(([version], answer))
+    newest = groups[-1][1]
+    if len(groups) == 1:
+        return newest, None
+
+    def bound(index: int) -> str:
+        version = groups[index][0][0]
+        minor = ".".join(version.split(".")[:2])
+        elsewhere = [
+            v
+            for i, (vs, _) in enumerate(groups)
+            if i != index
+            for v in vs
+            if v.startswith(minor + ".")
+        ]
+        return version if elsewhere else minor
+
+    by_python: dict[str, str] = {}
+    for index, (_, answer) in enumerate(groups):
+        low = f">={bound(index)}" if index else ""
+        high = f"<{bound(index + 1)}" if index + 1 < len(groups) else ""
+        by_python[",".join(part for part in (low, high) if part)] = answer
+    return newest, by_python
 
 
 def _cut_short(run: RunResult) -> bool:
@@ -214,8 +362,9 @@ def _verdict(
     *,
     variant: int = 0,
     expected: str | None = None,
+    version: str,
 ) -> CheckResult:
-    stored = question.answer if variant == 0 and expected is None else expected
+    stored = question.answer_for(version) if variant == 0 and expected is None else expected
     diff = output_diff(
         stored or "", run.output, expected_label=f"{label} (stored)", actual_label="actual"
     )
@@ -295,7 +444,13 @@ def check(
     def judged(position: int, run: RunResult) -> None:
         index, label, question, source, number, _, answer = to_run[position]
         verdicts[index] = verdict = _verdict(
-            label, question, run, source, variant=number, expected=answer if number else None
+            label,
+            question,
+            run,
+            source,
+            variant=number,
+            expected=answer if number else None,
+            version=version,
         )
         if each is not None:
             each(verdict)
@@ -390,6 +545,28 @@ def stored_items(
             if not row.retired:
                 items.append((row.name, transfer.question_file(row), None))
     return items
+
+
+def foreign_sources(sources: Iterable[str]) -> list[str]:
+    """The deck files among ``sources`` that are not bundled with quizzer, each once, in
+    order: the code whose running ``--trust`` decides where the sandbox is no boundary."""
+    from quizzer.importing import bundled_decks_dir
+
+    bundled = bundled_decks_dir().resolve()
+    found: list[str] = []
+    for source in sources:
+        if not Path(source).resolve().is_relative_to(bundled) and source not in found:
+            found.append(source)
+    return found
+
+
+def deck_sources(session: Session, decks: Sequence[str]) -> list[str]:
+    """The deck files the stored ``decks`` were imported from (your own decks have none)."""
+    from quizzer import store
+
+    return [
+        source for slug in decks if (source := store.get_deck(session, slug).source) is not None
+    ]
 
 
 def store_answers(

@@ -4,6 +4,8 @@ card, and the settings. Functions take a Session and never commit.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -313,6 +315,19 @@ DEFAULT_NEW_PER_DAY = 10
 MAX_SETTING = 100_000
 
 
+#: The ``python`` setting's default: the interpreter running quizzer.
+RUNNING_PYTHON = "running"
+_PYTHON_VERSION = re.compile(r"3\.\d+(\.\d+)?")
+
+
+def target_python(session: Session) -> str:
+    """The Python version whose answers review and export use (``config python``)."""
+    value = str(get_setting(session, "python"))
+    if value == RUNNING_PYTHON:
+        return ".".join(map(str, sys.version_info[:3]))
+    return value
+
+
 SETTINGS: dict[str, tuple[type, Any, str]] = {
     "new-per-day": (int, DEFAULT_NEW_PER_DAY, "new cards introduced per day by `review`"),
     "leech-threshold": (
@@ -340,6 +355,12 @@ SETTINGS: dict[str, tuple[type, Any, str]] = {
         str,
         review.DEFAULT_NEW_ORDER,
         "how new cards come: interleaved (each deck in turn), in-order, or random",
+    ),
+    "python": (
+        str,
+        RUNNING_PYTHON,
+        "the Python version (e.g. 3.12) whose answers review and export use, for questions "
+        "with answers by version; 'running': the one running quizzer",
     ),
 }
 
@@ -406,6 +427,10 @@ def set_setting(session: Session, key: str, value: str) -> Any:
         raise QuizzerError(f"{key}: must not be negative")
     if isinstance(parsed, int) and parsed > MAX_SETTING:
         raise QuizzerError(f"{key}: must be at most {MAX_SETTING}")
+    if key == "python" and parsed != RUNNING_PYTHON and not _PYTHON_VERSION.fullmatch(parsed):
+        raise QuizzerError(
+            f"python: {value!r} is not a Python version like 3.12 (or {RUNNING_PYTHON!r})"
+        )
     if key == "scheduler":
         review.switch_scheduler(session, parsed)
         return parsed

@@ -52,9 +52,47 @@ def deck_paths(paths: Iterable[Path]) -> Iterator[Path]:
         elif path.suffix.lower() in PACKAGE_SUFFIXES:
             continue
         elif path.exists():
+            refuse_irregular(path)
             yield path
         else:
             raise DeckFileError(f"{path}: no such file or folder")
+
+
+def refuse_irregular(path: Path) -> None:
+    """Raise DeckFileError unless ``path`` is a regular file (or a link to one): reading a
+    FIFO waits for a writer forever, and a device or socket is no deck."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise DeckFileError(f"{path}: not a regular file ({_kind(mode)}); name a file or folder")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file, else DeckFileError (one line).
+
+    Opened without blocking and checked on the open file, so a FIFO put in its place after
+    a check cannot make the read wait forever either."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise DeckFileError(f"{path}: not a regular file ({_kind(mode)}); name a file or folder")
+    return os.fdopen(fd, "rb")
 
 
 #: A temporary file older than this was left by a writer that was killed.

@@ -5,6 +5,7 @@ in line in one short write transaction. Functions take a Session and never commi
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -216,8 +217,14 @@ def plan_import(paths: Sequence[Path], *, known: set[str]) -> ImportPlan:
 
 
 @gc_paused()
-def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: date) -> ImportReport:
-    """Bring the database in line with a planned import (the caller's one transaction)."""
+def apply_import(
+    session: Session, plan: ImportPlan, *, now: datetime, today: date, replace: bool = False
+) -> ImportReport:
+    """Bring the database in line with a planned import (the caller's one transaction).
+
+    A file declaring a deck another file owns (or one of the bundled decks) is refused
+    unless ``replace``: see :func:`refuse_takeover`.
+    """
     report = ImportReport()
     by_digest = {
         deck.source_digest: deck
@@ -249,6 +256,9 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: da
             .where(Question.deck_id == deck.id, Question.retired.is_(False))
         )
         report.decks.append(DeckImport(deck=deck.slug, path=str(path), unchanged=int(active or 0)))
+    if not replace:
+        for path, deck_file in loaded:
+            refuse_takeover(session, path, deck_file.deck)
     for path, deck_file in loaded:
         report.decks += _retire_renamed(session, path, deck_file.deck)
         imported = upsert_deck(session, deck_file, source=str(path.resolve()), now=now, today=today)
@@ -259,6 +269,48 @@ def apply_import(session: Session, plan: ImportPlan, *, now: datetime, today: da
         ).one().source_digest = plan.digests[path]
     session.flush()
     return report
+
+
+_DECK_LINE = re.compile(r"^deck:\s*['\"]?([a-z0-9-]+)", re.MULTILINE)
+
+
+def bundled_slugs() -> dict[str, Path]:
+    """The slugs the decks bundled with quizzer declare, and their files (read by a pattern,
+    not parsed: the bundled files are quizzer's own and well formed)."""
+    slugs: dict[str, Path] = {}
+    for path in sorted(bundled_decks_dir().glob("*.yaml")):
+        found = _DECK_LINE.search(path.read_text(encoding="utf-8"))
+        if found:
+            slugs[found.group(1)] = path
+    return slugs
+
+
+def refuse_takeover(session: Session, path: Path, slug: str) -> None:
+    """Raise DeckFileError if the deck file ``path`` declares a deck it does not own.
+
+    A deck is owned by the file it was imported from while that file exists, and a bundled
+    deck's slug by quizzer: a downloaded file saying ``deck: python-closures`` would
+    otherwise retire or rewrite every bundled question of that deck. A file that moved (its
+    old place is gone) keeps its deck; ``import --replace`` takes a deck over on purpose.
+    """
+    here = path.resolve()
+    bundled = bundled_decks_dir().resolve()
+    if here.is_relative_to(bundled):
+        return
+    source = session.scalar(select(Deck.source).where(Deck.slug == slug))
+    if source is not None and Path(source).resolve() == here:
+        return  # its own deck (taken over with --replace once, if bundled)
+    owner: str | None = None
+    if source is not None and slug in bundled_slugs():
+        owner = "the decks bundled with quizzer"  # wherever quizzer was installed then
+    elif source is not None and Path(source).is_file():
+        owner = source
+    if owner is not None:
+        raise DeckFileError(
+            f"{path}: field 'deck': the deck {slug!r} belongs to {owner}; importing this "
+            "file would take it over (its questions retired or rewritten). Give the deck "
+            "another slug, or pass --replace to take it over"
+        )
 
 
 def _retire_renamed(session: Session, path: Path, slug: str) -> list[DeckImport]:

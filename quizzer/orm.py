@@ -130,6 +130,8 @@ class Question(Base):
     #: The variants after the first, as ``[{"code": ..., "answer": ...}]``; NULL: no variants.
     #: SQL NULL, not JSON null, for none: nothing to encode for a question that does not vary.
     variants: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
+    #: predict_output answers that hold for some Python versions only, by PEP 440 range.
+    answers_by_python: Mapped[dict[str, str] | None] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -65,6 +66,8 @@ class Content:
     python: str | None
     #: The variants after the first (whose code and answer are ``code`` and ``answer``).
     variants: tuple[VariantPair, ...] = ()
+    #: predict_output answers that hold for some versions only, by PEP 440 range.
+    answers_by_python: dict[str, str] | None = None
 
     @classmethod
     def of(cls, source: HasContent) -> Content:
@@ -86,6 +89,7 @@ class Content:
             tags=tuple(source.tags or ()),
             python=source.python,
             variants=tuple(runs[1:]),
+            answers_by_python=getattr(source, "answers_by_python", None) or None,
         )
 
     @property
@@ -116,12 +120,49 @@ class Content:
                 if self.variants
                 else None
             ),
+            "answers_by_python": (
+                dict(self.answers_by_python) if self.answers_by_python is not None else None
+            ),
         }
+
+    def answer_for(self, version: str) -> str:
+        """The answer for Python ``version`` (see :func:`answer_for`)."""
+        return answer_for(self.answer, self.answers_by_python, version)
 
     def digest(self) -> str:
         """A hash of the content: an edited question is one whose digest changed."""
         columns = self.columns()
-        if columns["variants"] is None:
-            del columns["variants"]  # so a question that does not vary keeps its old digest
+        # Absent, not null, when unused: a question that does not use them keeps its digest.
+        for optional in ("variants", "answers_by_python"):
+            if columns[optional] is None:
+                del columns[optional]
         blob = json.dumps(columns, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+#: Characters that control a terminal instead of showing: C0 controls but tab and new line,
+#: DEL, the C1 controls (U+0080..U+009F: ``\u009b`` is an 8-bit CSI), the bidi embeddings,
+#: overrides and isolates (U+202A..U+202E, U+2066..U+2069), the marks that steer them
+#: (U+200E, U+200F, U+061C), and the line and paragraph separators (U+2028, U+2029).
+#: The CLI spells them out wherever it prints text (``quizzer.cli.visible``).
+TERMINAL_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+#: What deck text may not hold (but a predict_output answer, which is what the code
+#: prints): the same, less the line breaks YAML itself knows (CR, NEL, U+2028, U+2029),
+#: which move no cursor but to a new line (and are spelled out when shown all the same).
+DECK_REFUSED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def answer_for(answer: str, answers_by_python: dict[str, str] | None, version: str) -> str:
+    """The answer for Python ``version`` (``"3.12.1"``): the first range of
+    ``answers_by_python`` holding it gives it, else ``answer``."""
+    if answers_by_python:
+        from packaging.specifiers import SpecifierSet
+
+        for spec, specific in answers_by_python.items():
+            if SpecifierSet(spec).contains(version):
+                return specific
+    return answer

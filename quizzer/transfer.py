@@ -19,13 +19,20 @@ from quizzer.deckfile.writer import SCHEMA_FILE
 from quizzer.errors import QuizzerError
 from quizzer.files import write_bytes_atomically
 from quizzer.orm import Deck, HighlightCache, Question
-from quizzer.questions import Content
+from quizzer.questions import Content, answer_for
 
 
 def export_questions(
-    session: Session, *, decks: Sequence[str] = (), today: date | None = None
+    session: Session,
+    *,
+    decks: Sequence[str] = (),
+    today: date | None = None,
+    python: str | None = None,
 ) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
+
+    A question with answers by version gets the answer for Python ``python`` (a version
+    such as ``"3.12"``; None: its ``answer``).
 
     A note counts as changed when its question or its deck's tags changed (the title
     names the Anki deck, in no note).
@@ -57,6 +64,7 @@ def export_questions(
             Question.changed_at,
             Question.python,
             Question.variants,
+            Question.answers_by_python,
         )
         .join(Deck, Deck.id == Question.deck_id)
         .where(Question.retired.is_(False))
@@ -69,7 +77,10 @@ def export_questions(
     titles = deck_titles({slug: title for slug, title in every_deck})
     exported = []
     for row in session.execute(stmt):
-        code, answer, changed_at = row.code, row.answer, max(row.changed_at, row.deck_changed_at)
+        code, changed_at = row.code, max(row.changed_at, row.deck_changed_at)
+        answer = row.answer
+        if python is not None:
+            answer = answer_for(row.answer, row.answers_by_python, python)
         if row.variants and today is not None:
             shown = today.toordinal() % (1 + len(row.variants))
             if shown:

@@ -37,6 +37,25 @@ def invoke(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     return run
 
 
+@pytest.fixture(autouse=True)
+def _a_machine_with_the_boundary(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process commands run as on a machine whose sandbox is a kernel boundary, so deck
+    files in tmp_path are checked without --trust wherever the suite runs; tests of the
+    --trust rule itself are marked ``real_boundary`` (or set their own)."""
+    if request.node.get_closest_marker("real_boundary"):
+        return
+    from quizzer.cli import content
+    from quizzer.sandbox import boundary
+
+    enforced = boundary.Boundary(
+        landlock_abi=7, seccomp=True, no_new_privs=True, uid_drop=False, reason=None
+    )
+    # The CLI's view only: the sandbox itself always sees what the machine enforces.
+    monkeypatch.setattr(content, "describe_boundary", lambda: enforced)
+
+
 @pytest.fixture
 def deck_file(tmp_path: Path) -> Path:
     """A small deck file with one question of each type."""
@@ -71,6 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers", "postgres: needs a PostgreSQL server (--postgres URL or QUIZZER_TEST_POSTGRES)"
+    )
+    config.addinivalue_line(
+        "markers", "real_boundary: the --trust rule sees what this machine really enforces"
     )
     config.addinivalue_line(
         "markers",

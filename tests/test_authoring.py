@@ -255,11 +255,11 @@ def test_add_from_a_file(invoke: Invoke, tmp_path: Path) -> None:
           answer: Two names, one object.
         """,
     )
-    result = invoke("add", "--from", str(listed), "--deck", "my-notes")
+    result = invoke("add", "--from", str(listed), "--deck", "my-notes", "-y")
     assert result.exit_code == 0, result.output
     assert "Added 2 questions to my-notes." in result.output
     wrong = write(tmp_path / "wrong.yaml", listed.read_text().replace("[1]", "[]"))
-    refused = invoke("add", "--from", str(wrong), "--deck", "other")
+    refused = invoke("add", "--from", str(wrong), "--deck", "other", "-y")
     assert refused.exit_code == 1 and "other/alias: field 'answer'" in refused.output
     needs_deck = invoke("add", "--from", str(listed))
     assert needs_deck.exit_code == 2

@@ -136,7 +136,7 @@ questions:
 
 @pytest.mark.parametrize(
     ("args", "stdin"),
-    [(["decks"], ""), (["review"], "q\n"), (["check", "{deck}"], "")],
+    [(["decks"], ""), (["review"], "q\n"), (["check", "--trust", "{deck}"], "")],
     ids=["decks", "review", "check of a file, no database"],
 )
 def test_the_collector_is_paused_while_a_command_starts_then_runs_again(

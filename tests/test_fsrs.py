@@ -451,7 +451,10 @@ def test_a_collection_written_by_schema_0003_is_upgraded_with_its_history(
 
     _ok(invoke("cards", today="2026-01-12"))
     assert _rows(db_path, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
-    assert [_rows(db_path, sql) for sql in queries] == before
+    after = [_rows(db_path, sql) for sql in queries]
+    # Later revisions add nullable columns at the end (0007: answers_by_python).
+    after[2] = [row[: len(before[2][0])] for row in after[2]]
+    assert after == before
     assert _rows(db_path, "SELECT DISTINCT scheduler, stability_after FROM reviews") == [
         (None, None)
     ]

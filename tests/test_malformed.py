@@ -147,7 +147,7 @@ def test_a_50_mb_file_is_refused_before_parsing(
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_a_file_whose_size_lies_is_read_only_up_to_the_limit() -> None:
+def test_a_device_whose_size_lies_is_refused_unread() -> None:
     # A device reports size 0; reading it whole would never end. The check runs in a
     # child with capped memory, so a regression fails here instead of eating the host.
     code = (
@@ -165,9 +165,9 @@ def test_a_file_whose_size_lies_is_read_only_up_to_the_limit() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == (
-        f"/dev/zero: the file is too big; deck files are limited to "
-        f"{MAX_FILE_BYTES // (1024 * 1024)} MiB"
+    # A device is no deck file: refused before a byte is read (issue 19).
+    assert (
+        result.stdout.strip() == "/dev/zero: not a regular file (a device); name a file or folder"
     )
 
 

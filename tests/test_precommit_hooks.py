@@ -52,6 +52,8 @@ def test_a_wrong_answer_blocks_the_commit_with_its_diff(tmp_path: Path) -> None:
     (decks / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {hooks}\n    rev: {rev}\n"
         "    hooks:\n      - id: quizzer-validate\n      - id: quizzer-check\n"
+        # The repository's own decks: run even where the sandbox is no kernel boundary.
+        "        args: [--trust]\n"
     )
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
     subprocess.run([pre_commit, "install"], cwd=decks, env=env, check=True, capture_output=True)

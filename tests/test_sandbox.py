@@ -469,7 +469,7 @@ def test_stopping_check_stops_its_snippets_at_once(tmp_path: Path, signum: int) 
     temp.mkdir()
     quizzer = str(Path(sys.executable).with_name("quizzer"))
     process = subprocess.Popen(
-        [quizzer, "check", "--jobs", "2", str(deck)],
+        [quizzer, "check", "--trust", "--jobs", "2", str(deck)],
         env={**os.environ, "TMPDIR": str(temp)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -46,9 +46,12 @@ class QuizzerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QuizzerError as exc:
+            from quizzer.cli.visible import visible
+
+            # A message names files and questions from anywhere: shown, never interpreted.
             if exc.exit_code == 2:
-                raise click.UsageError(str(exc), ctx=click.get_current_context()) from None
-            raise click.ClickException(str(exc)) from None
+                raise click.UsageError(visible(str(exc)), ctx=click.get_current_context()) from None
+            raise click.ClickException(visible(str(exc))) from None
         except Exception as exc:
             # A database that fails mid-command (a server gone, a value it cannot store):
             # one line, exit 1; the transaction was rolled back. sqlalchemy is looked up,
@@ -311,10 +314,14 @@ def database_of(ctx: click.Context) -> Iterator[Database]:
 
 
 def echo_json(data: Any) -> None:
-    """Print ``data`` as indented JSON, non-ASCII kept."""
+    """Print ``data`` as indented JSON, non-ASCII kept but control characters escaped
+    (``\\u001b``, ``\\u202e``: JSON escapes the C0 ones itself, not C1 or bidi)."""
     import json
 
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    from quizzer.questions import TERMINAL_CONTROL
+
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(TERMINAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def output_is_plain() -> bool:
@@ -335,6 +342,9 @@ def print_table(
     To a terminal: a borderless table whose other text wraps. To a pipe or a file: one
     tab-separated line per row, every value whole, no header, for awk, cut and xargs.
     """
+    from quizzer.cli.visible import visible
+
+    rows = [[visible(cell) for cell in row] for row in rows]
     if output_is_plain():
         for row in rows:
             click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))

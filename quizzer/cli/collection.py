@@ -23,6 +23,7 @@ from quizzer.cli import (
     settings_of,
     utc_now,
 )
+from quizzer.cli.visible import echo
 from quizzer.errors import QuizzerError
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     help="From Anki packages, bring the review history and schedule too.",
 )
 @click.option("--dry-run", is_flag=True, help="Validate the files only; change nothing.")
+@click.option(
+    "--replace", is_flag=True, help="Let a file take over a deck another file (or quizzer) owns."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.pass_context
 def import_command(
@@ -48,6 +52,7 @@ def import_command(
     bundled: bool,
     with_progress: bool,
     dry_run: bool,
+    replace: bool,
     as_json: bool,
 ) -> None:
     """Load deck files, Anki packages (.apkg, .colpkg), or folders of them, into the database.
@@ -58,7 +63,8 @@ def import_command(
     --bundled loads the decks that come with quizzer (`review` loads them by itself
     only into an empty collection). Each Anki note becomes a question of a deck of
     your own; importing the package again updates them (see "Coming from Anki" in
-    the README).
+    the README). A file whose `deck:` is a deck another file (or quizzer's bundled
+    decks) owns is refused unless --replace.
     """
     from quizzer import importing
     from quizzer.files import deck_paths, package_paths
@@ -103,11 +109,9 @@ def import_command(
                 }
             )
         else:
-            click.echo(
-                f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)"
-            )
+            echo(f"{len(decks)} deck files valid, {count} questions (dry run: nothing changed)")
             for plan in plans:
-                click.echo(
+                echo(
                     f"{plan.path}: {len(plan.planned)} of {plan.notes} notes can be imported "
                     "(dry run: nothing changed)"
                 )
@@ -128,7 +132,7 @@ def import_command(
         with database.transaction() as session:
             now, today = utc_now(), settings.day()
             report = (
-                importing.apply_import(session, plan, now=now, today=today)
+                importing.apply_import(session, plan, now=now, today=today, replace=replace)
                 if plan is not None
                 else importing.ImportReport()
             )
@@ -147,9 +151,9 @@ def import_command(
             parts.append(f"{item.retired} retired")
         if item.restored:
             parts.append(f"{item.restored} restored")
-        click.echo(f"{item.deck}: {', '.join(parts)}  ({item.path})")
+        echo(f"{item.deck}: {', '.join(parts)}  ({item.path})")
     for done in imported:
-        click.echo(_package_line(done))
+        echo(_package_line(done))
 
 
 def _package_line(done: Any) -> str:
@@ -188,9 +192,7 @@ def decks_command(ctx: click.Context, as_json: bool) -> None:
         echo_json([asdict(s) for s in summaries])
         return
     if not summaries:
-        click.echo(
-            "No decks yet. Load some with `quizzer import PATH` (or just run `quizzer review`)."
-        )
+        echo("No decks yet. Load some with `quizzer import PATH` (or just run `quizzer review`).")
         return
     print_table(
         None,
@@ -241,7 +243,7 @@ def cards_command(
             return
         rows = list(cards)
     if not rows:
-        click.echo("No cards match.")
+        echo("No cards match.")
         return
     print_table(
         None,
@@ -319,28 +321,30 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         echo_json(data)
         return
     state = data["state"]
-    click.echo(f"{data['name']}  [{data['type']}]" + ("  (retired)" if data["retired"] else ""))
-    click.echo(data["prompt"])
+    echo(f"{data['name']}  [{data['type']}]" + ("  (retired)" if data["retired"] else ""))
+    echo(data["prompt"])
     if data["code"]:
-        click.echo("")
-        click.echo(data["code"].rstrip("\n"))
+        echo("")
+        echo(data["code"].rstrip("\n"))
     if data["choices"]:
         for choice in data["choices"]:
-            click.echo(f"  - {choice}")
-    click.echo("")
-    click.echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
+            echo(f"  - {choice}")
+    echo("")
+    echo("answer: " + data["answer"].rstrip("\n").replace("\n", "\n        "))
+    for spec, answer in (data.get("answers_by_python") or {}).items():
+        echo(f"  python{spec}: " + answer.rstrip("\n").replace("\n", "\n        "))
     if data["explanation"]:
-        click.echo("why:    " + data["explanation"].strip())
+        echo("why:    " + data["explanation"].strip())
     if data["python"]:
-        click.echo(f"python: {data['python']}  (the versions the answer holds for)")
+        echo(f"python: {data['python']}  (the versions the answer holds for)")
     for number, variant in enumerate(data["variants"] or [], start=2):
-        click.echo("")
-        click.echo(f"variant {number}:")
-        click.echo("  " + variant["code"].rstrip("\n").replace("\n", "\n  "))
-        click.echo("answer: " + variant["answer"].rstrip("\n").replace("\n", "\n        "))
-    click.echo("")
+        echo("")
+        echo(f"variant {number}:")
+        echo("  " + variant["code"].rstrip("\n").replace("\n", "\n  "))
+        echo("answer: " + variant["answer"].rstrip("\n").replace("\n", "\n        "))
+    echo("")
     due = "new" if state["new"] else f"due {state['due']}"
-    click.echo(
+    echo(
         f"ease {state['ease']:.2f}, repetitions {state['repetitions']}, interval "
         f"{state['interval']} d, {due}, lapses {state['lapses']}"
     )
@@ -348,13 +352,13 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         recall = (
             "" if state["recall"] is None else f", predicted recall today {state['recall']:.0%}"
         )
-        click.echo(
+        echo(
             f"FSRS: stability {state['stability']:.2f} d, difficulty {state['difficulty']:.2f}"
             f"{recall}"
         )
     for row in data["by_variant"] or []:
         last = f", last shown {row['last']}" if row["last"] else ", not shown yet"
-        click.echo(
+        echo(
             f"  variant {row['variant']}: {row['answers']} answer"
             f"{'s' if row['answers'] != 1 else ''}, {row['right']} right{last}"
         )
@@ -363,14 +367,14 @@ def show_command(ctx: click.Context, name: str, as_json: bool) -> None:
         memory = (
             "" if after["stability"] is None else f", FSRS stability {after['stability']:.2f} d"
         )
-        click.echo(
+        echo(
             f"  {entry['day']}  q={entry['quality']}  {entry['kind']:<6}  -> ease "
             f"{after['ease']:.2f}, reps {after['repetitions']}, due {after['due']}{memory}"
             + ("" if entry["variant"] is None else f"  (variant {entry['variant'] + 1})")
         )
         if entry["typed"] is not None:
             typed = entry["typed"].replace("\n", "\n              ") if entry["typed"] else ""
-            click.echo(f"      typed:  {typed or '(nothing)'}")
+            echo(f"      typed:  {typed or '(nothing)'}")
 
 
 # --- grade ----------------------------------------------------------------------------
@@ -423,20 +427,20 @@ def grade_command(ctx: click.Context, name: str, quality: int, as_json: bool) ->
         )
         return
     if outcome.kind == "drill":
-        click.echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
+        echo(f"{name}: drill answer logged (graded already today); next due {after.due}")
     elif recorded.memory is not None:
         memory = recorded.memory
-        click.echo(
+        echo(
             f"{name}: q={quality}; FSRS stability {memory.stability:.2f} d, difficulty "
             f"{memory.difficulty:.2f}, next due {after.due}"
         )
     else:
-        click.echo(
+        echo(
             f"{name}: q={quality}; ease {after.ease / 100:.2f}, repetitions {after.repetitions}, "
             f"interval {after.interval} d, next due {after.due}"
         )
     if recorded.leeched:
-        click.echo(leech_message(name, after.lapses))
+        echo(leech_message(name, after.lapses))
 
 
 # --- settings -------------------------------------------------------------------------
@@ -462,7 +466,7 @@ def config_command(ctx: click.Context, key: str | None, value: str | None, as_js
                 echo_json(dict(sorted(values.items())))
                 return
             for name, (_, _, about) in sorted(collection.SETTINGS.items()):
-                click.echo(f"{name} = {values[name]}    # {about}")
+                echo(f"{name} = {values[name]}    # {about}")
             return
         if value is None:
             if key not in collection.SETTINGS:
@@ -473,9 +477,9 @@ def config_command(ctx: click.Context, key: str | None, value: str | None, as_js
     if as_json:
         echo_json({key: stored})
     elif value is None:
-        click.echo(str(stored))
+        echo(str(stored))
     else:
-        click.echo(f"{key} = {stored}")
+        echo(f"{key} = {stored}")
 
 
 # --- undo, unsuspend ------------------------------------------------------------------
@@ -492,7 +496,7 @@ def undo_command(ctx: click.Context) -> None:
 
     with database_of(ctx) as database, database.transaction() as session:
         undone = review.undo_last(session)
-    click.echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
+    echo(f"Undone: {undone.name}, quality {undone.quality} ({undone.kind}) on {undone.day}.")
 
 
 @command("unsuspend")
@@ -508,9 +512,9 @@ def unsuspend_command(ctx: click.Context, name: str) -> None:
     with database_of(ctx) as database, database.transaction() as session:
         changed = collection.unsuspend(session, name)
     if changed:
-        click.echo(f"{name}: back in reviews.")
+        echo(f"{name}: back in reviews.")
     else:
-        click.echo(f"{name} is not suspended; nothing changed.")
+        echo(f"{name} is not suspended; nothing changed.")
 
 
 @command("restore")
@@ -527,9 +531,9 @@ def restore_command(ctx: click.Context, name: str) -> None:
     with database_of(ctx) as database, database.transaction() as session:
         restored = authoring.restore(session, store.get_question(session, name))
     if restored:
-        click.echo(f"{name}: restored, with its schedule and history.")
+        echo(f"{name}: restored, with its schedule and history.")
     else:
-        click.echo(f"{name} is not retired; nothing changed.")
+        echo(f"{name} is not retired; nothing changed.")
 
 
 # --- db -------------------------------------------------------------------------------
@@ -570,7 +574,7 @@ def db_copy_command(ctx: click.Context, target: str, replace: bool) -> None:
     end_startup()
     report = dbcopy.copy_database(settings_of(ctx).db, target, replace=replace)
     verb = "Replaced the collection in" if report.replaced else "Copied to"
-    click.echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")
+    echo(f"{verb} {report.target}: {report.summary()} (from {report.source}).")
 
 
 @db_group.command("check")
@@ -592,10 +596,10 @@ def db_check_command(ctx: click.Context, as_json: bool) -> None:
         echo_json(report.to_json())
     else:
         for problem in report.problems:
-            click.echo(problem)
+            echo(problem)
         if report.total_problems > len(report.problems):
-            click.echo(f"... and {report.total_problems - len(report.problems)} more")
+            echo(f"... and {report.total_problems - len(report.problems)} more")
         verdict = "ok" if report.ok else f"{report.total_problems} problems"
-        click.echo(f"{verdict}: {report.questions} questions, {report.reviews} answers checked")
+        echo(f"{verdict}: {report.questions} questions, {report.reviews} answers checked")
     if not report.ok:
         ctx.exit(1)

@@ -22,6 +22,7 @@ from quizzer.cli import (
     settings_of,
     utc_now,
 )
+from quizzer.cli.visible import echo
 from quizzer.errors import QuizzerError
 
 #: Bounds of check's limits: generous for any quiz snippet, and far inside what the
@@ -81,6 +82,72 @@ def _limit_options(function: Any) -> Any:
     )(function)
 
 
+def describe_boundary() -> Any:
+    """What this machine's sandbox enforces (``quizzer.sandbox.boundary.describe()``)."""
+    from quizzer.sandbox.boundary import describe
+
+    return describe()
+
+
+def _refuse_untrusted(sources: list[str], *, trust: bool) -> None:
+    """Where the sandbox's kernel boundary is not enforced, refuse to run code from the deck
+    files among ``sources`` that are not bundled with quizzer, unless ``trust``; say so in
+    one line either way. Bundled decks and the user's own questions run as they always did.
+    """
+    from quizzer import checking
+
+    foreign = checking.foreign_sources(sources)
+    if not foreign:
+        return
+    boundary = describe_boundary()
+    if boundary.enforced:
+        return
+    more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+    why = boundary.reason or "no kernel boundary"
+    if trust:
+        echo(
+            f"note: the sandbox is no security boundary here ({why}); running code from "
+            f"{foreign[0]}{more} with your rights, as --trust says",
+            err=True,
+        )
+        return
+    raise QuizzerError(
+        f"the sandbox is no security boundary here ({why}): code from {foreign[0]}{more}, "
+        "a deck file not bundled with quizzer, is not run; pass --trust to run it anyway "
+        "with your rights (`quizzer check --sandbox-info` says what is enforced)"
+    )
+
+
+def _trust_option(function: Any) -> Any:
+    return click.option(
+        "--trust",
+        is_flag=True,
+        help="Run code from deck files even where the sandbox is no security boundary.",
+    )(function)
+
+
+def sandbox_info_lines() -> list[str]:
+    """What this machine enforces around a snippet, a fact a line (check --sandbox-info)."""
+    found = describe_boundary()
+    landlock = (
+        f"Landlock ABI {found.landlock_abi}" if found.landlock_abi is not None else "no Landlock"
+    )
+    lines = [
+        f"kernel boundary: {'enforced' if found.enforced else 'NOT enforced'}"
+        + ("" if found.enforced or not found.reason else f" ({found.reason})"),
+        f"landlock: {landlock}",
+        f"seccomp: {'yes' if found.seccomp else 'no'}",
+        f"no_new_privs: {'yes' if found.no_new_privs else 'no'}",
+        f"uid drop (when run as root): {'yes' if found.uid_drop else 'no'}",
+    ]
+    if not found.enforced:
+        lines.append(
+            "code from deck files not bundled with quizzer runs only with --trust; "
+            "bundled decks and your own `add` run as they are"
+        )
+    return lines
+
+
 @command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -94,11 +161,14 @@ def _limit_options(function: Any) -> Any:
 )
 @click.option("--update", is_flag=True, help="Write what CPython prints back as the answers.")
 @click.option(
+    "--python",
     "--interpreter",
-    "--python",  # its old name: elsewhere --python is a version range, so it is not shown
-    "python",
-    metavar="PATH",
-    help="Interpreter to run snippets with (default: this one).",
+    "pythons",
+    multiple=True,
+    type=UTF8_TEXT,
+    metavar="PYTHON",
+    help="Python to run snippets with: a path, a command, a version (3.12) or 'all' "
+    "(every CPython found); repeat for several (default: this one).",
 )
 @click.option(
     "--jobs",
@@ -107,6 +177,10 @@ def _limit_options(function: Any) -> Any:
     help="Snippets at a time (default: CPUs).",
 )
 @_limit_options
+@_trust_option
+@click.option(
+    "--sandbox-info", is_flag=True, help="Print what this machine's sandbox enforces, and stop."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_context
 def check_command(
@@ -114,11 +188,13 @@ def check_command(
     paths: tuple[Path, ...],
     decks: tuple[str, ...],
     update: bool,
-    python: str | None,
+    pythons: tuple[str, ...],
     jobs: int | None,
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
+    trust: bool,
+    sandbox_info: bool,
     as_json: bool,
 ) -> None:
     """Run predict_output code in the sandbox and compare with the stored answers.
@@ -131,28 +207,42 @@ def check_command(
     refused: check that file).
     Answers are compared whole, an uncaught exception's last line as CPython prints it (in
     a review that line also counts as right typed as the exception's type alone).
+    Where the sandbox is no security boundary (see --sandbox-info), code from deck files
+    not bundled with quizzer runs only with --trust. With several Pythons (--python 3.11
+    --python 3.13, or --python all) each snippet runs on each, and a matrix of pass and
+    FAIL is printed; --update then writes the answers each version printed, as version
+    ranges (answers_by_python) where they differ.
     """
     from quizzer import checking
     from quizzer.bulk import end_startup
     from quizzer.cli import render
 
+    if sandbox_info:
+        for line in sandbox_info_lines():
+            echo(line)
+        return
     if not paths and not decks:
         raise click.UsageError("name deck files or folders, or --deck SLUG")
     limits = _limits(timeout, cpu, memory)
     items = checking.file_items(paths) if paths else []
+    sources = [str(source) for _, _, source in items if source is not None]
     if decks:
         with database_of(ctx) as database, database.reading() as session:
             items += checking.stored_items(session, decks, update=update)
+            sources += checking.deck_sources(session, decks)
+    _refuse_untrusted(sources, trust=trust)
     runnable = sum(1 for _, q, _ in items if q.type == "predict_output")
+    if len(pythons) > 1 or "all" in pythons:
+        _check_matrix(ctx, items, pythons, update=update, limits=limits, jobs=jobs, as_json=as_json)
+        return
+    python = _interpreter(pythons[0]) if pythons else None
     end_startup()  # when only files were named, no database was opened
 
     def shown(result: checking.CheckResult) -> None:
         """A failure is told as soon as its run ends, not after the slowest snippet."""
         if result.status != "failed" or as_json:
             return
-        click.echo(
-            f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}"
-        )
+        echo(f"FAIL {result.label}: {result.reason}" if result.reason else f"FAIL {result.label}")
         run = result.run
         cut_short = run is not None and (run.stopped or run.limit is not None)
         # A runaway snippet's output is not an answer: its diff would only bury the reason.
@@ -182,11 +272,89 @@ def check_command(
             ctx.exit(1)
         return
     for line in report.repeats:
-        click.echo(f"note: {line}")
-    click.echo(report.summary())
+        echo(f"note: {line}")
+    echo(report.summary())
     left = _write_back(ctx, report, said=click.echo) if update else len(report.failed)
     if left:
         ctx.exit(1)
+
+
+def _interpreter(name: str) -> str:
+    """The path of the interpreter a --python (or --interpreter) value names: a path, a
+    command, a version; a pyenv shim resolved to its Python, or refused in one line."""
+    from quizzer.sandbox import pythons
+
+    return pythons.resolve(name).path
+
+
+def _check_matrix(
+    ctx: click.Context,
+    items: list[Any],
+    names: tuple[str, ...],
+    *,
+    update: bool,
+    limits: Any,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """check on several Pythons: each snippet on each, a matrix of the verdicts."""
+    from quizzer import checking
+    from quizzer.bulk import end_startup
+    from quizzer.cli import render
+    from quizzer.sandbox import pythons
+
+    chosen = pythons.resolve_many(names)
+    end_startup()
+    if len(chosen) < 2:
+        found = ", ".join(p.version for p in chosen) or "none"
+        echo(f"note: only one Python found ({found}): no matrix to draw", err=True)
+    runnable = sum(1 for _, q, _ in items if q.type == "predict_output") * len(chosen)
+    reports = []
+    with progress_bar("checking") as bar:
+        task = bar.add_task("check", total=runnable, visible=runnable >= 20)
+        done_before = 0
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done_before + done)
+
+        for python in chosen:
+            report = checking.check(
+                items, python=python.path, limits=limits, jobs=jobs, progress=progress
+            )
+            done_before += sum(1 for r in report.results if r.status != "skipped")
+            reports.append(report)
+    matrix = checking.Matrix(tuple(reports))
+    if as_json:
+        data = matrix.to_json()
+        if update:
+            data["updated"] = []
+            left = _write_matrix_back(ctx, matrix, said=data["updated"].append)
+        else:
+            left = matrix.failed
+        echo_json(data)
+        if left:
+            ctx.exit(1)
+        return
+    render.echo_matrix(matrix)
+    left = _write_matrix_back(ctx, matrix, said=echo) if update else matrix.failed
+    if left:
+        ctx.exit(1)
+
+
+def _write_matrix_back(ctx: click.Context, matrix: Any, *, said: Callable[[str], object]) -> int:
+    """Write each version's answers back (as version ranges where they differ); returns how
+    many questions could not be written."""
+    from quizzer.deckfile import rewrite
+
+    for label in matrix.not_updatable():
+        said(f"not updated: {label}: a run was stopped or hit a limit")
+    for path, splits in matrix.answer_splits().items():
+        changed = rewrite.update_version_answers(path, splits)
+        said(f"{path}: {changed} answer{'s' if changed != 1 else ''} updated")
+    stored = matrix.stored_labels()
+    for label in stored:
+        said(f"not updated: {label}: a stored question; check its deck file, or edit it")
+    return len(matrix.not_updatable()) + len(stored)
 
 
 def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object]) -> int:
@@ -204,6 +372,9 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     for path, by_id in report.variant_updates().items():
         changed = rewrite.update_variant_answers(path, by_id)
         said(f"{path}: {changed} variant answer{'s' if changed != 1 else ''} updated")
+    for path, splits in report.split_updates().items():
+        changed = rewrite.update_version_answers(path, splits)
+        said(f"{path}: {changed} answer{'s' if changed != 1 else ''} by version updated")
     stored = report.stored_updates()
     if stored:
         with database_of(ctx) as database, database.transaction() as session:
@@ -238,6 +409,7 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     is_flag=True,
     help="Run each predict_output snippet traced and put the trace on the card's back.",
 )
+@_trust_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def export_command(
@@ -246,6 +418,7 @@ def export_command(
     decks: tuple[str, ...],
     fmt: str,
     with_trace: bool,
+    trust: bool,
     as_json: bool,
 ) -> None:
     """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
@@ -254,7 +427,9 @@ def export_command(
     the file is written atomically. With --format yaml each deck (your own ones too)
     becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back. --with-trace runs
     every predict_output snippet traced, in the sandbox, and adds the whole trace, folded,
-    after the explanation.
+    after the explanation (where the sandbox is no kernel boundary, code of decks imported
+    from files not bundled with quizzer needs --trust). A question with answers by version
+    gets the answer for `config python`.
     """
     from quizzer import transfer
 
@@ -267,17 +442,29 @@ def export_command(
             echo_json({"format": "yaml", "files": [str(path) for path in written]})
             return
         for path in written:
-            click.echo(f"wrote {path}")
+            echo(f"wrote {path}")
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
+    from quizzer import collection
+
+    sources: list[str] = []
     with database_of(ctx) as database:
         with database.reading() as session:
             questions = transfer.export_questions(
-                session, decks=decks, today=settings_of(ctx).day()
+                session,
+                decks=decks,
+                today=settings_of(ctx).day(),
+                python=collection.target_python(session),
             )
             highlighted = transfer.cached_highlights(session, (q.code for q in questions))
+            if with_trace:
+                from quizzer import checking
+
+                slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
+                sources = checking.deck_sources(session, slugs)
         if with_trace:
+            _refuse_untrusted(sources, trust=trust)
             questions = _with_traces(questions)
         from quizzer import anki
 
@@ -313,7 +500,7 @@ def export_command(
             }
         )
         return
-    click.echo(
+    echo(
         f"wrote {summary.path}: {summary.notes} notes, {summary.cards} cards, "
         f"{len(summary.decks)} deck{'s' if len(summary.decks) != 1 else ''}"
     )
@@ -359,6 +546,15 @@ def _with_traces(questions: list[Any]) -> list[Any]:
     return traced
 
 
+def _read_file(path: Path) -> bytes:
+    """The bytes of a file named on the command line; a FIFO, device or socket is refused
+    with one line (reading a FIFO would wait for a writer forever)."""
+    from quizzer.files import open_regular
+
+    with open_regular(path) as handle:
+        return handle.read()
+
+
 # --- trace ----------------------------------------------------------------------------
 
 
@@ -376,6 +572,7 @@ def _with_traces(questions: list[Any]) -> list[Any]:
     "--interpreter", metavar="PATH", help="Python to run the code with (default: this one)."
 )
 @_limit_options
+@_trust_option
 @click.pass_context
 def trace_command(
     ctx: click.Context,
@@ -386,6 +583,7 @@ def trace_command(
     timeout: float | None,
     cpu: int | None,
     memory: int | None,
+    trust: bool,
 ) -> None:
     """Run a predict_output question's code step by step, in the sandbox, and show each step.
 
@@ -403,10 +601,11 @@ def trace_command(
 
     if (name is None) == (code_file is None):
         raise click.UsageError("name a question (DECK/ID) or give --code-file, not both")
+    interpreter = _interpreter(interpreter) if interpreter else None
     if code_file is not None:
         # Read here, not by click.File: a usage error in a later option leaves no file open.
         try:
-            data = sys.stdin.buffer.read() if str(code_file) == "-" else code_file.read_bytes()
+            data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
             code = data.decode("utf-8")
         except OSError as exc:
             raise click.BadParameter(
@@ -425,9 +624,11 @@ def trace_command(
         with database_of(ctx) as database, database.reading() as session:
             question = store.get_question(session, name)
             kind, found, versions = question.type, question.code, question.python
+            source = question.deck.source
         if kind != "predict_output" or not found:
             raise QuizzerError(f"{name}: only predict_output questions have code to trace")
         code, title = found, f"Trace of {name}"
+        _refuse_untrusted([source] if source else [], trust=trust)
         if versions is not None:
             from packaging.specifiers import SpecifierSet
 
@@ -435,7 +636,7 @@ def trace_command(
 
             version = interpreter_version(interpreter)
             if not SpecifierSet(versions).contains(version):
-                click.echo(
+                echo(
                     f"note: {name}'s answer is for python{versions}; this trace runs {version}",
                     err=True,
                 )
@@ -446,7 +647,7 @@ def trace_command(
     reconfigure_output()
     print_trace(Console(highlight=False), trace, title)
     if trace.run.stderr and not trace.exception and trace.run.exit_status:
-        click.echo(trace.run.stderr.rstrip("\n"), err=True)
+        echo(trace.run.stderr.rstrip("\n"), err=True)
 
 
 # --- schema ---------------------------------------------------------------------------
@@ -470,7 +671,7 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 
     for result in checking.wrong_answers(questions, interpreter=interpreter, label=label):
         if force:
-            click.echo(
+            echo(
                 f"warning: {result.label}: storing an answer CPython does not print (--force)",
                 err=True,
             )
@@ -499,7 +700,7 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 )
 @click.option(
     "--code-file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Read the code from a file ('-': stdin).",
 )
 @click.option(
@@ -535,12 +736,18 @@ def _verify(questions: list[Any], *, force: bool, interpreter: str | None, label
 )
 @click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
 @click.option("--force", is_flag=True, help="Store a predict_output answer CPython does not print.")
-@click.option("-y", "--yes", is_flag=True, help="Store the computed output without asking.")
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Store the computed output (--from: run the file's code) without asking.",
+)
 @click.option(
     "--vary",
     is_flag=True,
     help="Also store the mechanical variants whose output is new (see `quizzer vary`).",
 )
+@_trust_option
 @click.pass_context
 def add_command(ctx: click.Context, /, **options: Any) -> None:
     """Add your own question, from flags, a YAML file, or prompts (on a terminal).
@@ -548,10 +755,13 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     A predict_output question without --answer runs its code in the sandbox and stores
     what CPython prints, after you confirm it (refused when --python excludes the
     interpreter); with --answer the answer is verified and a mismatch is refused (shown
-    as a diff) unless --force.
+    as a diff) unless --force. --from asks before it runs the file's code (-y: do not
+    ask); where the sandbox is no security boundary it needs --trust too.
     """
     from quizzer import authoring, checking
 
+    if options["interpreter"]:
+        options["interpreter"] = _interpreter(options["interpreter"])
     if options["from_file"] is not None:
         _add_from_file(ctx, options)
         return
@@ -571,11 +781,17 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             raise click.UsageError("give --code or --code-file, not both")
         code_file = options["code_file"]
         try:
-            code = code_file.read()
+            data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
+            code = data.decode("utf-8")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot read {code_file}: {exc.strerror or exc}", param_hint="'--code-file'"
+            ) from None
         except UnicodeDecodeError as exc:
             byte = exc.object[exc.start]
+            name = "<stdin>" if str(code_file) == "-" else code_file
             raise click.BadParameter(
-                f"{code_file.name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
+                f"{name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
                 param_hint="'--code-file'",
             ) from None
     slug = options["deck"]
@@ -609,8 +825,8 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             answer = checking.computed_answer(
                 question, interpreter=options["interpreter"], label=f"{slug}/{qid}"
             )
-            click.echo("CPython prints:")
-            click.echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
+            echo("CPython prints:")
+            echo(answer.rstrip("\n") if answer.strip() else "(nothing)")
             if not options["yes"] and not click.confirm("Store this as the answer?", default=True):
                 raise QuizzerError("not added")
             question = authoring.with_answer(question, answer, source=f"{slug}/{qid}")
@@ -627,7 +843,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
             authoring.add_questions(
                 session, deck, [question], now=utc_now(), today=settings_of(ctx).day()
             )
-    click.echo(f"Added {slug}/{question.id}.")
+    echo(f"Added {slug}/{question.id}.")
 
 
 def _with_variants(question: Any, *, label: str, python: str | None) -> Any:
@@ -639,9 +855,9 @@ def _with_variants(question: Any, *, label: str, python: str | None) -> Any:
         raise click.UsageError("--vary is for predict_output questions")
     chosen = varying.prove(question, label=label, python=python).worth_having()
     for proven in chosen:
-        click.echo(f"variant: {proven.proposal.kind}: {proven.proposal.description}")
+        echo(f"variant: {proven.proposal.kind}: {proven.proposal.description}")
     if not chosen:
-        click.echo("No mechanical variant prints anything new; added without variants.")
+        echo("No mechanical variant prints anything new; added without variants.")
         return question
     new = [Variant(code=p.proposal.code, answer=p.answer) for p in chosen]
     return question.model_copy(update={"variants": [*(question.variants or []), *new]})
@@ -699,6 +915,16 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
                 "no answer; give each variant its answer (`quizzer check --update` writes them "
                 "into a deck file)"
             )
+    runnable = [q for q in questions if q.type == "predict_output"]
+    if runnable:
+        _refuse_untrusted([str(path)], trust=options["trust"])
+        # Asked with no transaction open: a prompt never holds a lock.
+        count = f"{len(runnable)} snippet{'s' if len(runnable) != 1 else ''}"
+        if not options["yes"] and not click.confirm(
+            f"Run the code of {path} ({count}) in the sandbox to verify the answers?",
+            default=False,
+        ):
+            raise QuizzerError("not added: the file's code was not run")
     _verify(
         [q for q in questions if q.type == "predict_output"],
         force=options["force"],
@@ -710,7 +936,7 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
         authoring.add_questions(
             session, deck, questions, now=utc_now(), today=settings_of(ctx).day()
         )
-    click.echo(f"Added {len(questions)} question{'s' if len(questions) != 1 else ''} to {slug}.")
+    echo(f"Added {len(questions)} question{'s' if len(questions) != 1 else ''} to {slug}.")
 
 
 @command("edit")
@@ -732,6 +958,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
     from quizzer import authoring, checking, store, transfer
     from quizzer.cli import render
 
+    interpreter = _interpreter(interpreter) if interpreter else None
     draft = _draft_path(settings_of(ctx).db, name)
     interactive = sys.stdin.isatty()
     with database_of(ctx) as database:
@@ -744,11 +971,11 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
         text = original
         if draft.exists():
             text = draft.read_text(encoding="utf-8")
-            click.echo(f"Opening your unsaved edit of {name} again (kept in {draft}).")
+            echo(f"Opening your unsaved edit of {name} again (kept in {draft}).")
         while True:
             edited_text = click.edit(text, extension=".yaml", require_save=True)
             if edited_text is None or edited_text in (original, text):
-                click.echo(
+                echo(
                     "No change."
                     + (f" Your unsaved edit stays in {draft}." if draft.exists() else "")
                 )
@@ -774,7 +1001,7 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
                     [edited], interpreter=interpreter, label=name.split("/")[0]
                 )
                 if wrong and force:
-                    click.echo(
+                    echo(
                         f"warning: {name}: storing an answer CPython does not print (--force)",
                         err=True,
                     )
@@ -800,20 +1027,16 @@ def edit_command(ctx: click.Context, name: str, interpreter: str | None, force: 
             _keep_draft(draft, text)
             if interactive and click.confirm(f"{problem}\nEdit again?", default=True):
                 continue
-            click.echo(
-                f"Your text is kept in {draft}; `quizzer edit {name}` opens it again.", err=True
-            )
+            echo(f"Your text is kept in {draft}; `quizzer edit {name}` opens it again.", err=True)
             raise QuizzerError(problem)
         with database.transaction() as session:
             changed = authoring.apply_edit(
                 session, store.get_question(session, name), edited, now=utc_now()
             )
     draft.unlink(missing_ok=True)
-    click.echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
+    echo(f"{name}: {'updated' if changed else 'no change'}; schedule and history kept.")
     if changed and source:
-        click.echo(
-            f"note: this deck comes from {source}; importing that file again undoes this edit."
-        )
+        echo(f"note: this deck comes from {source}; importing that file again undoes this edit.")
 
 
 def _draft_path(db: str | None, name: str) -> Path:
@@ -855,11 +1078,11 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
                 question = store.get_question(session, name)
                 authoring.retire(session, question)
                 source = question.deck.source
-            click.echo(f"{name}: retired (its history is kept).")
+            echo(f"{name}: retired (its history is kept).")
             if not source:
-                click.echo(f"`quizzer restore {name}` brings it back.")
+                echo(f"`quizzer restore {name}` brings it back.")
             if source:
-                click.echo(f"note: importing {source} again brings it back while the file has it.")
+                echo(f"note: importing {source} again brings it back while the file has it.")
             return
         # Asked with no transaction open: a prompt never holds a lock.
         with database.reading() as session:
@@ -870,7 +1093,7 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
             raise QuizzerError("nothing deleted")
         with database.transaction() as session:
             removed = authoring.purge(session, store.get_question(session, name))
-    click.echo(f"{name}: deleted with {removed} reviews.")
+    echo(f"{name}: deleted with {removed} reviews.")
 
 
 # --- vary -----------------------------------------------------------------------------
@@ -894,6 +1117,7 @@ def delete_command(ctx: click.Context, name: str, purge: bool, yes: bool) -> Non
 )
 @click.option("--write", is_flag=True, help="Add the chosen proposals as variants.")
 @click.option("--interpreter", metavar="PATH", help="Python to run code with (default: this one).")
+@_trust_option
 @click.pass_context
 def vary_command(
     ctx: click.Context,
@@ -902,6 +1126,7 @@ def vary_command(
     picked: tuple[int, ...],
     write: bool,
     interpreter: str | None,
+    trust: bool,
 ) -> None:
     """Propose mechanical variants of a predict_output question, proven by running.
 
@@ -932,11 +1157,13 @@ def vary_command(
 
             question = transfer.question_file(row)
             source = varying.source_file(row)
+    if source is not None:
+        _refuse_untrusted([str(source)], trust=trust)
     proofs = varying.prove(question, label=name, python=interpreter)
-    click.echo(f"{name}: its own code prints:")
-    click.echo(_indented(proofs.original.output))
+    echo(f"{name}: its own code prints:")
+    echo(_indented(proofs.original.output))
     if not proofs.proposals:
-        click.echo("No mechanical variant fits this snippet.")
+        echo("No mechanical variant fits this snippet.")
         return
     for proven in proofs.proposals:
         if proven.stopped:
@@ -945,16 +1172,16 @@ def vary_command(
             verdict = "output differs; a variant of this question already"
         else:
             verdict = "output differs" if proofs.differs(proven) else "same output as a variant"
-        click.echo("")
-        click.echo(f"{proven.number}. {proven.proposal.kind}: {proven.proposal.description}")
-        click.echo(_indented(proven.proposal.code))
-        click.echo(f"   prints ({verdict}):")
-        click.echo(_indented(proven.run.output))
+        echo("")
+        echo(f"{proven.number}. {proven.proposal.kind}: {proven.proposal.description}")
+        echo(_indented(proven.proposal.code))
+        echo(f"   prints ({verdict}):")
+        echo(_indented(proven.run.output))
     if not write:
         return
     chosen = proofs.worth_having(picked)
     if not chosen:
-        click.echo("Nothing to add: no proposal prints anything new.")
+        echo("Nothing to add: no proposal prints anything new.")
         return
     numbers = ", ".join(str(p.number) for p in chosen)
     if source is not None and deck_path is None and not source.exists():
@@ -963,13 +1190,13 @@ def vary_command(
         added = rewrite.add_variants(
             source, question.id, [(p.proposal.code, p.answer) for p in chosen]
         )
-        click.echo(f"{source}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
+        echo(f"{source}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
         return
     with database_of(ctx) as database, database.transaction() as session:
         added = varying.add_to_stored(
             session, store.get_question(session, name), chosen, now=utc_now()
         )
-    click.echo(f"{name}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
+    echo(f"{name}: {added} variant{'s' if added != 1 else ''} added ({numbers}).")
 
 
 def _indented(text: str) -> str:

@@ -16,6 +16,7 @@ from quizzer.cli import (
     settings_of,
     utc_now,
 )
+from quizzer.cli.visible import echo
 
 #: The bound of --new and --limit: collection.MAX_SETTING, the bound of the `new-per-day`
 #: setting (a test checks they agree; collection is not imported here, to keep start-up light).
@@ -73,13 +74,14 @@ def review_command(
                     session, [importing.bundled_decks_dir()], now=utc_now(), today=today
                 )
                 added = sum(d.added for d in report.decks)
-                click.echo(
+                echo(
                     f"Loaded the bundled decks: {len(report.decks)} decks, {added} questions "
                     "(a collection that began otherwise gets them with `quizzer import --bundled`)."
                 )
             for slug in decks:
                 store.get_deck(session, slug)
             leech_threshold = collection.get_setting(session, "leech-threshold")
+            python = collection.target_python(session)
             fsrs = review.load_fsrs(session)
             per_day = (
                 new_per_day
@@ -102,6 +104,7 @@ def review_command(
             leech_threshold=leech_threshold,
             now=utc_now,
             fsrs=fsrs,
+            python=python,
         ).run()
     if summary.interrupted:
         ctx.exit(130)  # the shell's convention for Ctrl-C, after the "saved" line
@@ -177,14 +180,14 @@ def optimize_command(ctx: click.Context, as_json: bool) -> None:
         return
     current = "current (FSRS-6 defaults)" if optimized.current_is_default else "current"
     width = len(current)
-    click.echo(
+    echo(
         f"Fitted FSRS-6 to {optimized.reviews} reviews of {optimized.cards} cards "
         "(lower is better):"
     )
-    click.echo(f"  {'':<{width}}  log loss  RMSE(bins)")
+    echo(f"  {'':<{width}}  log loss  RMSE(bins)")
     for label, score in ((current, optimized.before), ("fitted", optimized.after)):
-        click.echo(f"  {label:<{width}}  {score.log_loss:8.4f}  {score.rmse_bins:10.4f}")
+        echo(f"  {label:<{width}}  {score.log_loss:8.4f}  {score.rmse_bins:10.4f}")
     if kept:
-        click.echo("Kept the fitted parameters: their log loss is lower.")
+        echo("Kept the fitted parameters: their log loss is lower.")
     else:
-        click.echo("Kept the current parameters: the fitted ones are no better.")
+        echo("Kept the current parameters: the fitted ones are no better.")

@@ -8,15 +8,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from quizzer import scheduler
 from quizzer.answers import LineComparison, Spans
+from quizzer.cli.visible import echo, visible
 
 if TYPE_CHECKING:  # the review screen draws comparisons and must not load the stats
     from quizzer.stats import Stats
@@ -33,7 +33,7 @@ def echo_diff(diff: str, *, err: bool = False) -> None:
     if len(lines) > MAX_DIFF_LINES:
         left_out = len(lines) - MAX_DIFF_LINES
         lines = [*lines[:MAX_DIFF_LINES], f"... {left_out} more lines of the diff left out"]
-    click.echo("\n".join(lines), err=err)
+    echo("\n".join(lines), err=err)
 
 
 # --- a wrong answer beside the right one ---------------------------------------------
@@ -43,6 +43,17 @@ EXPECTED_LABEL, TYPED_LABEL = "expected", "you typed"
 #: line of carets under each line marks the characters that differ.
 EXPECTED_STYLE, TYPED_STYLE = "bold green", "bold red"
 CARET = "^"
+
+
+def _shown(line: str, marks: Spans) -> tuple[str, Spans]:
+    """``line`` made :func:`visible` (a control character spelled out), with ``marks``
+    moved to where their characters are in it."""
+    if visible(line) == line:
+        return line, marks
+    starts = [0]
+    for char in line:
+        starts.append(starts[-1] + len(visible(char)))
+    return visible(line), tuple((starts[start], starts[end]) for start, end in marks)
 
 
 def _marked(line: str, marks: Spans, style: str) -> Text:
@@ -108,7 +119,8 @@ def print_comparison(console: Console, rows: Sequence[LineComparison]) -> None:
             indent = "  "
             console.print(Text(f"{label}:", style="dim"), highlight=False)
             prefixed = [(line, Text(indent)) for line in lines]
-        for (line, marks), prefix in prefixed:
+        for (raw, raw_marks), prefix in prefixed:
+            line, marks = _shown(raw, raw_marks)
             body = Text(line) if carets else _marked(line, marks, style)
             console.print(Text.assemble(prefix, body), highlight=False, soft_wrap=True)
             if carets and marks:
@@ -321,3 +333,26 @@ def render_stats(stats: Stats, console: Console) -> None:
     _bars(stats, console, glyphs)
     console.print()
     _deck_table(stats, console)
+
+
+#: How each verdict shows in check's version matrix.
+MATRIX_CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "-"}
+
+
+def echo_matrix(matrix: Any) -> None:
+    """check on several Pythons: a row per question, a column per version (pass, FAIL, or
+    - where its ``python:`` range leaves the version out); then each failure's reason and
+    a summary line per version."""
+    versions = matrix.versions
+    rows = matrix.rows()
+    width = max([len("question"), *(len(visible(label)) for label, _ in rows)])
+    cell = max([4, *(len(v) for v in versions)])
+    echo(f"{'question':<{width}}  " + "  ".join(f"{v:<{cell}}" for v in versions).rstrip())
+    for label, statuses in rows:
+        cells = "  ".join(f"{MATRIX_CELLS[s]:<{cell}}" for s in statuses).rstrip()
+        echo(f"{visible(label):<{width}}  {cells}")
+    for report in matrix.reports:
+        for result in report.failed:
+            echo(f"FAIL {result.label} on {report.python_version}: {result.reason}")
+    for report in matrix.reports:
+        echo(f"{report.python_version} ({report.python}): {report.summary()}")

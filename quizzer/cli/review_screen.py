@@ -17,17 +17,18 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 
 from quizzer import review, scheduler, store
 from quizzer.answers import answer_matches, compare_outputs
+from quizzer.cli.visible import markup as escape
+from quizzer.cli.visible import visible
 from quizzer.errors import QuizzerError
 from quizzer.questions import Content
 
@@ -231,8 +232,11 @@ def _cuts(line: str, *, first: int, rest: int) -> list[int]:
     return cuts
 
 
-def _card(session: Session, question: Question) -> CardView:
+def _card(session: Session, question: Question, python: str | None = None) -> CardView:
     content = Content.of(question)
+    if python is not None and content.answers_by_python:
+        # The answer for the Python the learner studies (`config python`).
+        content = replace(content, answer=content.answer_for(python))
     # A question that varies shows the variant after the one shown last (from the log).
     variant = review.next_variant(session, question.id, content.variant_count)
     shown = content if variant is None else content.shown(variant)
@@ -268,8 +272,11 @@ class ReviewScreen:
         now: Callable[[], datetime],
         clock: Callable[[], float] = time.monotonic,
         fsrs: Fsrs | None = None,
+        python: str | None = None,
     ) -> None:
         self.database = database
+        #: The Python version whose answers are asked (questions with answers by version).
+        self.python = python
         self.term = terminal
         self.out = terminal.console
         self.today = today
@@ -312,7 +319,7 @@ class ReviewScreen:
                     if not self.queue.still_asks(question, item.phase):
                         self.queue.load(session)
                         continue
-                    card = _card(session, question)
+                    card = _card(session, question, self.python)
                 try:
                     self._ask(card, item.phase, self.summary.left)
                 except _Command as command:
@@ -347,7 +354,7 @@ class ReviewScreen:
         self.out.print(self._prose(card.content.prompt), highlight=False)
         if card.content.code:
             self.out.print()
-            self._print_code(card.content.code.rstrip("\n"))
+            self._print_code(visible(card.content.code.rstrip("\n")))
         self.out.print()
         started = self.clock()
         typed: str | None
@@ -380,7 +387,9 @@ class ReviewScreen:
 
     def _prose(self, text: str) -> Text:
         """Deck text with its Markdown `code` spans styled as code on a colour terminal;
-        elsewhere the backticks stay, which reads as well in plain text."""
+        elsewhere the backticks stay, which reads as well in plain text. Control
+        characters are spelled out (:func:`visible`)."""
+        text = visible(text)
         if self.out.no_color or self.out.color_system is None:
             return Text(text)
         shown = Text()

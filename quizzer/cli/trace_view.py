@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
+from quizzer.cli.visible import markup as escape
+from quizzer.cli.visible import visible
 from quizzer.sandbox.tracing import Step, Trace, ending, first_divergent_step
 
 #: What the learner types inside the trace (the review's ``t``).
@@ -29,7 +30,7 @@ def _quoted(text: str) -> str:
 
 def step_text(trace: Trace, step: Step, *, source: bool = False) -> Text:
     """One step as text: where it runs, then what it changed, printed and means."""
-    lines = trace.code.splitlines()
+    lines = visible(trace.code).splitlines()
     many_threads = len(trace.threads) > 1
     out = Text()
     head = f"{step.step:>4}  " + "  " * step.depth
@@ -37,7 +38,7 @@ def step_text(trace: Trace, step: Step, *, source: bool = False) -> Text:
     label = _label(step)
     if label:
         out.append(f"{label} ", style="bold magenta")
-    out.append(f"{step.function}", style="cyan")
+    out.append(visible(step.function), style="cyan")
     out.append(f":{step.line} #{step.frame}", style="dim")
     if many_threads:
         out.append(f" [{step.thread}]", style="yellow")
@@ -47,18 +48,18 @@ def step_text(trace: Trace, step: Step, *, source: bool = False) -> Text:
         out.append(text, style="bold")
     pad = " " * (len(head) + 2)
     if step.detail:
-        out.append(f"\n{pad}{step.detail}", style="magenta")
+        out.append(f"\n{pad}{visible(step.detail)}", style="magenta")
     if step.changed:
         shown = ", ".join(f"{name} = {value}" for name, value in step.changed.items())
-        out.append(f"\n{pad}{shown}", style="green")
+        out.append(f"\n{pad}{visible(shown)}", style="green")
     if step.stdout:
-        out.append(f"\n{pad}printed {_quoted(step.stdout)}", style="blue")
+        out.append(f"\n{pad}printed {visible(_quoted(step.stdout))}", style="blue")
     return out
 
 
 def source_window(trace: Trace, line: int) -> Text:
     """The snippet around ``line``, numbered, the line marked."""
-    lines = trace.code.rstrip("\n").splitlines()
+    lines = visible(trace.code.rstrip("\n")).splitlines()
     first = max(1, line - WINDOW)
     last = min(len(lines), line + WINDOW)
     out = Text()
@@ -74,15 +75,15 @@ def source_window(trace: Trace, line: int) -> Text:
 
 def print_trace(console: Console, trace: Trace, title: str) -> None:
     """Every step, after the numbered source; then how the run ended."""
-    console.print(Text(f"{title}: {len(trace.steps)} steps", style="bold"), soft_wrap=True)
-    lines = trace.code.rstrip("\n").splitlines()
+    console.print(Text(f"{visible(title)}: {len(trace.steps)} steps", style="bold"), soft_wrap=True)
+    lines = visible(trace.code.rstrip("\n")).splitlines()
     for number, text in enumerate(lines, start=1):
         console.print(Text(f"{number:>4}  {text}"), highlight=False)
     console.print()
     for step in trace.steps:
         console.print(step_text(trace, step), highlight=False, soft_wrap=True)
     style = "bold red" if trace.cut or trace.exception else "bold"
-    console.print(Text(ending(trace), style=style), soft_wrap=True)
+    console.print(Text(visible(ending(trace)), style=style), soft_wrap=True)
 
 
 class Stepper:
@@ -137,4 +138,4 @@ class Stepper:
         printed = trace.printed_by(index)
         if printed:
             self.out.print(Text("output so far:", style="dim"))
-            self.out.print(Text(printed.rstrip("\n")), highlight=False)
+            self.out.print(Text(visible(printed.rstrip("\n"))), highlight=False)

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from quizzer.errors import DeckFileError
+from quizzer.questions import DECK_REFUSED, answer_for
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
@@ -89,6 +90,21 @@ def values_label(values: dict[str, VaryValue]) -> str:
     return ", ".join(f"{name}={value}" for name, value in values.items())
 
 
+def _refuse_control(cls: type, value: Any) -> Any:
+    """Text holds no terminal control character (an escape sequence written ``"\\e]52;..."``
+    or ``"\\x1b"`` in YAML, a C1 control, a bidi override): a downloaded deck must not be
+    able to clear the screen, write the clipboard or reorder what a line seems to say."""
+    for text in value if isinstance(value, list) else [value]:
+        found = DECK_REFUSED.search(text) if isinstance(text, str) else None
+        if found:
+            code = ord(found.group())
+            raise ValueError(
+                f"contains the control character U+{code:04X} at character {found.start() + 1} "
+                "(terminal escapes and bidi overrides are not allowed in deck text)"
+            )
+    return value
+
+
 class Question(BaseModel):
     """One question of a deck file."""
 
@@ -108,8 +124,13 @@ class Question(BaseModel):
     vary: dict[str, Any] | None = None
     #: More snippets (or ``vary:`` combinations) with their own answers.
     variants: list[Variant] | None = None
+    #: predict_output: answers that hold for some versions only, by PEP 440 range; the
+    #: first range holding a version gives its answer, ``answer`` the rest's.
+    answers_by_python: dict[Annotated[str, StringConstraints(max_length=100)], str] | None = None
 
     _no_nul = field_validator("prompt", "code", "answer", "choices", "explanation")(_refuse_nul)
+    # Not a predict_output's answer: it is what the code prints, shown made visible.
+    _no_control = field_validator("prompt", "code", "choices", "explanation")(_refuse_control)
 
     @field_validator("vary")
     @classmethod
@@ -145,6 +166,21 @@ class Question(BaseModel):
                 raise ValueError(f"not a version range like '>=3.12': {value!r}") from None
         return value
 
+    @field_validator("answers_by_python")
+    @classmethod
+    def _valid_version_answers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("give at least one range and its answer, or leave the field out")
+        for spec, answer in value.items():
+            try:
+                SpecifierSet(spec)
+            except InvalidSpecifier:
+                raise ValueError(f"not a version range like '>=3.13': {spec!r}") from None
+            _refuse_nul(cls, answer)
+        return value
+
     @model_validator(mode="after")
     def _fits_its_type(self) -> Question:
         if self.type == "predict_output" and (not self.code or not self.code.strip()):
@@ -164,6 +200,15 @@ class Question(BaseModel):
             raise ValueError("answer: must not be empty")
         if self.vary is not None or self.variants is not None:
             self._check_variants()
+        if self.answers_by_python is not None and self.type != "predict_output":
+            raise ValueError(
+                "answers_by_python: only predict_output questions have answers by version"
+            )
+        if self.type != "predict_output":
+            try:
+                _refuse_control(type(self), self.answer)
+            except ValueError as exc:
+                raise ValueError(f"answer: {exc}") from None
         return self
 
     def _check_variants(self) -> None:
@@ -300,6 +345,10 @@ class Question(BaseModel):
         """Whether the stored answer holds for Python ``version`` (e.g. ``"3.11.7"``)."""
         return self.python is None or SpecifierSet(self.python).contains(version)
 
+    def answer_for(self, version: str) -> str:
+        """The answer for Python ``version``: see :func:`quizzer.questions.answer_for`."""
+        return answer_for(self.answer, self.answers_by_python, version)
+
 
 class Deck(BaseModel):
     """A whole deck file."""
@@ -313,6 +362,7 @@ class Deck(BaseModel):
     questions: list[Question]
 
     _no_nul = field_validator("title", "description")(_refuse_nul)
+    _no_control = field_validator("title", "description")(_refuse_control)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Deck:
@@ -404,6 +454,11 @@ _DESCRIPTIONS = {
         "explanation": "Why the answer is what it is: shown after the answer.",
         "tags": "Tags of this question (letters, digits and _ . : -).",
         "python": "Python versions the answer holds for, a PEP 440 range such as '>=3.12'.",
+        "answers_by_python": (
+            "predict_output only: answers that hold for some Python versions, by PEP 440 "
+            "range (e.g. {'<3.13': 'None', '>=3.13': 'done'}); the first range holding a "
+            "version gives its answer, 'answer' is the answer of the others."
+        ),
         "vary": (
             "predict_output only: parameters substituted into the code, each a list of "
             "values ({n: [2, 3, 4]}); the code then is a template where $n or ${n} takes a "

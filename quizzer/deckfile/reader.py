@@ -29,7 +29,7 @@ from quizzer.deckfile.messages import (
 from quizzer.deckfile.models import Deck, Question, QuestionList
 from quizzer.errors import DeckFileError
 from quizzer.files import MAX_FILE_BYTES as MAX_FILE_BYTES
-from quizzer.files import deck_paths
+from quizzer.files import deck_paths, open_regular
 
 # --- reading YAML safely ------------------------------------------------------------
 #
@@ -388,7 +388,7 @@ def read_text(path: Path) -> str:
     """The text of a deck file: UTF-8, at most MAX_FILE_BYTES; else a one-line DeckFileError."""
     limit = f"deck files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MiB"
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise DeckFileError(f"{path}: the file is {size // (1024 * 1024)} MiB; {limit}")

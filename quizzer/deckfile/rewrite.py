@@ -24,7 +24,7 @@ from quizzer.deckfile.reader import MAX_FILE_BYTES, parse_deck
 from quizzer.errors import DeckFileError
 from quizzer.files import write_bytes_atomically
 
-__all__ = ["add_variants", "update_answers", "update_variant_answers"]
+__all__ = ["add_variants", "update_answers", "update_variant_answers", "update_version_answers"]
 
 _BLOCK_HEADER = re.compile(r"[|>][-+0-9]*")
 # Characters YAML cannot hold as they are (outside its printable set), and line breaks
@@ -461,3 +461,132 @@ def _render_variants(question: Question, column: int, newline: str) -> str:
     if lines and lines[-1] == "...":
         lines.pop()
     return newline.join([lines[0], *(" " * column + line if line else "" for line in lines[1:])])
+
+
+def update_version_answers(
+    path: Path, splits: Mapping[str, tuple[str, dict[str, str] | None]]
+) -> int:
+    """Set each question's ``answer`` and ``answers_by_python`` (None: the field goes);
+    return how many questions changed.
+
+    The ``answer`` is rewritten in place as :func:`update_answers` does; the
+    ``answers_by_python`` mapping is written (or replaced) as a block right after the
+    question's answer, one double-quoted ``"range": "answer"`` line a version range, so
+    every answer is exact whatever it holds. Everything else stays byte for byte; the
+    result is parsed and compared with the intended deck before it is written.
+    """
+    before = parse_deck(_read(path).decode("utf-8-sig", errors="replace"), source=str(path))
+    touched = {
+        q.id
+        for q in before.questions
+        if q.id in splits and (q.answer, q.answers_by_python) != splits[q.id]
+    }
+    update_answers(path, {qid: answer for qid, (answer, _) in splits.items()})
+    raw = _read(path)
+    has_bom = raw.startswith(codecs.BOM_UTF8)
+    text = raw.decode("utf-8-sig")
+    deck = parse_deck(text, source=str(path))
+    wanted = {
+        q.id: by_python
+        for q in deck.questions
+        if q.id in splits and q.answers_by_python != (by_python := splits[q.id][1])
+    }
+    if not wanted:
+        return len(touched)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    edits = [
+        _version_edit(text, path, qid, by_python, newline) for qid, by_python in wanted.items()
+    ]
+    new_text = text
+    for start, end, replacement in sorted(edits, reverse=True):
+        new_text = new_text[:start] + replacement + new_text[end:]
+    expected = deck.model_copy(
+        update={
+            "questions": [
+                q.model_copy(update={"answers_by_python": wanted[q.id]}) if q.id in wanted else q
+                for q in deck.questions
+            ]
+        }
+    )
+    try:
+        edited = parse_deck(new_text, source=str(path))
+    except DeckFileError as exc:
+        raise DeckFileError(f"{path}: cannot write the answers by version safely ({exc})") from None
+    if edited != expected:
+        raise DeckFileError(f"{path}: cannot write the answers by version safely; edit by hand")
+    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
+    try:
+        write_bytes_atomically(path.resolve(), data)
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return len(touched)
+
+
+def _double_quoted(value: str) -> str:
+    import json
+
+    # JSON's strings are YAML double-quoted scalars; non-ASCII stays as it is.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _version_edit(
+    text: str, path: Path, qid: str, by_python: dict[str, str] | None, newline: str
+) -> tuple[int, int, str]:
+    """(start, end, replacement) writing question ``qid``'s answers_by_python block."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    root = _yaml().compose(text)
+
+    def pair(mapping: Any, key: str) -> tuple[Any, Any] | None:
+        for key_node, value_node in mapping.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return key_node, value_node
+        return None
+
+    questions = pair(root, "questions")
+    assert questions is not None and isinstance(questions[1], SequenceNode)
+    for item in questions[1].value:
+        found = pair(item, "id") if isinstance(item, MappingNode) else None
+        if found is None or str(found[1].value) != qid:
+            continue
+        if item.flow_style:
+            raise DeckFileError(
+                f"{path}: question {qid!r}: a flow mapping ({{...}}); add answers_by_python by hand"
+            )
+        answer = pair(item, "answer")
+        assert answer is not None
+        column = answer[0].start_mark.column
+        block = ""
+        if by_python is not None:
+            block = (
+                " " * column
+                + "answers_by_python:"
+                + newline
+                + "".join(
+                    f"{' ' * (column + 2)}{_double_quoted(spec)}: {_double_quoted(value)}{newline}"
+                    for spec, value in by_python.items()
+                )
+            )
+        existing = pair(item, "answers_by_python")
+        if existing is not None:
+            start = text.rfind("\n", 0, existing[0].start_mark.index) + 1
+            value = existing[1]
+            # A block mapping's own end mark lies on the next key's line: its last value's
+            # end is where it ends.
+            last = value.value[-1][1] if isinstance(value, MappingNode) and value.value else value
+            end = _line_end_after(text, max(last.end_mark.index, value.start_mark.index))
+            return start, end, block
+        end = _line_end_after(text, answer[1].end_mark.index)
+        return end, end, block
+    raise DeckFileError(f"{path}: no question with id {qid!r}")
+
+
+def _line_end_after(text: str, index: int) -> int:
+    """Where the line holding ``index`` ends (after its line break); a span that ends at the
+    start of a line (a block's end) ends there, less the blank lines before it."""
+    if index > 0 and text[index - 1] == "\n":
+        while index > 1 and text[index - 2 : index] == "\n\n":
+            index -= 1
+        return index
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
