@@ -27,7 +27,7 @@ import sqlite3
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -268,6 +268,46 @@ class ExportQuestion:
     #: A folded trace of the code (predict_output, ``export --with-trace``), shown on the
     #: back after the explanation, in the Explanation field: the note types keep their fields.
     trace: str | None = None
+    #: The card's schedule and review log (``export --with-progress``); None: a new card.
+    schedule: AnkiSchedule | None = None
+    #: The deck's description, which becomes the Anki deck's description.
+    deck_description: str | None = None
+
+
+@dataclass(frozen=True)
+class AnkiAnswer:
+    """One graded answer, as the data of an Anki review-log row."""
+
+    answered_at: datetime
+    #: Anki's answer button: 1 Again, 2 Hard, 3 Good, 4 Easy.
+    button: int
+    #: Days until due after the answer, and before it (0 for a card never graded).
+    interval: int
+    last_interval: int
+    #: The ease after the answer, in Anki's permille (2500 for 2.50).
+    factor: int
+    milliseconds: int
+    #: The card's first graded answer: Anki logs it as learning, the others as reviews.
+    first: bool
+
+
+@dataclass(frozen=True)
+class AnkiSchedule:
+    """A card's schedule and graded answers, as Anki's card columns need them."""
+
+    #: Days from the last graded answer to ``due``; 0 with ``last_review`` None (a new card).
+    interval: int
+    due: date
+    #: Anki's permille ease (2500 for 2.50).
+    factor: int
+    lapses: int
+    last_review: date | None
+    suspended: bool = False
+    #: FSRS's memory state (while FSRS schedules), and its desired retention.
+    stability: float | None = None
+    difficulty: float | None = None
+    desired_retention: float | None = None
+    answers: tuple[AnkiAnswer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -489,6 +529,11 @@ def deck_titles(titles: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _description(text: str | None) -> str:
+    """A deck's description as Anki shows it (HTML) above the deck's study button."""
+    return _text_html(text) if text and text.strip() else ""
+
+
 def _deck_names(questions: Sequence[ExportQuestion]) -> dict[str, str]:
     """Anki deck name per deck slug: "quizzer::<title>", disambiguated if titles collide."""
     titles: dict[str, str] = {}
@@ -527,7 +572,11 @@ def _collection_bytes(
     seen: set[tuple[str, str]] = set()
     models = _models()
     deck_names = _deck_names(questions)
-    decks = {slug: genanki.Deck(deck_id(slug), name) for slug, name in sorted(deck_names.items())}
+    descriptions = {q.deck_slug: q.deck_description for q in questions if q.deck_description}
+    decks = {
+        slug: genanki.Deck(deck_id(slug), name, description=_description(descriptions.get(slug)))
+        for slug, name in sorted(deck_names.items())
+    }
     written = 0
 
     def done() -> None:
@@ -566,12 +615,108 @@ def _collection_bytes(
         # Anki matches notes by GUID anyway (it renumbers an id already taken).
         id_gen = itertools.count(newest * 1000)
         genanki.Package(list(decks.values())).write_to_db(cursor, float(newest), id_gen)
+        if any(question.schedule is not None for question in questions):
+            _write_progress(cursor, questions)
         conn.commit()
         (cards,) = cursor.execute("SELECT count(*) FROM cards").fetchone()
         data = conn.serialize()
     finally:
         conn.close()
     return data, int(cards), tuple(deck.name for deck in decks.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Progress (export --with-progress): written into the collection genanki made (genanki #147)
+# --------------------------------------------------------------------------------------------
+
+#: Anki's own limit on the time an answer is logged with (its "maximum answer seconds").
+MAX_ANSWER_MILLISECONDS: Final = 60_000
+#: Anki's card and review-log types and queues used here.
+_CARD_REVIEW, _QUEUE_REVIEW, _QUEUE_SUSPENDED = 2, 2, -1
+_REVLOG_LEARN, _REVLOG_REVIEW = 0, 1
+
+
+def _first_day(schedules: Sequence[AnkiSchedule]) -> date | None:
+    days = [d for s in schedules if s.last_review is not None for d in (s.due, s.last_review)]
+    return min(days, default=None)
+
+
+def _write_progress(cursor: sqlite3.Cursor, questions: Sequence[ExportQuestion]) -> None:
+    """Write the cards' schedules and the review log of ``questions`` into the collection.
+
+    A review card's ``due`` is a day number counted from the collection's creation day
+    (``crt``); Anki's importer moves it by the difference between the two collections'
+    creation days, so it lands on the same date. The creation day is the earliest day any
+    schedule names (no negative day numbers), at midnight UTC, and Anki is told to count
+    days as it does for its own collections (the v2 day boundaries, a 4 am rollover), so
+    that the shift does not depend on the hour of the import.
+    """
+    schedules = [q.schedule for q in questions if q.schedule is not None]
+    start = _first_day(schedules)
+    if start is not None:
+        (conf,) = cursor.execute("SELECT conf FROM col").fetchone()
+        settings = json.loads(conf)
+        settings.update(schedVer=2, rollover=4, creationOffset=0)
+        crt = int(datetime.combine(start, datetime.min.time(), tzinfo=UTC).timestamp())
+        cursor.execute("UPDATE col SET crt = ?, conf = ?", (crt, json.dumps(settings)))
+    card_ids = dict(
+        cursor.execute("SELECT notes.guid, cards.id FROM cards JOIN notes ON notes.id = cards.nid")
+    )
+    taken: set[int] = set()
+    revlog = []
+    for question in questions:
+        schedule = question.schedule
+        if schedule is None:
+            continue
+        card_id = card_ids[note_guid(question.deck_slug, question.qid)]
+        if schedule.last_review is None or start is None:
+            if schedule.suspended:
+                cursor.execute(
+                    "UPDATE cards SET queue = ? WHERE id = ?", (_QUEUE_SUSPENDED, card_id)
+                )
+            continue
+        data: dict[str, Any] = {}
+        if schedule.stability is not None and schedule.difficulty is not None:
+            data = {"s": schedule.stability, "d": schedule.difficulty}
+            if schedule.desired_retention is not None:
+                data["dr"] = schedule.desired_retention
+            midnight = datetime.combine(schedule.last_review, datetime.min.time(), tzinfo=UTC)
+            data["lrt"] = int(midnight.timestamp())
+        cursor.execute(
+            "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?,"
+            " lapses = ?, left = 0, data = ? WHERE id = ?",
+            (
+                _CARD_REVIEW,
+                _QUEUE_SUSPENDED if schedule.suspended else _QUEUE_REVIEW,
+                (schedule.due - start).days,
+                schedule.interval,
+                schedule.factor,
+                len(schedule.answers),
+                schedule.lapses,
+                json.dumps(data, sort_keys=True) if data else "",
+                card_id,
+            ),
+        )
+        for answer in schedule.answers:
+            # A review-log row's id is the moment of the answer in ms, unique in a collection.
+            row_id = int(answer.answered_at.timestamp() * 1000)
+            while row_id in taken:
+                row_id += 1
+            taken.add(row_id)
+            revlog.append(
+                (
+                    row_id,
+                    card_id,
+                    -1,
+                    answer.button,
+                    answer.interval,
+                    answer.last_interval,
+                    answer.factor,
+                    max(0, min(answer.milliseconds, MAX_ANSWER_MILLISECONDS)),
+                    _REVLOG_LEARN if answer.first else _REVLOG_REVIEW,
+                )
+            )
+    cursor.executemany("INSERT INTO revlog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", revlog)
 
 
 def export_apkg(

@@ -7,25 +7,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quizzer import deckfile, store
+from quizzer import deckfile, fsrs6, store
 from quizzer.deckfile.writer import SCHEMA_FILE
 from quizzer.errors import QuizzerError
 from quizzer.files import write_bytes_atomically
-from quizzer.orm import Deck, Question
+from quizzer.orm import Card, Deck, Question, Review
 from quizzer.questions import Content
 
 
-def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any]:
+def export_questions(
+    session: Session,
+    *,
+    decks: Sequence[str] = (),
+    with_progress: bool = False,
+    fsrs_retention: float | None = None,
+) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
 
     A note counts as changed when its question or its deck's tags changed (the title
-    names the Anki deck, in no note).
+    names the Anki deck, in no note). ``with_progress`` adds each card's schedule and
+    graded answers (see :func:`schedules`); ``fsrs_retention`` is FSRS's desired retention
+    when FSRS schedules (None under SM-2).
     """
     from quizzer.anki import ExportQuestion, deck_titles
 
@@ -38,6 +47,8 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
             Deck.title,
             Deck.tags.label("deck_tags"),
             Deck.changed_at.label("deck_changed_at"),
+            Deck.description,
+            Question.id,
             Question.qid,
             Question.type,
             Question.prompt,
@@ -58,6 +69,12 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
     # Over every deck, so that exporting one deck names it as exporting all does.
     every_deck = session.execute(select(Deck.slug, Deck.title))
     titles = deck_titles({slug: title for slug, title in every_deck})
+    rows = list(session.execute(stmt))
+    progress = (
+        schedules(session, [row.id for row in rows], fsrs_retention=fsrs_retention)
+        if with_progress
+        else {}
+    )
     exported = [
         ExportQuestion(
             deck_slug=row.slug,
@@ -72,12 +89,80 @@ def export_questions(session: Session, *, decks: Sequence[str] = ()) -> list[Any
             tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),
             changed_at=max(row.changed_at, row.deck_changed_at),
             python=row.python,
+            schedule=progress.get(row.id),
+            deck_description=row.description,
         )
-        for row in session.execute(stmt)
+        for row in rows
     ]
     if not exported:
         raise QuizzerError("nothing to export: no questions (import decks first)")
     return exported
+
+
+def schedules(
+    session: Session, question_ids: Sequence[int], *, fsrs_retention: float | None = None
+) -> dict[int, Any]:
+    """Each card's schedule and graded answers as ``anki.AnkiSchedule``s (by question id).
+
+    Drills (answers on the day of the card's last graded one) change no schedule and are
+    left out: Anki's log then holds one row per graded answer. A quality becomes Anki's
+    button as FSRS rates it (0-2 Again, 3 Hard, 4 Good, 5 Easy). While FSRS schedules
+    (``fsrs_retention`` given), the due date and memory state are FSRS's and the interval
+    runs from the last answer to that date.
+    """
+    from quizzer.anki import AnkiAnswer, AnkiSchedule
+
+    wanted = set(question_ids)
+    answers: dict[int, list[AnkiAnswer]] = {}
+    last_interval: dict[int, int] = {}
+    reviews = select(Review).where(Review.kind == "graded").order_by(Review.question_id, Review.id)
+    for review in session.scalars(reviews):
+        if review.question_id not in wanted:
+            continue
+        if review.scheduler == "fsrs":
+            interval = (review.due_after - review.day).days
+        else:
+            interval = review.interval_after
+        answers.setdefault(review.question_id, []).append(
+            AnkiAnswer(
+                answered_at=_moment(review),
+                button=fsrs6.rating(review.quality),
+                interval=interval,
+                last_interval=last_interval.get(review.question_id, 0),
+                factor=review.ease_after * 10,
+                milliseconds=round((review.seconds or 0) * 1000),
+                first=review.last_graded_before is None,
+            )
+        )
+        last_interval[review.question_id] = interval
+    result: dict[int, Any] = {}
+    for card in session.scalars(select(Card).where(Card.question_id.in_(wanted))):
+        fsrs = fsrs_retention is not None and card.stability is not None
+        interval = card.interval
+        if fsrs and card.last_graded is not None:
+            interval = (card.due - card.last_graded).days
+        result[card.question_id] = AnkiSchedule(
+            interval=interval,
+            due=card.due,
+            factor=card.ease * 10,
+            lapses=card.lapses,
+            last_review=card.last_graded,
+            suspended=card.suspended,
+            stability=card.stability if fsrs else None,
+            difficulty=card.difficulty if fsrs else None,
+            desired_retention=fsrs_retention if fsrs else None,
+            answers=tuple(answers.get(card.question_id, ())),
+        )
+    return result
+
+
+def _moment(review: Review) -> datetime:
+    """When Anki's log says an answer was given: its time, unless that is not on its day
+    (with ``--today``, or a log brought from elsewhere): then noon UTC of the day, as Anki
+    reads the day of an answer off its time."""
+    if abs((review.answered_at.date() - review.day).days) <= 1:
+        return review.answered_at
+    return datetime.combine(review.day, time(12), tzinfo=UTC)
 
 
 def question_file(question: Question) -> deckfile.Question:

@@ -223,6 +223,11 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     is_flag=True,
     help="Run each predict_output snippet traced and put the trace on the card's back.",
 )
+@click.option(
+    "--with-progress",
+    is_flag=True,
+    help="Add each card's schedule and its graded answers (Anki's review log).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def export_command(
@@ -231,6 +236,7 @@ def export_command(
     decks: tuple[str, ...],
     fmt: str,
     with_trace: bool,
+    with_progress: bool,
     as_json: bool,
 ) -> None:
     """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
@@ -239,12 +245,15 @@ def export_command(
     the file is written atomically. With --format yaml each deck (your own ones too)
     becomes OUTPUT/<slug>.yaml, which `quizzer import` reads back. --with-trace runs
     every predict_output snippet traced, in the sandbox, and adds the whole trace, folded,
-    after the explanation.
+    after the explanation. --with-progress brings each card's schedule and review log
+    along, for Anki's "Import any learning progress".
     """
     from quizzer import transfer
 
     if with_trace and fmt != "apkg":
         raise click.UsageError("--with-trace is for Anki packages (--format apkg)")
+    if with_progress and fmt != "apkg":
+        raise click.UsageError("--with-progress is for Anki packages (--format apkg)")
     if fmt == "yaml":
         with database_of(ctx) as database, database.reading() as session:
             written = transfer.export_yaml(session, output, decks=decks)
@@ -257,7 +266,15 @@ def export_command(
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     with database_of(ctx) as database, database.reading() as session:
-        questions = transfer.export_questions(session, decks=decks)
+        retention = None
+        if with_progress:
+            from quizzer import review
+
+            if review.scheduler_in_use(session) == "fsrs":
+                retention = review.fsrs_config(session).desired_retention
+        questions = transfer.export_questions(
+            session, decks=decks, with_progress=with_progress, fsrs_retention=retention
+        )
     if with_trace:
         questions = _with_traces(questions)
     from quizzer import anki
