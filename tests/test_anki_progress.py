@@ -89,7 +89,7 @@ def _study(invoke: Invoke) -> dict[str, int]:
     return graded
 
 
-def _scalar(col: Collection, sql: str, *args: object) -> object:
+def _scalar(col: Collection, sql: str, *args: int) -> object:
     assert col.db is not None
     return col.db.scalar(sql, *args)
 
