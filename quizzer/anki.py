@@ -28,12 +28,13 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 import genanki
 
-from quizzer.answers import normalize_output
+from quizzer.answers import EXCEPTION_SUFFIXES, normalize_output
 from quizzer.errors import QuizzerError
 from quizzer.files import atomic_write
 from quizzer.highlight import highlight_html
@@ -74,12 +75,36 @@ FIELDS: Final = (
     "Explanation",
     "Python",
 )
-#: The browser's sort column shows the prompt rather than the id.
-SORT_FIELD: Final = FIELDS.index("Prompt")
+#: The browser's sort column is the question's name (DECK/ID): a prompt such as "What does
+#: this script print?" is shared by many notes and tells none apart.
+SORT_FIELD: Final = FIELDS.index("QuizzerId")
 
-_OPEN = '<div class="quizzer quizzer-{kind} mathjax_ignore tex2jax_ignore">\n'
+_OPEN = (
+    '<div class="quizzer quizzer-{kind} mathjax_ignore tex2jax_ignore">\n'
+    '<div class="quizzer-id" hidden>{{{{QuizzerId}}}}</div>\n'
+)
 _PYTHON = '{{#Python}}<div class="python">Python {{Python}}</div>{{/Python}}\n'
 _EXPLANATION = '{{#Explanation}}<div class="explanation">{{Explanation}}</div>{{/Explanation}}\n'
+#: Where a predict_output card's output is typed (shown by the script; a card without
+#: JavaScript keeps Anki's one-line type-in box, or none).
+_TYPED = (
+    '<div class="typed" hidden><textarea class="quizzer-typed" rows="3" autocomplete="off"'
+    ' autocapitalize="off" autocorrect="off" spellcheck="false"'
+    ' placeholder="Type what it prints"></textarea></div>\n'
+)
+
+
+def _card_script() -> str:
+    """The script that ends every card side (quizzer/anki_card.js), with the rules of
+    quizzer.answers filled in."""
+    source = (resources.files("quizzer") / "anki_card.js").read_text(encoding="utf-8")
+    source = source.replace("__SUFFIXES__", json.dumps(list(EXCEPTION_SUFFIXES)))
+    if "{{" in source or "}}" in source or "</script" in source.lower():
+        raise AssertionError("anki_card.js must not hold '{{', '}}' or '</script'")
+    return f"<script>\n{source}</script>"
+
+
+CARD_SCRIPT = _card_script()
 
 #: (template name, front, back) per question type.
 TEMPLATES: Final = {
@@ -89,15 +114,18 @@ TEMPLATES: Final = {
         + '<div class="prompt">{{Prompt}}</div>\n'
         + "{{Code}}\n"
         + _PYTHON
+        + _TYPED
         + '{{#TypeAnswer}}<div class="type-answer">{{type:TypeAnswer}}</div>{{/TypeAnswer}}\n'
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
         "{{FrontSide}}\n"
         + '<hr id="answer">\n'
         + _OPEN.format(kind="predict")
         + '<div class="label">Output</div>\n'
         + "{{Answer}}\n"
         + _EXPLANATION
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
     ),
     "multiple_choice": (
         "Multiple choice",
@@ -106,7 +134,8 @@ TEMPLATES: Final = {
         + "{{Code}}\n"
         + _PYTHON
         + "{{Choices}}\n"
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
         _OPEN.format(kind="choice")
         + '<div class="prompt">{{Prompt}}</div>\n'
         + "{{Code}}\n"
@@ -114,7 +143,8 @@ TEMPLATES: Final = {
         + "{{ChoicesMarked}}\n"
         + '<hr id="answer">\n'
         + _EXPLANATION
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
     ),
     "recall": (
         "Recall",
@@ -190,6 +220,38 @@ CSS: Final = (
 }
 .quizzer pre code { font: inherit; background: none; padding: 0; color: inherit; }
 .quizzer .type-answer input, .quizzer code#typeans { font-family: monospace; }
+.quizzer .quizzer-id { display: none; }
+.quizzer .typed textarea {
+  width: 100%;
+  box-sizing: border-box;
+  min-height: 4.5em;
+  font-family: "JetBrains Mono", "Fira Code", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  font-size: 0.8em;
+  white-space: pre;
+  overflow-x: auto;
+}
+.quizzer .verdict { font-weight: bold; margin: 0.5em 0; }
+.quizzer .verdict.right { color: #1a7f37; }
+.quizzer .verdict.wrong { color: #cf222e; }
+.quizzer ol.choices.tap { list-style-position: inside; padding-left: 0; }
+.quizzer ol.choices.tap li {
+  cursor: pointer;
+  padding: 0.5em 0.7em;
+  margin: 0.4em 0;
+  border: 1px solid #d0d7de;
+  border-radius: 6px;
+}
+.quizzer ol.choices li.chosen { outline: 2px solid #0969da; }
+/* Phones: code and outputs wrap instead of being cut at the screen's edge. */
+@media (max-width: 600px) {
+  .card { font-size: 17px; }
+  .quizzer pre {
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+    font-size: 0.72em;
+    padding: 0.5em 0.6em;
+  }
+}
 .nightMode .quizzer pre, .night_mode .quizzer pre {
   border-color: #30363d;
   background: #161b22;
@@ -198,6 +260,8 @@ CSS: Final = (
 .nightMode .quizzer ol.choices li.correct, .night_mode .quizzer ol.choices li.correct {
   color: #3fb950;
 }
+.nightMode .quizzer .verdict.right, .night_mode .quizzer .verdict.right { color: #3fb950; }
+.nightMode .quizzer .verdict.wrong, .night_mode .quizzer .verdict.wrong { color: #ff7b72; }
 .quizzer-code .c, .quizzer-code .ch, .quizzer-code .cm, .quizzer-code .c1,
 .quizzer-code .cs { font-style: italic; }
 """
@@ -212,13 +276,15 @@ CSS: Final = (
 
 #: When the note types above last changed (Unix seconds). Anki keeps its copy of a note type
 #: unless the incoming one is newer, so this must grow whenever TEMPLATES or CSS change.
-MODELS_CHANGED_AT: Final = 1_764_003_600  # 2025-11-24T17:00:00Z
+MODELS_CHANGED_AT: Final = 1_796_400_000  # 2026-12-04T16:00:00Z: card script, sort field
 #: sha256 of the note types as of MODELS_CHANGED_AT; see models_fingerprint().
-MODELS_FINGERPRINT: Final = "fede6974096db8063001599333f47683240dd6006b0128ac4c9a50141b673006"
+MODELS_FINGERPRINT: Final = "57d7628bd72ea8256bf1e8f8ecd8bfc0e58d72a1bfc9af5f390b3c8aa2b0aa09"
 
 #: When the way fields are rendered from a question last changed (Unix seconds). Notes are
 #: stamped with max(changed_at, this), so a rendering change reaches notes already in Anki.
-RENDERING_CHANGED_AT: Final = 1_795_539_600  # 2026-11-24T17:00:00Z: code as HtmlFormatter writes it
+RENDERING_CHANGED_AT: Final = (
+    1_796_400_000  # 2026-12-04T16:00:00Z: choices named for the card script
+)
 
 
 #: When a trace on the back of predict-output cards (``export --with-trace``) was first
@@ -419,13 +485,18 @@ def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[
         # Shown shuffled (deck format), but the same way in every export: seeded by the GUID.
         random.Random(guid).shuffle(choices)
         front, back = [], []
-        for choice in choices:
+        # data-choice names a choice on both sides: the card's script shuffles the front's
+        # list at every showing and puts the back's in the same order.
+        for index, choice in enumerate(choices):
             text = _text_html(choice)
-            front.append(f"<li>{text}</li>")
+            front.append(f'<li data-choice="{index}">{text}</li>')
             if choice == question.answer:
-                back.append(f'<li class="correct">{text} <span class="mark">✓</span></li>')
+                back.append(
+                    f'<li class="correct" data-choice="{index}">{text} '
+                    '<span class="mark">✓</span></li>'
+                )
             else:
-                back.append(f'<li class="wrong">{text}</li>')
+                back.append(f'<li class="wrong" data-choice="{index}">{text}</li>')
         values["Choices"] = '<ol class="choices" type="A">' + "".join(front) + "</ol>"
         values["ChoicesMarked"] = '<ol class="choices" type="A">' + "".join(back) + "</ol>"
         values["Answer"] = _text_html(question.answer)
