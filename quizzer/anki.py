@@ -278,7 +278,7 @@ CSS: Final = (
 #: unless the incoming one is newer, so this must grow whenever TEMPLATES or CSS change.
 MODELS_CHANGED_AT: Final = 1_796_400_000  # 2026-12-04T16:00:00Z: card script, sort field
 #: sha256 of the note types as of MODELS_CHANGED_AT; see models_fingerprint().
-MODELS_FINGERPRINT: Final = "57d7628bd72ea8256bf1e8f8ecd8bfc0e58d72a1bfc9af5f390b3c8aa2b0aa09"
+MODELS_FINGERPRINT: Final = "6f079c7c345e696acaadf70462b1ce5bc22ce6b2dc652a5fb229d9e61de74b39"
 
 #: When the way fields are rendered from a question last changed (Unix seconds). Notes are
 #: stamped with max(changed_at, this), so a rendering change reaches notes already in Anki.

@@ -60,15 +60,11 @@
 
   // --- front to back ---------------------------------------------------------------------
   // Desktop Anki and AnkiMobile keep the page (and window) between the two sides; AnkiDroid
-  // loads each side afresh, where sessionStorage carries the state.
-  var back = document.getElementById("answer") !== null;
-  var id = document.querySelector(".quizzer .quizzer-id");
-  var card = document.querySelector(".quizzer");
-  if (!id || !card || card.getAttribute("data-quizzer-done")) {
-    return;
-  }
-  card.setAttribute("data-quizzer-done", "1");
-  var key = "quizzer:" + id.textContent;
+  // loads each side afresh, where sessionStorage carries the state. A page still loading
+  // (AnkiDroid) is read once it is whole: the back's script inside {FrontSide} comes
+  // before the <hr id="answer"> that tells the two sides apart.
+  var key = null;
+  var card = null;
 
   function storage() {
     try {
@@ -220,9 +216,25 @@
     }
   }
 
-  if (card.classList.contains("quizzer-predict")) {
-    (back ? predictBack : predictFront)();
-  } else if (card.classList.contains("quizzer-choice")) {
-    (back ? choiceBack : choiceFront)();
+  function run() {
+    var back = document.getElementById("answer") !== null;
+    var id = document.querySelector(".quizzer .quizzer-id");
+    card = document.querySelector(".quizzer");
+    if (!id || !card || card.getAttribute("data-quizzer-done")) {
+      return;
+    }
+    card.setAttribute("data-quizzer-done", "1");
+    key = "quizzer:" + id.textContent;
+    if (card.classList.contains("quizzer-predict")) {
+      (back ? predictBack : predictFront)();
+    } else if (card.classList.contains("quizzer-choice")) {
+      (back ? choiceBack : choiceFront)();
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", run);
+  } else {
+    run();
   }
 })();
