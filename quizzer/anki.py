@@ -522,10 +522,15 @@ def _anki_tag(text: str) -> str:
     return "_".join(text.split())
 
 
+#: The root of the topic tags: ``python::decorators`` whichever deck the note is in.
+TOPIC_ROOT: Final = "python"
+
+
 def _tags(question: ExportQuestion) -> list[str]:
-    base = f"{PARENT_DECK}::{_anki_tag(question.deck_slug)}"
-    tags = [base] + [f"{base}::{_anki_tag(tag)}" for tag in question.tags if tag.strip()]
-    return list(dict.fromkeys(tags))
+    """The deck as its own tag (``quizzer::<slug>``) and each topic under TOPIC_ROOT, so that
+    one topic is one tag across every deck."""
+    topics = [f"{TOPIC_ROOT}::{_anki_tag(tag)}" for tag in question.tags if tag.strip()]
+    return list(dict.fromkeys([f"{PARENT_DECK}::{_anki_tag(question.deck_slug)}", *topics]))
 
 
 # --------------------------------------------------------------------------------------------

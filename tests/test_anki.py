@@ -129,7 +129,16 @@ HOSTILE = ExportQuestion(
     tags=(),
     changed_at=T0,
 )
-ALL = (SINGLE, MULTI, CHOICE, RECALL, HOSTILE)
+STACKING_ELSEWHERE = replace(
+    RECALL,
+    deck_slug="python-classes",
+    deck_title="Python classes",
+    deck_description="Classes, <b>descriptors</b> & the MRO.\nTwo lines.",
+    qid="class-decorators",
+    prompt="In which order do stacked class decorators run?",
+    tags=("stacking",),
+)
+ALL = (SINGLE, MULTI, CHOICE, RECALL, HOSTILE, STACKING_ELSEWHERE)
 
 
 def _options() -> ImportAnkiPackageOptions:
@@ -215,14 +224,36 @@ def test_notes_cards_decks_and_note_types(imported: Collection) -> None:
     assert not [m for m in imported.models.all_names_and_ids() if m.name.endswith("+")]
 
 
+def test_the_browser_sorts_notes_by_their_name(imported: Collection) -> None:
+    # 114 bundled notes share "What does this script print?": the prompt tells none apart.
+    for kind in export.MODEL_IDS.values():
+        notetype = imported.models.get(NotetypeId(kind))
+        assert notetype is not None and notetype["flds"][notetype["sortf"]]["name"] == "QuizzerId"
+    assert imported.db is not None
+    sort_fields = imported.db.list("SELECT sfld FROM notes ORDER BY sfld")
+    assert sort_fields == sorted(f"{q.deck_slug}/{q.qid}" for q in ALL)
+
+
+def test_the_deck_description_is_the_anki_decks(imported: Collection) -> None:
+    deck = imported.decks.by_name("quizzer::Python classes")
+    assert deck is not None
+    assert deck["desc"] == "Classes, &lt;b&gt;descriptors&lt;/b&gt; &amp; the MRO.<br>Two lines."
+    other = imported.decks.by_name("quizzer::The GIL")
+    assert other is not None and other["desc"] == ""
+
+
 def test_tags_are_hierarchical(imported: Collection) -> None:
+    # The deck is a tag of its own; a topic is one tag whichever deck the note is in.
     assert sorted(_note(imported, SINGLE).tags) == [
+        "python::order",
+        "python::stacking",
         "quizzer::python-decorators",
-        "quizzer::python-decorators::order",
-        "quizzer::python-decorators::stacking",
     ]
     assert _note(imported, RECALL).tags == ["quizzer::gil"]
-    assert imported.find_notes("tag:quizzer::gil::threads") == [_note(imported, CHOICE).id]
+    assert imported.find_notes("tag:python::threads") == [_note(imported, CHOICE).id]
+    assert sorted(imported.find_notes("tag:python::stacking")) == sorted(
+        [_note(imported, SINGLE).id, _note(imported, STACKING_ELSEWHERE).id]
+    )
 
 
 # ---------------------------------------------------------------------------- rendering
