@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from quizzer import deckfile, fsrs6, store
@@ -115,8 +115,25 @@ def schedules(
     wanted = set(question_ids)
     answers: dict[int, list[AnkiAnswer]] = {}
     last_interval: dict[int, int] = {}
-    reviews = select(Review).where(Review.kind == "graded").order_by(Review.question_id, Review.id)
-    for review in session.scalars(reviews):
+    # Columns, not ORM objects, and the questions picked in Python: a log of 100k answers
+    # loads in one pass, and no statement carries 10k ids as parameters.
+    reviews = (
+        select(
+            Review.question_id,
+            Review.answered_at,
+            Review.day,
+            Review.quality,
+            Review.seconds,
+            Review.scheduler,
+            Review.interval_after,
+            Review.due_after,
+            Review.ease_after,
+            Review.last_graded_before,
+        )
+        .where(Review.kind == "graded")
+        .order_by(Review.question_id, Review.id)
+    )
+    for review in session.execute(reviews):
         if review.question_id not in wanted:
             continue
         if review.scheduler == "fsrs":
@@ -136,7 +153,9 @@ def schedules(
         )
         last_interval[review.question_id] = interval
     result: dict[int, Any] = {}
-    for card in session.scalars(select(Card).where(Card.question_id.in_(wanted))):
+    for card in session.scalars(select(Card)):
+        if card.question_id not in wanted:
+            continue
         fsrs = fsrs_retention is not None and card.stability is not None
         interval = card.interval
         if fsrs and card.last_graded is not None:
@@ -156,12 +175,13 @@ def schedules(
     return result
 
 
-def _moment(review: Review) -> datetime:
+def _moment(review: Row[Any]) -> datetime:
     """When Anki's log says an answer was given: its time, unless that is not on its day
     (with ``--today``, or a log brought from elsewhere): then noon UTC of the day, as Anki
     reads the day of an answer off its time."""
-    if abs((review.answered_at.date() - review.day).days) <= 1:
-        return review.answered_at
+    answered_at: datetime = review.answered_at
+    if abs((answered_at.date() - review.day).days) <= 1:
+        return answered_at
     return datetime.combine(review.day, time(12), tzinfo=UTC)
 
 
