@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quizzer import deckfile, fsrs6, store
@@ -142,7 +142,7 @@ def schedules(
             interval = review.interval_after
         answers.setdefault(review.question_id, []).append(
             AnkiAnswer(
-                answered_at=_moment(review),
+                answered_at=_moment(review.answered_at, review.day),
                 button=fsrs6.rating(review.quality),
                 interval=interval,
                 last_interval=last_interval.get(review.question_id, 0),
@@ -175,14 +175,13 @@ def schedules(
     return result
 
 
-def _moment(review: Row[Any]) -> datetime:
+def _moment(answered_at: datetime, day: date) -> datetime:
     """When Anki's log says an answer was given: its time, unless that is not on its day
     (with ``--today``, or a log brought from elsewhere): then noon UTC of the day, as Anki
     reads the day of an answer off its time."""
-    answered_at: datetime = review.answered_at
-    if abs((answered_at.date() - review.day).days) <= 1:
+    if abs((answered_at.date() - day).days) <= 1:
         return answered_at
-    return datetime.combine(review.day, time(12), tzinfo=UTC)
+    return datetime.combine(day, time(12), tzinfo=UTC)
 
 
 def question_file(question: Question) -> deckfile.Question:
