@@ -11,6 +11,10 @@ The package is built so that importing it again into Anki does the right thing:
   newer, so exporting twice leaves Anki alone and an edit always wins.
 * The output is hermetic: the same questions give the same bytes (no clock, fixed zip entry
   times), and the file is replaced atomically.
+* With schedules (``export --with-progress``) the collection genanki wrote is completed with
+  Anki's scheduling columns and review log, which genanki cannot write (genanki #147).
+* Predict-output and multiple-choice sides end with one script (``anki_card.js``) that checks
+  typed outputs and tapped choices; without it the cards work as plain Anki cards.
 
 Only ``quizzer export`` imports this module (genanki and pygments load at import time).
 """
@@ -62,8 +66,10 @@ MODEL_NAMES: Final = {
 }
 
 #: The fields of every quizzer note type, in order. All hold HTML.
-#: QuizzerId is first because Anki refuses notes whose first field is empty and checks
-#: duplicates on it; TypeAnswer is non-empty only when the answer can be typed in (one line).
+#: QuizzerId (``DECK/ID``) is first because Anki refuses notes whose first field is empty and
+#: checks duplicates on it; it is also how a package's notes are known again on the way back.
+#: TypeAnswer is non-empty only for one-line outputs: Anki's own type-in box, which the
+#: card's script replaces by a box for any output (and which stays where no script runs).
 FIELDS: Final = (
     "QuizzerId",
     "Prompt",
