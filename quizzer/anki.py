@@ -282,15 +282,14 @@ CSS: Final = (
 
 #: When the note types above last changed (Unix seconds). Anki keeps its copy of a note type
 #: unless the incoming one is newer, so this must grow whenever TEMPLATES or CSS change.
-MODELS_CHANGED_AT: Final = 1_796_400_000  # 2026-12-04T16:00:00Z: card script, sort field
+MODELS_CHANGED_AT: Final = 1_796_396_400  # 2026-12-04T15:00:00Z: card script, sort field
 #: sha256 of the note types as of MODELS_CHANGED_AT; see models_fingerprint().
 MODELS_FINGERPRINT: Final = "6f079c7c345e696acaadf70462b1ce5bc22ce6b2dc652a5fb229d9e61de74b39"
 
 #: When the way fields are rendered from a question last changed (Unix seconds). Notes are
 #: stamped with max(changed_at, this), so a rendering change reaches notes already in Anki.
-RENDERING_CHANGED_AT: Final = (
-    1_796_400_000  # 2026-12-04T16:00:00Z: choices named for the card script
-)
+#: 2026-12-04T15:00:00Z: choices named for the card script, topic tags.
+RENDERING_CHANGED_AT: Final = 1_796_396_400
 
 
 #: When a trace on the back of predict-output cards (``export --with-trace``) was first
