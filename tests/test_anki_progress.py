@@ -178,3 +178,20 @@ def test_with_progress_is_for_anki_packages(invoke: Invoke, tmp_path: Path) -> N
     result = invoke("export", "-o", str(tmp_path / "out"), "--format", "yaml", "--with-progress")
     assert result.exit_code == 2
     assert "--with-progress is for Anki packages" in result.output
+
+
+def test_anki_takes_progress_only_for_cards_it_does_not_have(
+    invoke: Invoke, col: Collection, tmp_path: Path
+) -> None:
+    # What the README says: a card already in Anki keeps its own schedule and log.
+    _ok(invoke("import", str(resource_dir("decks"))))
+    plain = tmp_path / "plain.apkg"
+    _ok(invoke("export", "-o", str(plain)))
+    _import(col, plain, with_scheduling=False)
+    name = str(_cards(invoke, START)[0]["name"])
+    _ok(invoke("grade", name, "4"))
+    progress = tmp_path / "progress.apkg"
+    _ok(invoke("export", "-o", str(progress), "--with-progress"))
+    _import(col, progress)
+    assert _anki_card(col, name).type == 0
+    assert _scalar(col, "SELECT count(*) FROM revlog") == 0
