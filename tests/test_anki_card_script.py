@@ -378,3 +378,40 @@ def test_every_bundled_card_renders_and_runs(
         context.close()
     finally:
         col.close()
+
+
+# As the desktop and AnkiMobile show a card: one page, the back's HTML put in place of the
+# front's and its scripts run again; the window, not sessionStorage, carries the state.
+_SHOW_BACK = """
+(body) => {
+  sessionStorage.clear();
+  const holder = document.body;
+  holder.innerHTML = body;
+  for (const old of Array.from(holder.querySelectorAll("script"))) {
+    const fresh = document.createElement("script");
+    fresh.textContent = old.textContent;
+    old.replaceWith(fresh);
+  }
+}
+"""
+
+
+def _body_of(page_html: str) -> str:
+    return page_html.split('<body class="card">', 1)[1].rsplit("</body>", 1)[0]
+
+
+def test_the_desktop_way_front_to_back(anki: Collection, open_card: OpenCard) -> None:
+    card = _card(anki, RAISES)
+    page, _, errors = open_card(card)
+    page.locator("textarea.quizzer-typed").fill("start\nKeyError")
+    page.evaluate(_SHOW_BACK, _body_of(_sides(card)[1]))
+    assert _verdict(page) == "right" and errors == []
+
+    card = _card(anki, CHOICE)
+    page, _, errors = open_card(card)
+    page.evaluate("() => { window.asked = []; window.pycmd = (c) => { window.asked.push(c); }; }")
+    order = _order(page)
+    page.locator("ol.choices li", has_text=CHOICE.answer).click()
+    assert page.evaluate("window.asked") == ["ans"]  # a tap shows the answer
+    page.evaluate(_SHOW_BACK, _body_of(_sides(card)[1]))
+    assert _order(page) == order and _verdict(page) == "right" and errors == []
