@@ -329,7 +329,9 @@ def test_the_script_compares_as_review_does(
 
 
 def _errors_in(rendered: str) -> list[str]:
-    markers = ("Please visit", "unknown field", "No cloze", "is blank", "{{", "Error in")
+    # What Anki renders in place of a card it cannot render ("Front template has a
+    # problem: ... no field called ...", a blank front), and any field left unfilled.
+    markers = ("template has a problem", "templates/errors", "no field called", "is blank", "{{")
     text = re.sub(r"<script>.*?</script>|<style>.*?</style>", "", rendered, flags=re.DOTALL)
     return [marker for marker in markers if marker in html.unescape(text)]
 
