@@ -374,10 +374,11 @@ class AnkiSchedule:
     lapses: int
     last_review: date | None
     suspended: bool = False
-    #: FSRS's memory state (while FSRS schedules), and its desired retention.
+    #: FSRS's memory state (while FSRS schedules), its desired retention and decay (w20).
     stability: float | None = None
     difficulty: float | None = None
     desired_retention: float | None = None
+    decay: float | None = None
     answers: tuple[AnkiAnswer, ...] = ()
 
 
@@ -761,6 +762,8 @@ def _write_progress(cursor: sqlite3.Cursor, questions: Sequence[ExportQuestion])
             data = {"s": schedule.stability, "d": schedule.difficulty}
             if schedule.desired_retention is not None:
                 data["dr"] = schedule.desired_retention
+            if schedule.decay is not None:
+                data["decay"] = schedule.decay
             midnight = datetime.combine(schedule.last_review, datetime.min.time(), tzinfo=UTC)
             data["lrt"] = int(midnight.timestamp())
         cursor.execute(

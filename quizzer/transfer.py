@@ -27,14 +27,14 @@ def export_questions(
     *,
     decks: Sequence[str] = (),
     with_progress: bool = False,
-    fsrs_retention: float | None = None,
+    fsrs: fsrs6.Config | None = None,
 ) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
 
     A note counts as changed when its question or its deck's tags changed (the title
     names the Anki deck, in no note). ``with_progress`` adds each card's schedule and
-    graded answers (see :func:`schedules`); ``fsrs_retention`` is FSRS's desired retention
-    when FSRS schedules (None under SM-2).
+    graded answers (see :func:`schedules`); ``fsrs`` is FSRS's configuration when FSRS
+    schedules (None under SM-2).
     """
     from quizzer.anki import ExportQuestion, deck_titles
 
@@ -70,11 +70,7 @@ def export_questions(
     every_deck = session.execute(select(Deck.slug, Deck.title))
     titles = deck_titles({slug: title for slug, title in every_deck})
     rows = list(session.execute(stmt))
-    progress = (
-        schedules(session, [row.id for row in rows], fsrs_retention=fsrs_retention)
-        if with_progress
-        else {}
-    )
+    progress = schedules(session, [row.id for row in rows], fsrs=fsrs) if with_progress else {}
     exported = [
         ExportQuestion(
             deck_slug=row.slug,
@@ -100,14 +96,14 @@ def export_questions(
 
 
 def schedules(
-    session: Session, question_ids: Sequence[int], *, fsrs_retention: float | None = None
+    session: Session, question_ids: Sequence[int], *, fsrs: fsrs6.Config | None = None
 ) -> dict[int, Any]:
     """Each card's schedule and graded answers as ``anki.AnkiSchedule``s (by question id).
 
     Drills (answers on the day of the card's last graded one) change no schedule and are
     left out: Anki's log then holds one row per graded answer. A quality becomes Anki's
     button as FSRS rates it (0-2 Again, 3 Hard, 4 Good, 5 Easy). While FSRS schedules
-    (``fsrs_retention`` given), the due date and memory state are FSRS's and the interval
+    (``fsrs`` given), the due date and memory state are FSRS's and the interval
     runs from the last answer to that date.
     """
     from quizzer.anki import AnkiAnswer, AnkiSchedule
@@ -156,9 +152,9 @@ def schedules(
     for card in session.scalars(select(Card)):
         if card.question_id not in wanted:
             continue
-        fsrs = fsrs_retention is not None and card.stability is not None
+        memory = fsrs is not None and card.stability is not None
         interval = card.interval
-        if fsrs and card.last_graded is not None:
+        if memory and card.last_graded is not None:
             interval = (card.due - card.last_graded).days
         result[card.question_id] = AnkiSchedule(
             interval=interval,
@@ -167,9 +163,10 @@ def schedules(
             lapses=card.lapses,
             last_review=card.last_graded,
             suspended=card.suspended,
-            stability=card.stability if fsrs else None,
-            difficulty=card.difficulty if fsrs else None,
-            desired_retention=fsrs_retention if fsrs else None,
+            stability=card.stability if memory else None,
+            difficulty=card.difficulty if memory else None,
+            desired_retention=fsrs.desired_retention if fsrs and memory else None,
+            decay=fsrs6.decay(fsrs) if fsrs and memory else None,
             answers=tuple(answers.get(card.question_id, ())),
         )
     return result

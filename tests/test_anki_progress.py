@@ -152,6 +152,8 @@ def test_fsrs_memory_state_travels(invoke: Invoke, col: Collection, tmp_path: Pa
         # Anki keeps the memory state as 32-bit floats, rounded to a few decimals.
         assert anki.memory_state.stability == pytest.approx(state["stability"], abs=1e-3)
         assert anki.memory_state.difficulty == pytest.approx(state["difficulty"], abs=1e-3)
+        assert anki.desired_retention == pytest.approx(0.9)  # quizzer's default
+        assert anki.decay == pytest.approx(0.1542, abs=1e-3)  # FSRS-6 default w20, rounded
         assert _anki_due(col, anki).isoformat() == state["due"]
         assert (
             anki.ivl

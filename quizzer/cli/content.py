@@ -266,14 +266,14 @@ def export_command(
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
     with database_of(ctx) as database, database.reading() as session:
-        retention = None
+        fsrs = None
         if with_progress:
             from quizzer import review
 
             if review.scheduler_in_use(session) == "fsrs":
-                retention = review.fsrs_config(session).desired_retention
+                fsrs = review.fsrs_config(session)
         questions = transfer.export_questions(
-            session, decks=decks, with_progress=with_progress, fsrs_retention=retention
+            session, decks=decks, with_progress=with_progress, fsrs=fsrs
         )
     if with_trace:
         questions = _with_traces(questions)
