@@ -22,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -183,8 +184,32 @@ def _qualities(rng: random.Random) -> int:
     return 5
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How histories end: the longest interval before a forced lapse, and where the last
+    graded day falls (``today_share`` of the cards answered today, the rest spread over
+    ``spread`` of their interval before it; None: the original shape's rule)."""
+
+    cap: int = 90
+    spread: float = 1.2
+    today_share: float | None = None
+    #: Calendar mode: each card starts on a day of the last ``years`` years and is answered
+    #: on every due day before TODAY (and on TODAY by ``today_share`` of the cards due);
+    #: the history is as long as that makes it (``rows`` is ignored).
+    years: int | None = None
+
+
+CAP_LONG = 365
+
+#: The shape of the original series: about a sixth of the cards due, 40% answered today.
+SHORT = Shape()
+#: A long-time user's collection: cards started over three years and answered on their
+#: due days ever since; today, the cards due and a share of them already answered.
+LONG_TIME = Shape(cap=CAP_LONG, today_share=0.25, years=3)
+
+
 def card_history(
-    rng: random.Random, question_id: int, rows: int
+    rng: random.Random, question_id: int, rows: int, shape: Shape = SHORT
 ) -> tuple[list[dict[str, Any]], Any]:
     """``rows`` consistent review-log rows for one card, ending on or before TODAY.
 
@@ -196,11 +221,21 @@ def card_history(
     """
     from quizzer import scheduler
 
-    state = scheduler.new_card(date(2000, 1, 3))
+    calendar = shape.years is not None
+    start = TODAY - timedelta(days=1 + rng.randrange(365 * (shape.years or 1)))
+    state = scheduler.new_card(start if calendar else date(2000, 1, 3))
     steps: list[tuple[str, int, Any, Any, date]] = []
     day = state.due
-    while len(steps) < rows:
-        quality = 2 if state.interval >= 90 else _qualities(rng)
+
+    def more() -> bool:
+        if not calendar:
+            return len(steps) < rows
+        return day < TODAY or (day == TODAY and rng.random() < (shape.today_share or 0))
+
+    while more():
+        if calendar:
+            rows = len(steps) + 2  # room for the drill
+        quality = 2 if state.interval >= shape.cap else _qualities(rng)
         outcome = scheduler.answer(state, quality=quality, day=day)
         steps.append(("graded", quality, outcome.before, outcome.after, day))
         state = outcome.after
@@ -210,7 +245,15 @@ def card_history(
         day = state.due
     last = state.last_graded
     assert last is not None
-    target = TODAY - timedelta(days=int(rng.random() * state.interval * 1.2))
+    if calendar:
+        target = last
+    elif shape.today_share is None:
+        target = TODAY - timedelta(days=int(rng.random() * state.interval * shape.spread))
+    elif rng.random() < shape.today_share:
+        target = TODAY
+    else:
+        span = max(1.0, state.interval * shape.spread - 1)
+        target = TODAY - timedelta(days=1 + int(rng.random() * span))
     shift = target - last
     clock = rng.randrange(3600)  # the card's time of day; a drill comes 30 s after its grade
     out = []
@@ -252,7 +295,9 @@ def card_history(
     return out, final
 
 
-def add_review_histories(dbs: dict[int, Path], *, learned: int, seed: int = 7) -> dict[int, int]:
+def add_review_histories(
+    dbs: dict[int, Path], *, learned: int, seed: int = 7, shape: Shape = SHORT
+) -> dict[int, int]:
     """Give the first ``learned`` questions of each database its number of log rows in all.
 
     ``dbs`` maps a row count to a copy of the same collection. Each card gets one history,
@@ -311,7 +356,7 @@ def add_review_histories(dbs: dict[int, Path], *, learned: int, seed: int = 7) -
         for n, question_id in enumerate(ids):
             rng = random.Random(seed * 1_000_003 + question_id)
             counts = {rows: rows // learned + (1 if n < rows % learned else 0) for rows in dbs}
-            history, final = card_history(rng, question_id, max(counts.values()))
+            history, final = card_history(rng, question_id, max(counts.values()), shape)
             for row in history:
                 row.update(extra)
             finals.append({"qid": question_id, **final})
@@ -339,3 +384,26 @@ def add_review_histories(dbs: dict[int, Path], *, learned: int, seed: int = 7) -
     for db in dbs.values():
         checkpoint(db)
     return written
+
+
+def build_long_time(
+    work: Path, empty: Path, *, questions: int, reviews: int, name: str
+) -> tuple[Path, dict[str, Any]]:
+    """A long-time collection: ``questions`` questions, every one learned, ``reviews`` log
+    rows in all (LONG_TIME's shape); the database and its counts (due, answered today)."""
+    folder = write_decks(work / f"decks-{name}", questions, prefix=name)
+    db = copy_db(empty, work / f"{name}.db")
+    import_collection(db, [folder])
+    (written,) = add_review_histories({reviews: db}, learned=questions, shape=LONG_TIME).values()
+    with sqlite3.connect(db) as connection:
+        today = TODAY.isoformat()
+        due = connection.execute(
+            "SELECT count(*) FROM card_states WHERE last_graded IS NOT NULL AND due <= ?",
+            (today,),
+        ).fetchone()[0]
+        answered = connection.execute(
+            "SELECT count(*) FROM reviews WHERE day = ?", (today,)
+        ).fetchone()[0]
+        first = connection.execute("SELECT min(day) FROM reviews").fetchone()[0]
+    connection.close()
+    return db, {"due": due, "answers_today": answered, "first_day": first, "reviews": written}

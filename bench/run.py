@@ -111,7 +111,66 @@ FIGURES: dict[str, tuple[str, str, str, float]] = {
         "ratio",
         1.2,
     ),
+    # --- the long-time collection (issue 23): LONG_SIZES, bench_data.LONG_TIME ---------
+    "lt_review_first_card": (
+        "long-time collection: start → first card, `review` in a pty",
+        'python -c "import sqlalchemy.orm, click"',
+        "ratio",
+        1.3,
+    ),
+    "lt_review_line": (
+        "long-time collection: `review` over the line protocol, first card then q",
+        'python -c "import sqlalchemy.orm, click"',
+        "ratio",
+        1.3,
+    ),
+    "lt_between_cards": (
+        "long-time collection: time per card over the first, 20 skips in a row (line protocol)",
+        "(absolute, from A/B pairs of 20 skips and none)",
+        "seconds",
+        0.02,
+    ),
+    "lt_stats": (
+        "`stats`, long-time collection, large",
+        "the same at the small long-time collection",
+        "ratio",
+        1.2,
+    ),
+    "lt_cards_json": (
+        "`cards --due --json`, long-time collection, large",
+        "the same at the small long-time collection",
+        "ratio",
+        1.2,
+    ),
+    "lt_export_repeat": (
+        "`export` of the medium collection's 10k notes again (highlighting cached)",
+        "a bare genanki script writing the same fields (code escaped, not highlighted)",
+        "ratio",
+        1.3,
+    ),
+    "lt_export_bundled": (
+        "first `export` of the bundled decks (nothing cached)",
+        "the same bare script on them",
+        "ratio",
+        1.3,
+    ),
+    "lt_review_rss": (
+        "peak RSS of `review`, long-time collection, large",
+        "bare `import sqlalchemy.orm, click`",
+        "ratio",
+        1.2,
+    ),
 }
+
+#: The long-time collections: every question learned, reviews over three years.
+LONG_SIZES: dict[str, dict[str, int]] = {
+    "full": {"small": 1_000, "large": 100_000, "per_card": 10},
+    "quick": {"small": 100, "large": 1_000, "per_card": 10},
+}
+#: Skips in a row for lt_between_cards.
+SKIPS = 20
+#: The floor of the long-time figures, as the issue's table states it.
+SA_CLICK = "import sqlalchemy.orm, click"
 
 #: The dependencies `review` needs, imported bare: the RSS floor.
 DEPS_CODE = (
@@ -463,6 +522,152 @@ def fig_review_rss(repeat: int, db: Path) -> Figure:
     )
 
 
+# --- the long-time collection -------------------------------------------------------
+
+
+def _review_argv(db: Path) -> list[str]:
+    return [QUIZZER, "--db", str(db), "--today", data.TODAY.isoformat(), "review"]
+
+
+def fig_lt_review_first_card(repeat: int, db: Path, small: Path) -> Figure:
+    fig = fig_review_first_card(repeat, db)
+    fig.name = "lt_review_first_card"
+    runs = min(repeat, 3)
+    at_small = median([_pty_seconds(_review_argv(small), until=FIRST_CARD) for _ in range(runs)])
+    fig.note = f"growth: {at_small * 1000:.0f} ms at the small collection ({runs} runs, not paired)"
+    fig.extra = {"small_seconds": at_small}
+    return fig
+
+
+def fig_lt_review_line(repeat: int, db: Path, small: Path) -> Figure:
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: run_timed(_review_argv(db), stdin=b"q\n"),
+        lambda: run_timed([PYTHON, "-c", SA_CLICK]),
+    )
+    large, at_small, _, _ = interleaved(
+        min(repeat, 3),
+        lambda: run_timed(_review_argv(db), stdin=b"q\n"),
+        lambda: run_timed(_review_argv(small), stdin=b"q\n"),
+    )
+    note = f"growth: {large / at_small:.2f}x the small collection's time ({min(repeat, 3)} pairs)"
+    return Figure("lt_review_line", ours / floor, ours, floor, runs=a, floor_runs=b, note=note)
+
+
+def fig_lt_between_cards(repeat: int, db: Path) -> Figure:
+    """(20 skips then q) minus (q) over 20, from A/B pairs: what each card costs."""
+    skips = b"s\n" * SKIPS + b"q\n"
+    pairs = repeat
+    with_skips, alone, _, _ = interleaved(
+        pairs,
+        lambda: run_timed(_review_argv(db), stdin=skips),
+        lambda: run_timed(_review_argv(db), stdin=b"q\n"),
+    )
+    # Below the noise a difference can come out negative: the figure is then 0.1 ms.
+    per_card = max(1e-4, (with_skips - alone) / SKIPS)
+    note = (
+        f"{SKIPS} skips: {with_skips * 1000:.0f} ms, first card then q: {alone * 1000:.0f} ms "
+        f"(medians of {pairs} pairs)"
+    )
+    return Figure("lt_between_cards", per_card, per_card, note=note)
+
+
+def fig_lt_pair(name: str, repeat: int, db: Path, small: Path, *args: str) -> Figure:
+    def argv(path: Path) -> list[str]:
+        return [QUIZZER, "--db", str(path), "--today", data.TODAY.isoformat(), *args]
+
+    ours, floor, a, b = interleaved(
+        repeat, lambda: run_timed(argv(db)), lambda: run_timed(argv(small))
+    )
+    note = f"{' '.join(args)}: {ours * 1000:.0f} ms vs {floor * 1000:.0f} ms"
+    if name == "lt_cards_json":
+        rows = [len(json.loads(data.quizzer(path, *args))) for path in (small, db)]
+        note += f"; {rows[1]} rows vs {rows[0]}, per row {ours / rows[1] * 1000:.2f} ms"
+    return Figure(name, ours / floor, ours, floor, runs=a, floor_runs=b, note=note)
+
+
+def _bare_export(db: Path, out: Path, work: Path) -> list[str]:
+    import sqlite3
+
+    from bench_child import write_models
+
+    with sqlite3.connect(db) as connection:
+        slugs = [row[0] for row in connection.execute("SELECT slug FROM decks")]
+    connection.close()
+    models = write_models(work / f"models-{db.stem}.json", slugs)
+    child = str(BENCH / "bench_child.py")
+    return [PYTHON, child, "export-bare", str(db), str(out), str(models), "--no-highlight"]
+
+
+def fig_lt_export_repeat(repeat: int, db: Path, work: Path) -> Figure:
+    out = work / "repeat.apkg"
+    ours_argv = [QUIZZER, "--db", str(db), "export", "-o", str(out)]
+    first = run_timed(ours_argv)  # fills the cache
+    ours, floor, a, b = interleaved(
+        repeat, lambda: run_timed(ours_argv), lambda: run_timed(_bare_export(db, out, work))
+    )
+    note = f"the first export, which highlighted and cached every snippet, took {first:.2f} s"
+    return Figure("lt_export_repeat", ours / floor, ours, floor, runs=a, floor_runs=b, note=note)
+
+
+def fig_lt_export_bundled(repeat: int, bundled: Path, work: Path) -> Figure:
+    out = work / "bundled.apkg"
+    copies = iter(range(10**6))
+
+    def first_export() -> float:
+        fresh = data.copy_db(bundled, work / f"bundled-{next(copies)}.db")
+        return run_timed([QUIZZER, "--db", str(fresh), "export", "-o", str(out)])
+
+    bare = _bare_export(bundled, work / "bundled-bare.apkg", work)
+    ours, floor, a, b = interleaved(repeat, first_export, lambda: run_timed(bare))
+    fresh = data.copy_db(bundled, work / "bundled-warm.db")
+    argv = [QUIZZER, "--db", str(fresh), "export", "-o", str(out)]
+    run_timed(argv)
+    again = median([run_timed(argv) for _ in range(min(repeat, 3))])
+    note = f"a repeat export of them: {again * 1000:.0f} ms ({again / floor:.2f}x)"
+    extra = {"repeat_seconds": again}
+    return Figure(
+        "lt_export_bundled",
+        ours / floor,
+        ours,
+        floor,
+        runs=a,
+        floor_runs=b,
+        note=note,
+        extra=extra,
+    )
+
+
+def fig_lt_review_rss(repeat: int, db: Path) -> Figure:
+    ours, floor, a, b = interleaved(
+        repeat,
+        lambda: _peak_rss_kib(_review_argv(db)),
+        lambda: _peak_rss_kib([PYTHON, "-c", SA_CLICK]),
+        warm=False,
+    )
+    note = f"{ours / 1024:.1f} MiB vs {floor / 1024:.1f} MiB (line protocol: first card, then q)"
+    return Figure(
+        "lt_review_rss", ours / floor, ours, floor, unit="KiB", runs=a, floor_runs=b, note=note
+    )
+
+
+def build_long_time(work: Path, empty: Path, sizes: dict[str, int]) -> dict[str, Any]:
+    """Both long-time collections and the bundled decks' database; their facts."""
+    built: dict[str, Any] = {}
+    for size in ("small", "large"):
+        count = sizes[size]
+        db, facts = data.build_long_time(
+            work, empty, questions=count, reviews=count * sizes["per_card"], name=f"lt-{size}"
+        )
+        built[size] = db
+        built[f"{size}_facts"] = facts
+    bundled = data.copy_db(empty, work / "bundled.db")
+    data.quizzer(bundled, "import", "--bundled", today=data.IMPORT_DAY)
+    data.checkpoint(bundled)
+    built["bundled"] = bundled
+    return built
+
+
 # --- output --------------------------------------------------------------------------
 
 
@@ -568,18 +773,30 @@ def main(argv: list[str] | None = None) -> int:
         else:
             medium = data.copy_db(empty, work / "medium.db")
             step("import medium", lambda: data.import_collection(medium, [folders["medium"]]))
-        small = data.copy_db(empty, work / "small.db")
-        step("import small", lambda: data.import_collection(small, [folders["small"]]))
-        large = data.copy_db(empty, work / "large.db")
-        step("import large", lambda: data.import_collection(large, [folders["large"]]))
-        logs = {
-            rows: data.copy_db(large, work / f"large-log{rows}.db") for rows in sizes["reviews"]
-        }
-        step(
-            f"review logs: {'/'.join(map(str, logs))} rows",
-            lambda: data.add_review_histories(logs, learned=sizes["learned"]),
-        )
-        least, most = logs[min(logs)], logs[max(logs)]
+        least = most = empty
+        # The review-log series, unless only figures of other collections are wanted.
+        series = {"review_first_card", "review_fsrs", "due_query", "decks", "stats", "review_rss"}
+        if wanted & series:
+            small = data.copy_db(empty, work / "small.db")
+            step("import small", lambda: data.import_collection(small, [folders["small"]]))
+            large = data.copy_db(empty, work / "large.db")
+            step("import large", lambda: data.import_collection(large, [folders["large"]]))
+            logs = {
+                rows: data.copy_db(large, work / f"large-log{rows}.db") for rows in sizes["reviews"]
+            }
+            step(
+                f"review logs: {'/'.join(map(str, logs))} rows",
+                lambda: data.add_review_histories(logs, learned=sizes["learned"]),
+            )
+            least, most = logs[min(logs)], logs[max(logs)]
+        long_time: dict[str, Any] = {}
+        if any(name.startswith("lt_") for name in wanted):
+            long_time = step(
+                "long-time collections",
+                lambda: build_long_time(work, empty, LONG_SIZES[mode]),
+            )
+        lt_large, lt_small = long_time.get("large", empty), long_time.get("small", empty)
+        lt_pairs = max(repeat, 7) if mode == "full" else repeat
 
         measures: dict[str, Callable[[], Figure]] = {
             "help": lambda: fig_help(max(repeat, 3) if mode == "full" else repeat),
@@ -592,6 +809,18 @@ def main(argv: list[str] | None = None) -> int:
             "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
             "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
             "trace": lambda: fig_trace(max(repeat, 3), sizes["traced"]),
+            "lt_review_first_card": lambda: fig_lt_review_first_card(lt_pairs, lt_large, lt_small),
+            "lt_review_line": lambda: fig_lt_review_line(lt_pairs, lt_large, lt_small),
+            "lt_between_cards": lambda: fig_lt_between_cards(lt_pairs, lt_large),
+            "lt_stats": lambda: fig_lt_pair("lt_stats", lt_pairs, lt_large, lt_small, "stats"),
+            "lt_cards_json": lambda: fig_lt_pair(
+                "lt_cards_json", lt_pairs, lt_large, lt_small, "cards", "--due", "--json"
+            ),
+            "lt_export_repeat": lambda: fig_lt_export_repeat(lt_pairs, medium, work),
+            "lt_export_bundled": lambda: fig_lt_export_bundled(
+                lt_pairs, long_time["bundled"], work
+            ),
+            "lt_review_rss": lambda: fig_lt_review_rss(lt_pairs, lt_large),
         }
         for name, measure in measures.items():
             if name in wanted:
@@ -610,6 +839,10 @@ def main(argv: list[str] | None = None) -> int:
             "learned": sizes["learned"],
             "reviews": list(sizes["reviews"]),
             "snippets": sizes["snippets"],
+        },
+        "long_time": {
+            "sizes": LONG_SIZES[mode],
+            **{k: v for k, v in long_time.items() if k.endswith("_facts")},
         },
         "build_seconds": build,
         "total_seconds": round(time.perf_counter() - started, 1),

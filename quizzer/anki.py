@@ -29,7 +29,7 @@ import random
 import re
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -41,7 +41,7 @@ import genanki
 from quizzer.answers import EXCEPTION_SUFFIXES, normalize_output
 from quizzer.errors import QuizzerError
 from quizzer.files import atomic_write
-from quizzer.highlight import highlight_html
+from quizzer.highlight import cache_key, highlight_html
 
 QUESTION_TYPES: Final = ("predict_output", "multiple_choice", "recall")
 
@@ -444,16 +444,29 @@ def _text_html(text: str) -> str:
     return _defuse(escaped.replace("\n", "<br>"))
 
 
+class _RenderedCode(dict[str, str]):
+    """Code -> its Code field, rendered once per export; the highlighting comes from
+    ``highlighted`` (by ``highlight.cache_key``) when it holds it, and is added to it when
+    not, so the caller can keep it for the next export."""
+
+    def __init__(self, highlighted: MutableMapping[str, str]) -> None:
+        super().__init__()
+        self.highlighted = highlighted
+
+    def __missing__(self, code: str) -> str:
+        key = cache_key(code)
+        body = self.highlighted.get(key)
+        if body is None:
+            body = self.highlighted[key] = highlight_html(code)
+        rendered = self[code] = _defuse(f'<pre class="quizzer-code"><code>{body}</code></pre>')
+        return rendered
+
+
 def _code_html(code: str, cache: dict[str, str]) -> str:
     code = code.rstrip()
     if not code.strip():
         return ""
-    rendered = cache.get(code)
-    if rendered is None:
-        body = highlight_html(code)
-        rendered = _defuse(f'<pre class="quizzer-code"><code>{body}</code></pre>')
-        cache[code] = rendered
-    return rendered
+    return cache[code]  # a _RenderedCode: rendered on first use
 
 
 def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[str]:
@@ -648,7 +661,9 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
 
 
 def _collection_bytes(
-    questions: Sequence[ExportQuestion], progress: Callable[[int], None] | None
+    questions: Sequence[ExportQuestion],
+    progress: Callable[[int], None] | None,
+    highlighted: MutableMapping[str, str],
 ) -> tuple[bytes, int, tuple[str, ...]]:
     """Build the collection.anki2 SQLite database in memory; return it, the card count, decks."""
     seen: set[tuple[str, str]] = set()
@@ -667,7 +682,7 @@ def _collection_bytes(
         if progress is not None and (written % PROGRESS_EVERY == 0 or written == len(questions)):
             progress(written)
 
-    cache: dict[str, str] = {}
+    cache = _RenderedCode(highlighted)
     newest = MODELS_CHANGED_AT
     notes = []
     for question in questions:
@@ -808,12 +823,15 @@ def export_apkg(
     path: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    highlighted: MutableMapping[str, str] | None = None,
 ) -> ExportSummary:
     """Write ``questions`` to the Anki package ``path``, replacing it atomically.
 
     One note per question, in subdecks "quizzer::<deck title>". The same questions give a
     byte-identical file. ``progress``, if given, is called with the number of notes done so
-    far, every PROGRESS_EVERY notes and once with the total. Raises QuizzerError if there is
+    far, every PROGRESS_EVERY notes and once with the total. ``highlighted`` maps
+    ``highlight.cache_key(code)`` to highlighted HTML: what it holds is not highlighted
+    again, and what had to be is added to it (the database's cache). Raises QuizzerError if there is
     nothing to export or the file cannot be written, ValueError for malformed questions.
     """
     if not questions:
@@ -822,7 +840,9 @@ def export_apkg(
     try:
         # Built before the temporary file exists: a kill during the long build then leaves
         # nothing behind, only one during the short write can (tests/test_crash.py).
-        data, cards, decks = _collection_bytes(questions, progress)
+        data, cards, decks = _collection_bytes(
+            questions, progress, {} if highlighted is None else highlighted
+        )
         with atomic_write(path) as file, zipfile.ZipFile(file, "w") as package:
             # Level 1: a tenth of the size (highlighted HTML repeats a lot) at a third of
             # level 6's time.

@@ -49,9 +49,14 @@ class CopyReport:
         return _count_words(self.rows)
 
 
+#: Derived data, not copied: the highlight cache (the target's next export fills its own;
+#: an entry is valid wherever its code is, being keyed by the code's digest).
+_NOT_COPIED = {"highlight_cache"}
+
+
 def tables() -> list[Table]:
     """quizzer's tables, parents before children (the order rows must be inserted in)."""
-    return list(Base.metadata.sorted_tables)
+    return [table for table in Base.metadata.sorted_tables if table.name not in _NOT_COPIED]
 
 
 def _count_words(rows: dict[str, int]) -> str:

@@ -2,19 +2,26 @@
 
 Pygments' PythonLexer was 80% of the time of a 10k-note Anki export. The lexer here gives
 its very tokens (a test compares them), only found with fewer regex calls; Pygments'
-HtmlFormatter writes the HTML.
+HtmlFormatter writes the HTML. The lexer is made, and its regular expressions compiled
+(0.2 s), on the first snippet to highlight: an export whose snippets are all in the
+database's cache (``cache_key``) compiles nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pygments
 from pygments.formatters.html import HtmlFormatter
 from pygments.lexers.python import PythonLexer
 from pygments.token import Error, Whitespace, _TokenType
+
+#: Changes when highlight_html's output would: cached HTML of another version is not used.
+FORMAT = f"quizzer-highlight-1/pygments-{pygments.__version__}"
 
 # Pygments' RegexLexer tries a state's rules one by one, ~35 regex calls per Python token;
 # that was 80% of a 10k-note export. _FastPythonLexer joins each state's rules into one
@@ -143,10 +150,18 @@ class _FastPythonLexer(PythonLexer):  # type: ignore[misc]
                     raise AssertionError(f"wrong state def: {new_state!r}")
 
 
-# One lexer for the whole process: building one costs more than lexing a snippet.
-# stripnl=False keeps leading blank lines, which are part of what the learner reads;
-# ensurenl=False adds no newline, which <pre> would show as an empty last line.
-_LEXER = _FastPythonLexer(stripnl=False, ensurenl=False)
+@cache
+def _lexer() -> _FastPythonLexer:
+    # One lexer for the whole process, made on first use: building one (Pygments compiles
+    # every rule) costs more than lexing a snippet, and a cached export needs none.
+    # stripnl=False keeps leading blank lines, which are part of what the learner reads;
+    # ensurenl=False adds no newline, which <pre> would show as an empty last line.
+    return _FastPythonLexer(stripnl=False, ensurenl=False)
+
+
+def cache_key(code: str) -> str:
+    """The key of ``code``'s highlighted HTML in a cache: a digest of it and of FORMAT."""
+    return hashlib.sha256(f"{FORMAT}\0{code}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def highlight_html(code: str) -> str:
@@ -155,7 +170,7 @@ def highlight_html(code: str) -> str:
     What ``pygments.highlight(code, PythonLexer(...), HtmlFormatter(nowrap=True))`` gives,
     only faster, and without the line break HtmlFormatter ends the last line with.
     """
-    rendered = str(pygments.highlight(code, _LEXER, _FORMATTER))
+    rendered = str(pygments.highlight(code, _lexer(), _FORMATTER))
     if not code.endswith(("\n", "\r")):  # the lexer reads "\r" as a line break
         rendered = rendered.removesuffix("\n")
     return rendered

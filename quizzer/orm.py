@@ -111,6 +111,8 @@ class Question(Base):
         UniqueConstraint("deck_id", "qid", name="uq_questions_deck_id_qid"),
         # New cards are asked deck by deck in file order.
         Index("ix_questions_deck_id_position", "deck_id", "position"),
+        # Which questions of a deck are active, read from the index alone (stats, decks).
+        Index("ix_questions_deck_id_retired", "deck_id", "retired"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +175,8 @@ class Card(Base):
     __table_args__ = (
         # Due cards are learned ones; a new card's due date is only the day it was added.
         _partial_index("ix_card_states_due_learned", "due", where="last_graded IS NOT NULL"),
+        # New cards: few or none in a collection of long standing.
+        _partial_index("ix_card_states_due_new", "due", where="last_graded IS NULL"),
     )
 
 
@@ -182,8 +186,13 @@ class Review(Base):
     __tablename__ = "reviews"
     __table_args__ = (
         Index("ix_reviews_question_id_id", "question_id", "id"),
-        # Today's answers (the drill) and answers per day (stats).
-        Index("ix_reviews_day_question_id", "day", "question_id"),
+        # Today's answers (the drill, other processes' answers) and answers per day and
+        # question (stats), read from the index alone.
+        Index("ix_reviews_day_question_id_kind_quality", "day", "question_id", "kind", "quality"),
+        # New cards first answered on a day (the daily limit).
+        _partial_index(
+            "ix_reviews_new_started", "day", where="kind = 'graded' AND last_graded_before IS NULL"
+        ),
         # One graded answer per card per day, enforced by the database itself.
         _partial_index(
             "uq_reviews_graded_per_day", "question_id", "day", unique=True, where="kind = 'graded'"
@@ -233,3 +242,13 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class HighlightCache(Base):
+    """Highlighted HTML of a code snippet, by a digest of the code and the highlighter
+    (``highlight.cache_key``): an export highlights each snippet once, ever."""
+
+    __tablename__ = "highlight_cache"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    html: Mapped[str] = mapped_column(Text)

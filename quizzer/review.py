@@ -8,12 +8,12 @@ included. Functions take a Session and ``today``/``now``, and never commit.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from quizzer import fsrs6, scheduler, store
@@ -161,18 +161,25 @@ class QueueItem:
     phase: Phase
 
 
+def _started_on(day: date) -> Select[int]:
+    # Served by ix_reviews_new_started (a partial index of exactly these rows).
+    return select(Review.question_id).where(
+        Review.day == day, Review.kind == "graded", Review.last_graded_before.is_(None)
+    )
+
+
 def new_started_on(session: Session, day: date) -> int:
     """How many new cards had their first graded answer on ``day``, in any deck.
 
     The limit is per day, not per ``--deck``: ten new cards in one deck and ten in another
     make twenty new cards that day.
     """
-    stmt = (
-        select(func.count())
-        .select_from(Review)
-        .where(Review.day == day, Review.kind == "graded", Review.last_graded_before.is_(None))
-    )
-    return int(session.scalar(stmt) or 0)
+    return len(new_started_ids(session, day))
+
+
+def new_started_ids(session: Session, day: date) -> list[int]:
+    """The cards that had their first graded answer on ``day``, in any deck."""
+    return list(session.scalars(_started_on(day)))
 
 
 def due_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list[int]:
@@ -198,8 +205,13 @@ def new_ids(
     limit: int,
     decks: Sequence[str] = (),
     order: str = DEFAULT_NEW_ORDER,
+    started: Sequence[int] = (),
 ) -> list[int]:
     """Up to ``limit`` never-answered cards, in the ``order`` of NEW_ORDERS.
+
+    ``started`` are the cards first answered today (new_started_ids): they keep their
+    places in the day's order, so answering a card leaves the others where they were and
+    a review resumed later in the day asks them in the order it would have.
 
     *interleaved* takes each deck's next card in turn (file order within a deck), so a
     day's new cards come from every deck and neighbours in a file, which give each other
@@ -209,15 +221,28 @@ def new_ids(
     """
     if limit <= 0:
         return []
+    wanted = store.NEW & (Card.due <= today) & store.NOT_SUSPENDED
+    if started:
+        wanted = wanted | Card.question_id.in_(started)
     candidates = store.in_decks(
-        select(Card.question_id)
-        .join(Question, Question.id == Card.question_id)
-        .where(store.NEW, Card.due <= today, store.NOT_SUSPENDED),
+        select(Card.question_id).join(Question, Question.id == Card.question_id).where(wanted),
         decks,
     )
+    taken = set(started)
+    total = limit + len(taken)
+    if not taken:
+        # A collection that has learned every card: one look at ix_card_states_due_new
+        # instead of walking every deck's questions in file order to find none.
+        any_new = select(Card.question_id).where(store.NEW, Card.due <= today, store.NOT_SUSPENDED)
+        if session.scalar(any_new.limit(1)) is None:
+            return []
+
+    def fresh(ids: Iterable[int]) -> list[int]:
+        return [q for q in ids if q not in taken][:limit]
+
     if order == "in-order":
         stmt = candidates.order_by(Question.deck_id, Question.position)
-        return list(session.scalars(stmt.limit(limit)))
+        return fresh(session.scalars(stmt.limit(total)))
     if order == "random":
         # A shuffle that is the same all day and new the next: a hash of the id and the
         # day that SQLite and PostgreSQL compute alike in 64-bit integers (squared, so the
@@ -225,7 +250,7 @@ def new_ids(
         day, prime = today.toordinal(), 2_147_483_647
         mixed = (Question.id * 48271 + day * 69621) % prime
         stmt = candidates.order_by((mixed * mixed + day) % prime, Question.id)
-        return list(session.scalars(stmt.limit(limit)))
+        return fresh(session.scalars(stmt.limit(total)))
     # Interleaved: each deck's first cards (one short query a deck, on the deck/position
     # index: a window over every new card cost 80 ms at 90k of them), then deck by deck.
     decks_chosen = select(Deck.id).order_by(Deck.id)
@@ -236,15 +261,13 @@ def new_ids(
             session.scalars(
                 candidates.where(Question.deck_id == deck_id)
                 .order_by(Question.position, Question.id)
-                .limit(limit)
+                .limit(total)
             )
         )
         for deck_id in session.scalars(decks_chosen)
     ]
     turns = itertools.zip_longest(*firsts)
-    return [question_id for turn in turns for question_id in turn if question_id is not None][
-        :limit
-    ]
+    return fresh(q for turn in turns for q in turn if q is not None)
 
 
 def drill_ids(session: Session, *, today: date, decks: Sequence[str] = ()) -> list[int]:
@@ -283,14 +306,176 @@ def build_queue(
 
     ``due_and_new_left`` caps the due and new cards (``review --limit``); drill is not capped.
     """
-    due = due_ids(session, today=today, decks=decks)
-    new_left = max(0, new_per_day - new_started_on(session, today))
-    order = _stored(session, "new-order") or DEFAULT_NEW_ORDER
-    new = new_ids(session, today=today, limit=new_left, decks=decks, order=order)
+    due, new, drill = _phases(session, today=today, decks=decks, new_per_day=new_per_day)
     fresh = [QueueItem(q, "due") for q in due] + [QueueItem(q, "new") for q in new]
     if due_and_new_left is not None:
         fresh = fresh[: max(0, due_and_new_left)]
-    return fresh + [QueueItem(q, "drill") for q in drill_ids(session, today=today, decks=decks)]
+    return fresh + [QueueItem(q, "drill") for q in drill]
+
+
+def _phases(
+    session: Session, *, today: date, decks: Sequence[str], new_per_day: int
+) -> tuple[list[int], list[int], list[int]]:
+    """The due, new and drill cards of build_queue, uncapped."""
+    due = due_ids(session, today=today, decks=decks)
+    started = new_started_ids(session, today)
+    new_left = max(0, new_per_day - len(started))
+    order = _stored(session, "new-order") or DEFAULT_NEW_ORDER
+    new = new_ids(session, today=today, limit=new_left, decks=decks, order=order, started=started)
+    return due, new, drill_ids(session, today=today, decks=decks)
+
+
+#: What today's answers add up to: count, and the sums of ids, question ids and qualities.
+Mark = tuple[int, int, int, int]
+
+
+class Queue:
+    """The queue of one review, kept between cards and updated as they are answered.
+
+    It starts as build_queue and stays equal to what build_queue would give after each
+    answer, rerating and skip (tests/test_review_queue.py), without asking the database
+    again. Other processes may answer meanwhile (a second terminal, another machine on
+    PostgreSQL): :meth:`stale` notices, with one query over today's answers, when
+    today's answers are no longer just the ones this queue made plus those it started
+    with, and the review then loads the queue again. Undo loads it again too.
+    """
+
+    def __init__(self, *, today: date, decks: Sequence[str] = (), new_per_day: int) -> None:
+        self.today = today
+        self.decks = tuple(decks)
+        self.new_per_day = new_per_day
+        self.due: list[int] = []
+        self.new: list[int] = []
+        self.drill: list[int] = []
+        #: Skipped cards, in the order they were skipped: they go to the back.
+        self.skipped: list[int] = []
+        #: This review's own answers still logged: review id -> (question id, quality).
+        self._ours: dict[int, tuple[int, int]] = {}
+        #: Today's answers by everyone else, as last seen.
+        self._others: Mark | None = None
+
+    # --- reading ------------------------------------------------------------------
+
+    def load(self, session: Session) -> None:
+        """Read the queue afresh (start, undo, or a change made by another process)."""
+        self.due, self.new, self.drill = _phases(
+            session, today=self.today, decks=self.decks, new_per_day=self.new_per_day
+        )
+        self._others = self._theirs(session)
+
+    def _theirs(self, session: Session) -> Mark:
+        count, ids, questions, qualities = session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Review.id), 0),
+                func.coalesce(func.sum(Review.question_id), 0),
+                func.coalesce(func.sum(Review.quality), 0),
+            ).where(Review.day == self.today)
+        ).one()
+        ours = self._ours.items()
+        return (
+            int(count) - len(ours),
+            int(ids) - sum(i for i, _ in ours),
+            int(questions) - sum(q for _, (q, _) in ours),
+            int(qualities) - sum(g for _, (_, g) in ours),
+        )
+
+    def stale(self, session: Session) -> bool:
+        """Whether another process changed today's answers since the queue was read."""
+        return self._others is None or self._theirs(session) != self._others
+
+    def still_asks(self, question: Question, phase: Phase) -> bool:
+        """Whether ``question`` (freshly read) is still asked today as ``phase``."""
+        row = question.state
+        if question.retired or row.suspended:
+            return False
+        if phase == "new":
+            return row.last_graded is None
+        if phase == "drill":
+            return row.last_graded == self.today
+        return (
+            row.last_graded is not None
+            and row.last_graded != self.today
+            and (row.due <= self.today)
+        )
+
+    def items(self, cap: int | None = None) -> list[QueueItem]:
+        """The whole queue as build_queue orders it, skipped cards last (``cap``: --limit)."""
+        fresh = [QueueItem(q, "due") for q in self.due] + [QueueItem(q, "new") for q in self.new]
+        if cap is not None:
+            fresh = fresh[: max(0, cap)]
+        queue = fresh + [QueueItem(q, "drill") for q in self.drill]
+        order = {qid: n for n, qid in enumerate(self.skipped, start=1)}
+        return sorted(queue, key=lambda item: order.get(item.question_id, 0))
+
+    def __len__(self) -> int:
+        return len(self.due) + len(self.new) + len(self.drill)
+
+    def total(self, cap: int | None = None) -> int:
+        """How many cards are left (``cap``: what --limit leaves of the due and new ones)."""
+        fresh = len(self.due) + len(self.new)
+        if cap is not None:
+            fresh = min(fresh, max(0, cap))
+        return fresh + len(self.drill)
+
+    def head(self, cap: int | None = None) -> QueueItem | None:
+        """The next card to ask: the first not skipped, else the first skipped."""
+        skipped = set(self.skipped)
+        fresh_left = len(self.due) + len(self.new)
+        if cap is not None:
+            fresh_left = min(fresh_left, max(0, cap))
+        phases: tuple[tuple[Phase, list[int]], ...] = (
+            ("due", self.due),
+            ("new", self.new),
+            ("drill", self.drill),
+        )
+        seen = 0
+        present: dict[int, Phase] = {}
+        for phase, ids in phases:
+            for question_id in ids:
+                if phase != "drill":
+                    if seen >= fresh_left:
+                        break
+                    seen += 1
+                if question_id not in skipped:
+                    return QueueItem(question_id, phase)
+                present.setdefault(question_id, phase)
+        for question_id in self.skipped:
+            if question_id in present:
+                return QueueItem(question_id, present[question_id])
+        return None
+
+    # --- changing -----------------------------------------------------------------
+
+    def skip(self, question_id: int) -> None:
+        """``question_id`` goes to the back (after the cards skipped before it)."""
+        self.skipped = [q for q in self.skipped if q != question_id]
+        self.skipped.append(question_id)
+
+    def answered(self, question_id: int, recorded: Recorded, *, quality: int) -> None:
+        """Follow one answer this review recorded (in the transaction that recorded it)."""
+        self.skipped = [q for q in self.skipped if q != question_id]
+        for ids in (self.due, self.new, self.drill):
+            if question_id in ids:
+                ids.remove(question_id)
+        if recorded.review_id is not None:
+            self._ours[recorded.review_id] = (question_id, quality)
+        # The drill is ordered by each card's latest answer today: this one is the newest.
+        if scheduler.needs_drill(quality) and not recorded.leeched:
+            self.drill.append(question_id)
+
+    def rerated(self, question_id: int, before: Recorded, after: Recorded, *, quality: int) -> None:
+        """Follow a rerating: ``before``'s log row was replaced by ``after``'s."""
+        if before.review_id is not None:
+            self._ours.pop(before.review_id, None)
+        self.answered(question_id, after, quality=quality)
+
+    def undone(self, session: Session) -> None:
+        """Follow an undo (of any answer): the queue is read again."""
+        if self._ours:
+            kept = set(session.scalars(select(Review.id).where(Review.id.in_(list(self._ours)))))
+            self._ours = {i: answer for i, answer in self._ours.items() if i in kept}
+        self.load(session)
 
 
 # --- answering ----------------------------------------------------------------------
@@ -561,21 +746,26 @@ class Outlook:
     new_waiting: int
 
 
-def outlook(session: Session, *, today: date, decks: Sequence[str] = ()) -> Outlook:
-    """Due counts for tomorrow and the next 7 days, and the next due date after today."""
-
-    def count(stmt: Select[Any]) -> int:
-        return int(session.scalar(store.in_decks(stmt, decks)) or 0)
-
-    base = (
-        select(func.count())
+def due_soon(session: Session, *, today: date, decks: Sequence[str] = ()) -> tuple[int, int]:
+    """Cards due by tomorrow and within the next 7 days (one query)."""
+    tomorrow, week = today + timedelta(days=1), today + timedelta(days=7)
+    stmt = store.in_decks(
+        select(
+            func.coalesce(func.sum(case((Card.due <= tomorrow, 1), else_=0)), 0),
+            func.count(),
+        )
         .select_from(Card)
         .join(Question, Question.id == Card.question_id)
-        .where(store.LEARNED, store.NOT_SUSPENDED)
+        .where(store.LEARNED, store.NOT_SUSPENDED, Card.due <= week),
+        decks,
     )
-    tomorrow = count(base.where(Card.due <= today + timedelta(days=1)))
-    week = count(base.where(Card.due <= today + timedelta(days=7)))
-    next_due = session.scalar(
+    first, second = session.execute(stmt).one()
+    return int(first), int(second)
+
+
+def next_due(session: Session, *, today: date, decks: Sequence[str] = ()) -> date | None:
+    """The first day after today with a card due."""
+    return session.scalar(
         store.in_decks(
             select(func.min(Card.due))
             .join(Question, Question.id == Card.question_id)
@@ -583,10 +773,26 @@ def outlook(session: Session, *, today: date, decks: Sequence[str] = ()) -> Outl
             decks,
         )
     )
-    new_waiting = count(
+
+
+def new_waiting(session: Session, *, decks: Sequence[str] = ()) -> int:
+    """Never-answered cards of active questions (in ``decks``: all when empty)."""
+    stmt = store.in_decks(
         select(func.count())
         .select_from(Card)
         .join(Question, Question.id == Card.question_id)
-        .where(store.NEW)
+        .where(store.NEW),
+        decks,
     )
-    return Outlook(tomorrow, week, next_due, new_waiting)
+    return int(session.scalar(stmt) or 0)
+
+
+def outlook(session: Session, *, today: date, decks: Sequence[str] = ()) -> Outlook:
+    """Due counts for tomorrow and the next 7 days, and the next due date after today."""
+    tomorrow, week = due_soon(session, today=today, decks=decks)
+    return Outlook(
+        tomorrow,
+        week,
+        next_due(session, today=today, decks=decks),
+        new_waiting(session, decks=decks),
+    )

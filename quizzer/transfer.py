@@ -6,19 +6,19 @@ Functions take a Session and never commit; writing the package is ``quizzer.anki
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from quizzer import deckfile, fsrs6, store
 from quizzer.deckfile.writer import SCHEMA_FILE
 from quizzer.errors import QuizzerError
 from quizzer.files import write_bytes_atomically
-from quizzer.orm import Card, Deck, Question, Review
+from quizzer.orm import Card, Deck, HighlightCache, Question, Review
 from quizzer.questions import Content
 
 
@@ -179,6 +179,46 @@ def _moment(answered_at: datetime, day: date) -> datetime:
     if abs((answered_at.date() - day).days) <= 1:
         return answered_at
     return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+def cached_highlights(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
+    """The highlighted HTML the database holds for ``codes``, by ``highlight.cache_key``.
+
+    Only the snippets asked for are read (in chunks), not the whole cache.
+    """
+    from quizzer.highlight import cache_key
+
+    keys = sorted({cache_key(code.rstrip()) for code in codes if code and code.strip()})
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        stmt = select(HighlightCache.digest, HighlightCache.html).where(
+            HighlightCache.digest.in_(chunk)
+        )
+        found.update({digest: html for digest, html in session.execute(stmt)})
+    return found
+
+
+def remember_highlights(session: Session, highlighted: Mapping[str, str]) -> int:
+    """Keep newly highlighted HTML (``cache_key`` -> HTML) for the next export; how many."""
+    if not highlighted:
+        return 0
+    # Another export may have stored some meanwhile: only the missing ones are added.
+    keys = sorted(highlighted)
+    present: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        present.update(
+            session.scalars(select(HighlightCache.digest).where(HighlightCache.digest.in_(chunk)))
+        )
+    rows = [{"digest": k, "html": highlighted[k]} for k in keys if k not in present]
+    if rows:
+        session.execute(insert(HighlightCache), rows)
+    return len(rows)
+
+
+#: Keys per IN list (SQLite's limit on bound parameters is far above it).
+_CHUNK = 500
 
 
 def question_file(question: Question) -> deckfile.Question:

@@ -577,13 +577,13 @@ def _reference_tokens(code: str) -> list[tuple[object, str]]:
 
 @pytest.mark.parametrize("code", TRICKY)
 def test_fast_lexer_gives_pygments_tokens(code: str) -> None:
-    assert list(highlight._LEXER.get_tokens(code)) == _reference_tokens(code)
+    assert list(highlight._lexer().get_tokens(code)) == _reference_tokens(code)
 
 
 @settings(max_examples=300, deadline=None)
 @given(PYTHONISH)
 def test_fast_lexer_gives_pygments_tokens_for_any_text(code: str) -> None:
-    assert list(highlight._LEXER.get_tokens(code)) == _reference_tokens(code)
+    assert list(highlight._lexer().get_tokens(code)) == _reference_tokens(code)
 
 
 STOCK_HTML = HtmlFormatter(nowrap=True)

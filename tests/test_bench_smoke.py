@@ -30,6 +30,14 @@ FIGURES = {
     "verify",
     "review_rss",
     "trace",
+    "lt_review_first_card",
+    "lt_review_line",
+    "lt_between_cards",
+    "lt_stats",
+    "lt_cards_json",
+    "lt_export_repeat",
+    "lt_export_bundled",
+    "lt_review_rss",
 }
 
 
@@ -41,7 +49,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # a loaded machine; the long-time figures build two more collections
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "latest.json").read_text(encoding="utf-8"))

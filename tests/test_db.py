@@ -94,6 +94,8 @@ def test_a_postgresql_engine_describes_the_partial_indexes_for_postgresql() -> N
     assert wheres == {
         "ix_card_states_due_learned": "last_graded IS NOT NULL",
         "uq_reviews_graded_per_day": "kind = 'graded'",
+        "ix_reviews_new_started": "kind = 'graded' AND last_graded_before IS NULL",
+        "ix_card_states_due_new": "last_graded IS NULL",
     }
 
 

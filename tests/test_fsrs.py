@@ -448,7 +448,7 @@ def test_a_collection_written_by_schema_0003_is_upgraded_with_its_history(
     assert len(before[1]) == 7
 
     _ok(invoke("cards", today="2026-01-12"))
-    assert _rows(db_path, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert _rows(db_path, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
     assert [_rows(db_path, sql) for sql in queries] == before
     assert _rows(db_path, "SELECT DISTINCT scheduler, stability_after FROM reviews") == [
         (None, None)

@@ -13,6 +13,9 @@ import pexpect
 import pytest
 from helpers import Invoke
 
+from quizzer.db import resource_dir
+from quizzer.deckfile import load_deck
+
 
 @pytest.fixture
 def bundled(invoke: Invoke, db_path: Path) -> Path:
@@ -47,8 +50,10 @@ def test_piped_rows_are_tab_separated_and_whole(
         retired = [row for row in rows if row[0] == "python-closures/late-binding"]
         assert retired and retired[0][-1] == "(retired)"  # the marker is its own field
     else:
-        assert rows[4][:5] == ["python-gil-and-concurrency", "27", "0", "0", "0"]
-        assert rows[4][5] == "The GIL and concurrency in CPython"
+        gil = load_deck(resource_dir("decks") / "gil-and-concurrency.yaml")
+        row = next(row for row in rows if row[0] == gil.deck)
+        assert row[:5] == [gil.deck, str(len(gil.questions)), "0", "0", "0"]
+        assert row[5] == "The GIL and concurrency in CPython"
 
 
 @pytest.mark.parametrize("command", ["cards", "decks"])

@@ -11,7 +11,12 @@ from pathlib import Path
 from helpers import Invoke
 
 from quizzer import review
-from quizzer.db import open_database
+from quizzer.db import open_database, resource_dir
+from quizzer.deckfile import load_decks
+
+# The deck whose file name sorts first, and its first question.
+_, FIRST_DECK = load_decks([resource_dir("decks")])[0]
+FIRST_CARD = f"{FIRST_DECK.deck}/{FIRST_DECK.questions[0].id}"
 
 HEADER = re.compile(r"^\d+/\d+  (\S+)  \(new\)$", re.MULTILINE)
 
@@ -29,13 +34,13 @@ def test_a_fresh_collection_starts_with_cards_from_every_deck(invoke: Invoke) ->
     decks = [name.split("/")[0] for name in names]
     assert len(set(decks)) >= 4
     assert all(a != b for a, b in itertools.pairwise(decks))  # no deck twice running
-    assert names[0] == "python-closures/late-binding"  # each deck in file order
+    assert names[0] == FIRST_CARD  # each deck in file order
 
 
 def test_in_order_is_deck_by_deck_and_random_is_new_each_day(invoke: Invoke, db_path: Path) -> None:
     assert invoke("import", "--bundled").exit_code == 0
     assert invoke("config", "new-order", "in-order").exit_code == 0
-    assert {n.split("/")[0] for n in _first_new_cards(invoke)} == {"python-closures"}
+    assert {n.split("/")[0] for n in _first_new_cards(invoke)} == {FIRST_DECK.deck}
     refused = invoke("config", "new-order", "shuffled")
     assert (
         refused.exit_code == 1 and "is not one of interleaved, in-order, random" in refused.output
@@ -47,7 +52,7 @@ def test_in_order_is_deck_by_deck_and_random_is_new_each_day(invoke: Invoke, db_
             first = review.new_ids(session, today=day, limit=10, order="random")
             again = review.new_ids(session, today=day, limit=10, order="random")
             tomorrow = review.new_ids(session, today=date(2026, 12, 5), limit=10, order="random")
-            in_order = review.new_ids(session, today=day, limit=183, order="in-order")
+            in_order = review.new_ids(session, today=day, limit=10_000, order="in-order")
     finally:
         database.dispose()
     assert first == again  # the same all day, so a resumed review looks the same

@@ -384,10 +384,10 @@ class _NoProgress:
         return None
 
 
-def progress_bar(total_hint: str) -> Any:
+def progress_bar(total_hint: str, *, shown: bool = True) -> Any:
     """A transient progress bar on stderr (stdout stays clean for pipes); nothing at all
-    when stderr is not a terminal."""
-    if not sys.stderr.isatty():
+    when stderr is not a terminal or not ``shown``."""
+    if not shown or not sys.stderr.isatty():
         return _NoProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

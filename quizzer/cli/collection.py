@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -162,7 +163,7 @@ def cards_command(
     from quizzer import collection
 
     with database_of(ctx) as database, database.reading() as session:
-        rows = collection.list_cards(
+        cards = collection.iter_cards(
             session,
             today=settings_of(ctx).day(),
             decks=decks,
@@ -170,9 +171,10 @@ def cards_command(
             include_retired=include_retired,
             leeches_only=leeches_only,
         )
-    if as_json:
-        echo_json([row.to_json() for row in rows])
-        return
+        if as_json:
+            _echo_json_list(row.to_json() for row in cards)
+            return
+        rows = list(cards)
     if not rows:
         click.echo("No cards match.")
         return
@@ -202,6 +204,25 @@ def cards_command(
             for row in rows
         ],
     )
+
+
+def _echo_json_list(items: Iterator[dict[str, Any]]) -> None:
+    """A JSON list printed item by item as it is read: what ``echo_json`` prints for the
+    whole list (2-space indent, non-ASCII kept), without holding it all."""
+    import json
+
+    def write(text: str) -> None:
+        click.echo(text, nl=False)
+
+    first = next(items, None)
+    if first is None:
+        write("[]\n")
+        return
+    encode = json.JSONEncoder(indent=2, ensure_ascii=False).encode
+    write("[\n  " + encode(first).replace("\n", "\n  "))
+    for item in items:
+        write(",\n  " + encode(item).replace("\n", "\n  "))
+    write("\n]\n")
 
 
 def _markers(row: CardListing) -> list[str]:

@@ -265,25 +265,43 @@ def export_command(
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
-    with database_of(ctx) as database, database.reading() as session:
-        fsrs = None
-        if with_progress:
-            from quizzer import review
+    with database_of(ctx) as database:
+        with database.reading() as session:
+            fsrs = None
+            if with_progress:
+                from quizzer import review
 
-            if review.scheduler_in_use(session) == "fsrs":
-                fsrs = review.fsrs_config(session)
-        questions = transfer.export_questions(
-            session, decks=decks, with_progress=with_progress, fsrs=fsrs
-        )
-    if with_trace:
-        questions = _with_traces(questions)
-    from quizzer import anki
+                if review.scheduler_in_use(session) == "fsrs":
+                    fsrs = review.fsrs_config(session)
+            questions = transfer.export_questions(
+                session, decks=decks, with_progress=with_progress, fsrs=fsrs
+            )
+            highlighted = transfer.cached_highlights(session, (q.code for q in questions))
+        if with_trace:
+            questions = _with_traces(questions)
+        from quizzer import anki
 
-    with progress_bar("exporting") as bar:
-        task = bar.add_task("export", total=len(questions), visible=len(questions) >= 1000)
-        summary = anki.export_apkg(
-            questions, output, progress=lambda done: bar.update(task, completed=done)
-        )
+        cached = set(highlighted)
+        # The bar shows from 1000 notes; below, rich.progress is not even imported.
+        with progress_bar("exporting", shown=len(questions) >= 1000) as bar:
+            task = bar.add_task("export", total=len(questions))
+            summary = anki.export_apkg(
+                questions,
+                output,
+                progress=lambda done: bar.update(task, completed=done),
+                highlighted=highlighted,
+            )
+        fresh = {key: value for key, value in highlighted.items() if key not in cached}
+        if fresh:
+            from sqlalchemy.exc import OperationalError
+
+            # The package is written: a cache that cannot be kept (a read-only database)
+            # only costs the next export its highlighting.
+            try:
+                with database.transaction() as session:
+                    transfer.remember_highlights(session, fresh)
+            except (QuizzerError, OperationalError):
+                pass
     if as_json:
         echo_json(
             {

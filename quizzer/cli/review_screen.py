@@ -178,7 +178,8 @@ class ReviewScreen:
         self.now = now
         self.clock = clock
         self.summary = Summary()
-        self.skipped: list[int] = []
+        #: What is left to ask, kept between cards (review.Queue).
+        self.queue = review.Queue(today=today, decks=self.decks, new_per_day=new_per_day)
         #: The outcome of the last answer saved, told once its rating is known.
         self._recorded: review.Recorded | None = None
         #: The last predict-output card answered wrong, and what was typed: what ``t`` traces.
@@ -190,22 +191,31 @@ class ReviewScreen:
         """Ask cards until none are left or the learner quits; every answer is saved."""
         self.summary.started = self.clock()
         try:
+            with self.database.reading() as session:
+                self.queue.load(session)
             while True:
-                queue = self._queue()
-                self.summary.left = len(queue)
-                if not queue:
+                cap = None if self.limit is None else self.limit - self.summary.fresh_answered
+                item = self.queue.head(cap)
+                self.summary.left = self.queue.total(cap)
+                if item is None:
                     break
-                item, total = queue[0], len(queue)
                 with self.database.reading() as session:
-                    card = _card(store.load_question(session, item.question_id))
+                    # Another process answered meanwhile, or the card changed: read again.
+                    if self.queue.stale(session):
+                        self.queue.load(session)
+                        continue
+                    question = store.load_question(session, item.question_id)
+                    if not self.queue.still_asks(question, item.phase):
+                        self.queue.load(session)
+                        continue
+                    card = _card(question)
                 try:
-                    self._ask(card, item.phase, total)
+                    self._ask(card, item.phase, self.summary.left)
                 except _Command as command:
                     if command.name == "quit":
                         break
                     if command.name == "skip":
-                        self.skipped = [q for q in self.skipped if q != card.question_id]
-                        self.skipped.append(card.question_id)
+                        self.queue.skip(card.question_id)
                         self.out.print("Skipped: it comes back later.")
                     elif command.name == "undo":
                         self._undo()
@@ -217,20 +227,6 @@ class ReviewScreen:
         self.summary.ended = self.clock()
         self._finish()
         return self.summary
-
-    def _queue(self) -> list[review.QueueItem]:
-        left = None if self.limit is None else self.limit - self.summary.fresh_answered
-        with self.database.reading() as session:
-            queue = review.build_queue(
-                session,
-                today=self.today,
-                decks=self.decks,
-                new_per_day=self.new_per_day,
-                due_and_new_left=left,
-            )
-        # Skipped cards go to the back, in the order they were skipped.
-        order = {qid: n for n, qid in enumerate(self.skipped, start=1)}
-        return sorted(queue, key=lambda item: order.get(item.question_id, 0))
 
     # --- one card ----------------------------------------------------------------------
 
@@ -444,8 +440,8 @@ class ReviewScreen:
                 leech_threshold=self.leech_threshold,
                 fsrs=self.fsrs,
             )
+            self.queue.answered(card.question_id, recorded, quality=quality)
         self.summary.answers.append((card.question_id, quality, phase))
-        self.skipped = [q for q in self.skipped if q != card.question_id]
         self._recorded = recorded
         if announce:
             self._announce(card, quality, recorded)
@@ -477,6 +473,8 @@ class ReviewScreen:
                     leech_threshold=self.leech_threshold,
                     fsrs=self.fsrs,
                 )
+                if rerated is not None:
+                    self.queue.rerated(card.question_id, recorded, rerated, quality=quality)
             if rerated is None:
                 self.out.print(
                     "[dim]Another answer to this card came in meanwhile: kept as good.[/]"
@@ -507,6 +505,7 @@ class ReviewScreen:
         try:
             with self.database.transaction() as session:
                 undone = review.undo_last(session, self.fsrs)
+                self.queue.undone(session)
         except QuizzerError as exc:
             self.out.print(str(exc))
             return
@@ -520,15 +519,8 @@ class ReviewScreen:
 
     def _finish(self) -> None:
         summary = self.summary
-        with self.database.reading() as session:
-            ahead = review.outlook(session, today=self.today, decks=self.decks)
-            new_today = review.new_started_on(session, self.today)
-            if self.limit is not None:  # what --limit left out still waits for today
-                summary.left = len(
-                    review.build_queue(
-                        session, today=self.today, decks=self.decks, new_per_day=self.new_per_day
-                    )
-                )
+        if self.limit is not None:  # what --limit left out still waits for today
+            summary.left = self.queue.total()
         self.out.rule(style="dim")
         if summary.interrupted:
             self.out.print("Stopped. Every answer you gave is saved.")
@@ -541,23 +533,7 @@ class ReviewScreen:
                     f"{'s wait' if summary.left != 1 else ' waits'} for today."
                 )
                 return
-            self.out.print("Nothing due today.", end=" ")
-            if ahead.next_due is not None:
-                days = (ahead.next_due - self.today).days
-                self.out.print(
-                    f"The next card is due on {ahead.next_due} "
-                    f"(in {days} day{'s' if days != 1 else ''})."
-                )
-            else:
-                self.out.print("No cards are scheduled yet.")
-            if ahead.new_waiting and new_today >= self.new_per_day:
-                more = min(5, ahead.new_waiting)
-                # --new is the day's total, so the number that works counts today's too.
-                self.out.print(
-                    f"{ahead.new_waiting} new cards wait; today's limit of {self.new_per_day} "
-                    f"is reached ({new_today} new done today; `quizzer review --new "
-                    f"{new_today + more}` for {more} more)."
-                )
+            self._nothing_due()
             return
         seconds = round(summary.ended - summary.started)
         share = summary.correct_share or 0.0
@@ -572,4 +548,29 @@ class ReviewScreen:
                 f"{summary.left} card{'s' if summary.left != 1 else ''} still to do today: "
                 "`quizzer review` goes on where you stopped."
             )
-        self.out.print(f"Due tomorrow: {ahead.tomorrow}. Due in the next 7 days: {ahead.week}.")
+        # Only what is shown is counted (a quit with nothing answered counts nothing).
+        with self.database.reading() as session:
+            tomorrow, week = review.due_soon(session, today=self.today, decks=self.decks)
+        self.out.print(f"Due tomorrow: {tomorrow}. Due in the next 7 days: {week}.")
+
+    def _nothing_due(self) -> None:
+        with self.database.reading() as session:
+            next_due = review.next_due(session, today=self.today, decks=self.decks)
+            waiting = review.new_waiting(session, decks=self.decks)
+            new_today = review.new_started_on(session, self.today) if waiting else 0
+        self.out.print("Nothing due today.", end=" ")
+        if next_due is not None:
+            days = (next_due - self.today).days
+            self.out.print(
+                f"The next card is due on {next_due} (in {days} day{'s' if days != 1 else ''})."
+            )
+        else:
+            self.out.print("No cards are scheduled yet.")
+        if waiting and new_today >= self.new_per_day:
+            more = min(5, waiting)
+            # --new is the day's total, so the number that works counts today's too.
+            self.out.print(
+                f"{waiting} new cards wait; today's limit of {self.new_per_day} "
+                f"is reached ({new_today} new done today; `quizzer review --new "
+                f"{new_today + more}` for {more} more)."
+            )
