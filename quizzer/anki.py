@@ -11,6 +11,10 @@ The package is built so that importing it again into Anki does the right thing:
   newer, so exporting twice leaves Anki alone and an edit always wins.
 * The output is hermetic: the same questions give the same bytes (no clock, fixed zip entry
   times), and the file is replaced atomically.
+* With schedules (``export --with-progress``) the collection genanki wrote is completed with
+  Anki's scheduling columns and review log, which genanki cannot write (genanki #147).
+* Predict-output and multiple-choice sides end with one script (``anki_card.js``) that checks
+  typed outputs and tapped choices; without it the cards work as plain Anki cards.
 
 Only ``quizzer export`` imports this module (genanki and pygments load at import time).
 """
@@ -27,13 +31,14 @@ import sqlite3
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 import genanki
 
-from quizzer.answers import normalize_output
+from quizzer.answers import EXCEPTION_SUFFIXES, normalize_output
 from quizzer.errors import QuizzerError
 from quizzer.files import atomic_write
 from quizzer.highlight import cache_key, highlight_html
@@ -61,8 +66,10 @@ MODEL_NAMES: Final = {
 }
 
 #: The fields of every quizzer note type, in order. All hold HTML.
-#: QuizzerId is first because Anki refuses notes whose first field is empty and checks
-#: duplicates on it; TypeAnswer is non-empty only when the answer can be typed in (one line).
+#: QuizzerId (``DECK/ID``) is first because Anki refuses notes whose first field is empty and
+#: checks duplicates on it; it is also how a package's notes are known again on the way back.
+#: TypeAnswer is non-empty only for one-line outputs: Anki's own type-in box, which the
+#: card's script replaces by a box for any output (and which stays where no script runs).
 FIELDS: Final = (
     "QuizzerId",
     "Prompt",
@@ -74,12 +81,36 @@ FIELDS: Final = (
     "Explanation",
     "Python",
 )
-#: The browser's sort column shows the prompt rather than the id.
-SORT_FIELD: Final = FIELDS.index("Prompt")
+#: The browser's sort column is the question's name (DECK/ID): a prompt such as "What does
+#: this script print?" is shared by many notes and tells none apart.
+SORT_FIELD: Final = FIELDS.index("QuizzerId")
 
-_OPEN = '<div class="quizzer quizzer-{kind} mathjax_ignore tex2jax_ignore">\n'
+_OPEN = (
+    '<div class="quizzer quizzer-{kind} mathjax_ignore tex2jax_ignore">\n'
+    '<div class="quizzer-id" hidden>{{{{QuizzerId}}}}</div>\n'
+)
 _PYTHON = '{{#Python}}<div class="python">Python {{Python}}</div>{{/Python}}\n'
 _EXPLANATION = '{{#Explanation}}<div class="explanation">{{Explanation}}</div>{{/Explanation}}\n'
+#: Where a predict_output card's output is typed (shown by the script; a card without
+#: JavaScript keeps Anki's one-line type-in box, or none).
+_TYPED = (
+    '<div class="typed" hidden><textarea class="quizzer-typed" rows="3" autocomplete="off"'
+    ' autocapitalize="off" autocorrect="off" spellcheck="false"'
+    ' placeholder="Type what it prints"></textarea></div>\n'
+)
+
+
+def _card_script() -> str:
+    """The script that ends every card side (quizzer/anki_card.js), with the rules of
+    quizzer.answers filled in."""
+    source = (resources.files("quizzer") / "anki_card.js").read_text(encoding="utf-8")
+    source = source.replace("__SUFFIXES__", json.dumps(list(EXCEPTION_SUFFIXES)))
+    if "{{" in source or "}}" in source or "</script" in source.lower():
+        raise AssertionError("anki_card.js must not hold '{{', '}}' or '</script'")
+    return f"<script>\n{source}</script>"
+
+
+CARD_SCRIPT = _card_script()
 
 #: (template name, front, back) per question type.
 TEMPLATES: Final = {
@@ -89,15 +120,18 @@ TEMPLATES: Final = {
         + '<div class="prompt">{{Prompt}}</div>\n'
         + "{{Code}}\n"
         + _PYTHON
+        + _TYPED
         + '{{#TypeAnswer}}<div class="type-answer">{{type:TypeAnswer}}</div>{{/TypeAnswer}}\n'
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
         "{{FrontSide}}\n"
         + '<hr id="answer">\n'
         + _OPEN.format(kind="predict")
         + '<div class="label">Output</div>\n'
         + "{{Answer}}\n"
         + _EXPLANATION
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
     ),
     "multiple_choice": (
         "Multiple choice",
@@ -106,7 +140,8 @@ TEMPLATES: Final = {
         + "{{Code}}\n"
         + _PYTHON
         + "{{Choices}}\n"
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
         _OPEN.format(kind="choice")
         + '<div class="prompt">{{Prompt}}</div>\n'
         + "{{Code}}\n"
@@ -114,7 +149,8 @@ TEMPLATES: Final = {
         + "{{ChoicesMarked}}\n"
         + '<hr id="answer">\n'
         + _EXPLANATION
-        + "</div>",
+        + "</div>\n"
+        + CARD_SCRIPT,
     ),
     "recall": (
         "Recall",
@@ -190,6 +226,38 @@ CSS: Final = (
 }
 .quizzer pre code { font: inherit; background: none; padding: 0; color: inherit; }
 .quizzer .type-answer input, .quizzer code#typeans { font-family: monospace; }
+.quizzer .quizzer-id { display: none; }
+.quizzer .typed textarea {
+  width: 100%;
+  box-sizing: border-box;
+  min-height: 4.5em;
+  font-family: "JetBrains Mono", "Fira Code", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  font-size: 0.8em;
+  white-space: pre;
+  overflow-x: auto;
+}
+.quizzer .verdict { font-weight: bold; margin: 0.5em 0; }
+.quizzer .verdict.right { color: #1a7f37; }
+.quizzer .verdict.wrong { color: #cf222e; }
+.quizzer ol.choices.tap { list-style-position: inside; padding-left: 0; }
+.quizzer ol.choices.tap li {
+  cursor: pointer;
+  padding: 0.5em 0.7em;
+  margin: 0.4em 0;
+  border: 1px solid #d0d7de;
+  border-radius: 6px;
+}
+.quizzer ol.choices li.chosen { outline: 2px solid #0969da; }
+/* Phones: code and outputs wrap instead of being cut at the screen's edge. */
+@media (max-width: 600px) {
+  .card { font-size: 17px; }
+  .quizzer pre {
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+    font-size: 0.72em;
+    padding: 0.5em 0.6em;
+  }
+}
 .nightMode .quizzer pre, .night_mode .quizzer pre {
   border-color: #30363d;
   background: #161b22;
@@ -198,6 +266,8 @@ CSS: Final = (
 .nightMode .quizzer ol.choices li.correct, .night_mode .quizzer ol.choices li.correct {
   color: #3fb950;
 }
+.nightMode .quizzer .verdict.right, .night_mode .quizzer .verdict.right { color: #3fb950; }
+.nightMode .quizzer .verdict.wrong, .night_mode .quizzer .verdict.wrong { color: #ff7b72; }
 .quizzer-code .c, .quizzer-code .ch, .quizzer-code .cm, .quizzer-code .c1,
 .quizzer-code .cs { font-style: italic; }
 """
@@ -212,13 +282,14 @@ CSS: Final = (
 
 #: When the note types above last changed (Unix seconds). Anki keeps its copy of a note type
 #: unless the incoming one is newer, so this must grow whenever TEMPLATES or CSS change.
-MODELS_CHANGED_AT: Final = 1_764_003_600  # 2025-11-24T17:00:00Z
+MODELS_CHANGED_AT: Final = 1_796_396_400  # 2026-12-04T15:00:00Z: card script, sort field
 #: sha256 of the note types as of MODELS_CHANGED_AT; see models_fingerprint().
-MODELS_FINGERPRINT: Final = "fede6974096db8063001599333f47683240dd6006b0128ac4c9a50141b673006"
+MODELS_FINGERPRINT: Final = "6f079c7c345e696acaadf70462b1ce5bc22ce6b2dc652a5fb229d9e61de74b39"
 
 #: When the way fields are rendered from a question last changed (Unix seconds). Notes are
 #: stamped with max(changed_at, this), so a rendering change reaches notes already in Anki.
-RENDERING_CHANGED_AT: Final = 1_795_539_600  # 2026-11-24T17:00:00Z: code as HtmlFormatter writes it
+#: 2026-12-04T15:00:00Z: choices named for the card script, topic tags.
+RENDERING_CHANGED_AT: Final = 1_796_396_400
 
 
 #: When a trace on the back of predict-output cards (``export --with-trace``) was first
@@ -268,6 +339,47 @@ class ExportQuestion:
     #: A folded trace of the code (predict_output, ``export --with-trace``), shown on the
     #: back after the explanation, in the Explanation field: the note types keep their fields.
     trace: str | None = None
+    #: The card's schedule and review log (``export --with-progress``); None: a new card.
+    schedule: AnkiSchedule | None = None
+    #: The deck's description, which becomes the Anki deck's description.
+    deck_description: str | None = None
+
+
+@dataclass(frozen=True)
+class AnkiAnswer:
+    """One graded answer, as the data of an Anki review-log row."""
+
+    answered_at: datetime
+    #: Anki's answer button: 1 Again, 2 Hard, 3 Good, 4 Easy.
+    button: int
+    #: Days until due after the answer, and before it (0 for a card never graded).
+    interval: int
+    last_interval: int
+    #: The ease after the answer, in Anki's permille (2500 for 2.50).
+    factor: int
+    milliseconds: int
+    #: The card's first graded answer: Anki logs it as learning, the others as reviews.
+    first: bool
+
+
+@dataclass(frozen=True)
+class AnkiSchedule:
+    """A card's schedule and graded answers, as Anki's card columns need them."""
+
+    #: Days from the last graded answer to ``due``; 0 with ``last_review`` None (a new card).
+    interval: int
+    due: date
+    #: Anki's permille ease (2500 for 2.50).
+    factor: int
+    lapses: int
+    last_review: date | None
+    suspended: bool = False
+    #: FSRS's memory state (while FSRS schedules), its desired retention and decay (w20).
+    stability: float | None = None
+    difficulty: float | None = None
+    desired_retention: float | None = None
+    decay: float | None = None
+    answers: tuple[AnkiAnswer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -392,13 +504,18 @@ def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[
         # Shown shuffled (deck format), but the same way in every export: seeded by the GUID.
         random.Random(guid).shuffle(choices)
         front, back = [], []
-        for choice in choices:
+        # data-choice names a choice on both sides: the card's script shuffles the front's
+        # list at every showing and puts the back's in the same order.
+        for index, choice in enumerate(choices):
             text = _text_html(choice)
-            front.append(f"<li>{text}</li>")
+            front.append(f'<li data-choice="{index}">{text}</li>')
             if choice == question.answer:
-                back.append(f'<li class="correct">{text} <span class="mark">✓</span></li>')
+                back.append(
+                    f'<li class="correct" data-choice="{index}">{text} '
+                    '<span class="mark">✓</span></li>'
+                )
             else:
-                back.append(f'<li class="wrong">{text}</li>')
+                back.append(f'<li class="wrong" data-choice="{index}">{text}</li>')
         values["Choices"] = '<ol class="choices" type="A">' + "".join(front) + "</ol>"
         values["ChoicesMarked"] = '<ol class="choices" type="A">' + "".join(back) + "</ol>"
         values["Answer"] = _text_html(question.answer)
@@ -424,10 +541,15 @@ def _anki_tag(text: str) -> str:
     return "_".join(text.split())
 
 
+#: The root of the topic tags: ``python::decorators`` whichever deck the note is in.
+TOPIC_ROOT: Final = "python"
+
+
 def _tags(question: ExportQuestion) -> list[str]:
-    base = f"{PARENT_DECK}::{_anki_tag(question.deck_slug)}"
-    tags = [base] + [f"{base}::{_anki_tag(tag)}" for tag in question.tags if tag.strip()]
-    return list(dict.fromkeys(tags))
+    """The deck as its own tag (``quizzer::<slug>``) and each topic under TOPIC_ROOT, so that
+    one topic is one tag across every deck."""
+    topics = [f"{TOPIC_ROOT}::{_anki_tag(tag)}" for tag in question.tags if tag.strip()]
+    return list(dict.fromkeys([f"{PARENT_DECK}::{_anki_tag(question.deck_slug)}", *topics]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,6 +624,11 @@ def deck_titles(titles: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _description(text: str | None) -> str:
+    """A deck's description as Anki shows it (HTML) above the deck's study button."""
+    return _text_html(text) if text and text.strip() else ""
+
+
 def _deck_names(questions: Sequence[ExportQuestion]) -> dict[str, str]:
     """Anki deck name per deck slug: "quizzer::<title>", disambiguated if titles collide."""
     titles: dict[str, str] = {}
@@ -542,7 +669,11 @@ def _collection_bytes(
     seen: set[tuple[str, str]] = set()
     models = _models()
     deck_names = _deck_names(questions)
-    decks = {slug: genanki.Deck(deck_id(slug), name) for slug, name in sorted(deck_names.items())}
+    descriptions = {q.deck_slug: q.deck_description for q in questions if q.deck_description}
+    decks = {
+        slug: genanki.Deck(deck_id(slug), name, description=_description(descriptions.get(slug)))
+        for slug, name in sorted(deck_names.items())
+    }
     written = 0
 
     def done() -> None:
@@ -581,12 +712,110 @@ def _collection_bytes(
         # Anki matches notes by GUID anyway (it renumbers an id already taken).
         id_gen = itertools.count(newest * 1000)
         genanki.Package(list(decks.values())).write_to_db(cursor, float(newest), id_gen)
+        if any(question.schedule is not None for question in questions):
+            _write_progress(cursor, questions)
         conn.commit()
         (cards,) = cursor.execute("SELECT count(*) FROM cards").fetchone()
         data = conn.serialize()
     finally:
         conn.close()
     return data, int(cards), tuple(deck.name for deck in decks.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Progress (export --with-progress): written into the collection genanki made (genanki #147)
+# --------------------------------------------------------------------------------------------
+
+#: Anki's own limit on the time an answer is logged with (its "maximum answer seconds").
+MAX_ANSWER_MILLISECONDS: Final = 60_000
+#: Anki's card and review-log types and queues used here.
+_CARD_REVIEW, _QUEUE_REVIEW, _QUEUE_SUSPENDED = 2, 2, -1
+_REVLOG_LEARN, _REVLOG_REVIEW = 0, 1
+
+
+def _first_day(schedules: Sequence[AnkiSchedule]) -> date | None:
+    days = [d for s in schedules if s.last_review is not None for d in (s.due, s.last_review)]
+    return min(days, default=None)
+
+
+def _write_progress(cursor: sqlite3.Cursor, questions: Sequence[ExportQuestion]) -> None:
+    """Write the cards' schedules and the review log of ``questions`` into the collection.
+
+    A review card's ``due`` is a day number counted from the collection's creation day
+    (``crt``); Anki's importer moves it by the difference between the two collections'
+    creation days, so it lands on the same date. The creation day is the earliest day any
+    schedule names (no negative day numbers), at midnight UTC, and Anki is told to count
+    days as it does for its own collections (the v2 day boundaries, a 4 am rollover), so
+    that the shift does not depend on the hour of the import.
+    """
+    schedules = [q.schedule for q in questions if q.schedule is not None]
+    start = _first_day(schedules)
+    if start is not None:
+        (conf,) = cursor.execute("SELECT conf FROM col").fetchone()
+        settings = json.loads(conf)
+        settings.update(schedVer=2, rollover=4, creationOffset=0)
+        crt = int(datetime.combine(start, datetime.min.time(), tzinfo=UTC).timestamp())
+        cursor.execute("UPDATE col SET crt = ?, conf = ?", (crt, json.dumps(settings)))
+    card_ids = dict(
+        cursor.execute("SELECT notes.guid, cards.id FROM cards JOIN notes ON notes.id = cards.nid")
+    )
+    taken: set[int] = set()
+    revlog = []
+    for question in questions:
+        schedule = question.schedule
+        if schedule is None:
+            continue
+        card_id = card_ids[note_guid(question.deck_slug, question.qid)]
+        if schedule.last_review is None or start is None:
+            if schedule.suspended:
+                cursor.execute(
+                    "UPDATE cards SET queue = ? WHERE id = ?", (_QUEUE_SUSPENDED, card_id)
+                )
+            continue
+        data: dict[str, Any] = {}
+        if schedule.stability is not None and schedule.difficulty is not None:
+            data = {"s": schedule.stability, "d": schedule.difficulty}
+            if schedule.desired_retention is not None:
+                data["dr"] = schedule.desired_retention
+            if schedule.decay is not None:
+                data["decay"] = schedule.decay
+            midnight = datetime.combine(schedule.last_review, datetime.min.time(), tzinfo=UTC)
+            data["lrt"] = int(midnight.timestamp())
+        cursor.execute(
+            "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?,"
+            " lapses = ?, left = 0, data = ? WHERE id = ?",
+            (
+                _CARD_REVIEW,
+                _QUEUE_SUSPENDED if schedule.suspended else _QUEUE_REVIEW,
+                (schedule.due - start).days,
+                schedule.interval,
+                schedule.factor,
+                len(schedule.answers),
+                schedule.lapses,
+                json.dumps(data, sort_keys=True) if data else "",
+                card_id,
+            ),
+        )
+        for answer in schedule.answers:
+            # A review-log row's id is the moment of the answer in ms, unique in a collection.
+            row_id = int(answer.answered_at.timestamp() * 1000)
+            while row_id in taken:
+                row_id += 1
+            taken.add(row_id)
+            revlog.append(
+                (
+                    row_id,
+                    card_id,
+                    -1,
+                    answer.button,
+                    answer.interval,
+                    answer.last_interval,
+                    answer.factor,
+                    max(0, min(answer.milliseconds, MAX_ANSWER_MILLISECONDS)),
+                    _REVLOG_LEARN if answer.first else _REVLOG_REVIEW,
+                )
+            )
+    cursor.executemany("INSERT INTO revlog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", revlog)
 
 
 def export_apkg(

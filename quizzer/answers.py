@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "LineComparison",
+    "EXCEPTION_SUFFIXES",
     "answer_matches",
     "compare_outputs",
     "exception_type",
@@ -70,6 +71,9 @@ def exception_type(line: str) -> str | None:
 
 
 _EXCEPTION_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Group", "Iteration")
+#: How an exception's type name ends. Every built-in exception's does, so the Anki cards'
+#: JavaScript, which cannot look into Python's builtins, decides on these alone.
+EXCEPTION_SUFFIXES = _EXCEPTION_SUFFIXES
 
 
 def answer_matches(expected: str, typed: str) -> bool:

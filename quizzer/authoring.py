@@ -205,7 +205,8 @@ def apply_edit(
     if content.digest() == question.content_hash:
         return False
     store.write_content(question, content)
-    question.changed_at = now
+    # The note's time in Anki is the later of the question's and its deck's.
+    question.changed_at = store.changed_now(max(question.changed_at, question.deck.changed_at), now)
     session.flush()
     return True
 

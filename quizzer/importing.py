@@ -111,11 +111,18 @@ def upsert_deck(
         session.add(deck)
         report.new_deck = True
     tags = list(deck_file.tags)
+    deck_changed = None if report.new_deck else deck.changed_at
     if report.new_deck or tags != list(deck.tags or []):
         # Deck tags go into every note of the deck; title and description into none, so
         # changing them must not update (and overwrite edits to) every note in Anki.
         deck.tags = tags
-        deck.changed_at = now
+        if not report.new_deck:
+            latest = session.scalar(
+                select(func.max(Question.changed_at)).where(Question.deck_id == deck.id)
+            )
+            deck.changed_at = store.changed_now(
+                max(deck.changed_at, latest or deck.changed_at), now
+            )
     deck.title, deck.description = deck_file.title, deck_file.description
     if source is not None:
         deck.source = source
@@ -123,17 +130,18 @@ def upsert_deck(
         session.flush()  # the deck's id, for its questions' rows
     # Plain rows and bulk statements, not ORM objects: a unit of work for 10k questions
     # took 4 s of a 6 s import. Only the columns compared are read back.
-    existing: dict[str, tuple[int, int, bool, str]] = {}
+    existing: dict[str, tuple[int, int, bool, str, datetime]] = {}
     if not report.new_deck:
         existing = {
-            qid: (row_id, position, retired, digest)
-            for row_id, qid, position, retired, digest in session.execute(
+            qid: (row_id, position, retired, digest, changed_at)
+            for row_id, qid, position, retired, digest, changed_at in session.execute(
                 select(
                     Question.id,
                     Question.qid,
                     Question.position,
                     Question.retired,
                     Question.content_hash,
+                    Question.changed_at,
                 ).where(Question.deck_id == deck.id)
             )
         }
@@ -160,7 +168,7 @@ def upsert_deck(
             )
             report.added += 1
             continue
-        row_id, old_position, retired, old_digest = known
+        row_id, old_position, retired, old_digest, old_changed = known
         change: dict[str, Any] = {}
         if old_position != position:
             change["position"] = position
@@ -168,14 +176,19 @@ def upsert_deck(
             change["retired"] = False
             report.restored += 1
         if old_digest != digest:
-            change.update(content.columns(), content_hash=digest, changed_at=now)
+            previous = max(old_changed, deck_changed) if deck_changed else old_changed
+            change.update(
+                content.columns(),
+                content_hash=digest,
+                changed_at=store.changed_now(previous, now),
+            )
             report.updated += 1
         else:
             report.unchanged += 1
         if change:
             changes.append({"id": row_id, **change})
     if retire_missing:
-        for qid, (row_id, _, retired, _) in existing.items():
+        for qid, (row_id, _, retired, _, _) in existing.items():
             if qid not in seen and not retired:
                 changes.append({"id": row_id, "retired": True})
                 report.retired += 1

@@ -233,6 +233,20 @@ def new_question_row(
     return row
 
 
+def changed_now(previous: datetime | None, now: datetime) -> datetime:
+    """The time to record for a change of content made at ``now``, when the note it shows as
+    in Anki last changed at ``previous``: ``now``, or the start of the second after
+    ``previous`` if ``now`` is still in its second.
+
+    Anki keeps a note's modification time in whole seconds and takes an incoming note only
+    when it is strictly newer: without this, an edit made in the same second as the
+    previous change would never reach it.
+    """
+    if previous is None:
+        return now
+    return max(now, previous.replace(microsecond=0) + timedelta(seconds=1))
+
+
 def forget_source_digest(deck: Deck) -> None:
     """The deck's questions changed outside an import: its file must be read again next time."""
     deck.source_digest = None

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from quizzer import deckfile, store
+from quizzer import deckfile, fsrs6, store
 from quizzer.deckfile.writer import SCHEMA_FILE
 from quizzer.errors import QuizzerError
 from quizzer.files import write_bytes_atomically
-from quizzer.orm import Deck, HighlightCache, Question
+from quizzer.orm import Card, Deck, HighlightCache, Question, Review
 from quizzer.questions import Content, answer_for
 
 
@@ -28,6 +28,8 @@ def export_questions(
     decks: Sequence[str] = (),
     today: date | None = None,
     python: str | None = None,
+    with_progress: bool = False,
+    fsrs: fsrs6.Config | None = None,
 ) -> list[Any]:
     """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
 
@@ -41,6 +43,10 @@ def export_questions(
     (its ordinal day, modulo the number of variants; the question's own without
     ``today``), dated no earlier than that day's start, so the package of another day is
     a newer revision of the note that Anki takes, keeping the card and its schedule.
+
+    ``with_progress`` adds each card's schedule and graded answers (see
+    :func:`schedules`); ``fsrs`` is FSRS's configuration when FSRS schedules (None under
+    SM-2).
     """
     from quizzer.anki import ExportQuestion, deck_titles
 
@@ -53,6 +59,8 @@ def export_questions(
             Deck.title,
             Deck.tags.label("deck_tags"),
             Deck.changed_at.label("deck_changed_at"),
+            Deck.description,
+            Question.id,
             Question.qid,
             Question.type,
             Question.prompt,
@@ -75,8 +83,10 @@ def export_questions(
     # Over every deck, so that exporting one deck names it as exporting all does.
     every_deck = session.execute(select(Deck.slug, Deck.title))
     titles = deck_titles({slug: title for slug, title in every_deck})
+    rows = list(session.execute(stmt))
+    progress = schedules(session, [row.id for row in rows], fsrs=fsrs) if with_progress else {}
     exported = []
-    for row in session.execute(stmt):
+    for row in rows:
         code, changed_at = row.code, max(row.changed_at, row.deck_changed_at)
         answer = row.answer
         if python is not None:
@@ -100,11 +110,99 @@ def export_questions(
                 tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),
                 changed_at=changed_at,
                 python=row.python,
+                schedule=progress.get(row.id),
+                deck_description=row.description,
             )
         )
     if not exported:
         raise QuizzerError("nothing to export: no questions (import decks first)")
     return exported
+
+
+def schedules(
+    session: Session, question_ids: Sequence[int], *, fsrs: fsrs6.Config | None = None
+) -> dict[int, Any]:
+    """Each card's schedule and graded answers as ``anki.AnkiSchedule``s (by question id).
+
+    Drills (answers on the day of the card's last graded one) change no schedule and are
+    left out: Anki's log then holds one row per graded answer. A quality becomes Anki's
+    button as FSRS rates it (0-2 Again, 3 Hard, 4 Good, 5 Easy). While FSRS schedules
+    (``fsrs`` given), the due date and memory state are FSRS's and the interval
+    runs from the last answer to that date.
+    """
+    from quizzer.anki import AnkiAnswer, AnkiSchedule
+
+    wanted = set(question_ids)
+    answers: dict[int, list[AnkiAnswer]] = {}
+    last_interval: dict[int, int] = {}
+    # Columns, not ORM objects, and the questions picked in Python: a log of 100k answers
+    # loads in one pass, and no statement carries 10k ids as parameters.
+    reviews = (
+        select(
+            Review.question_id,
+            Review.answered_at,
+            Review.day,
+            Review.quality,
+            Review.seconds,
+            Review.scheduler,
+            Review.interval_after,
+            Review.due_after,
+            Review.ease_after,
+            Review.last_graded_before,
+        )
+        .where(Review.kind == "graded")
+        .order_by(Review.question_id, Review.id)
+    )
+    for review in session.execute(reviews):
+        if review.question_id not in wanted:
+            continue
+        if review.scheduler == "fsrs":
+            interval = (review.due_after - review.day).days
+        else:
+            interval = review.interval_after
+        answers.setdefault(review.question_id, []).append(
+            AnkiAnswer(
+                answered_at=_moment(review.answered_at, review.day),
+                button=fsrs6.rating(review.quality),
+                interval=interval,
+                last_interval=last_interval.get(review.question_id, 0),
+                factor=review.ease_after * 10,
+                milliseconds=round((review.seconds or 0) * 1000),
+                first=review.last_graded_before is None,
+            )
+        )
+        last_interval[review.question_id] = interval
+    result: dict[int, Any] = {}
+    for card in session.scalars(select(Card)):
+        if card.question_id not in wanted:
+            continue
+        memory = fsrs is not None and card.stability is not None
+        interval = card.interval
+        if memory and card.last_graded is not None:
+            interval = (card.due - card.last_graded).days
+        result[card.question_id] = AnkiSchedule(
+            interval=interval,
+            due=card.due,
+            factor=card.ease * 10,
+            lapses=card.lapses,
+            last_review=card.last_graded,
+            suspended=card.suspended,
+            stability=card.stability if memory else None,
+            difficulty=card.difficulty if memory else None,
+            desired_retention=fsrs.desired_retention if fsrs and memory else None,
+            decay=fsrs6.decay(fsrs) if fsrs and memory else None,
+            answers=tuple(answers.get(card.question_id, ())),
+        )
+    return result
+
+
+def _moment(answered_at: datetime, day: date) -> datetime:
+    """When Anki's log says an answer was given: its time, unless that is not on its day
+    (with ``--today``, or a log brought from elsewhere): then noon UTC of the day, as Anki
+    reads the day of an answer off its time."""
+    if abs((answered_at.date() - day).days) <= 1:
+        return answered_at
+    return datetime.combine(day, time(12), tzinfo=UTC)
 
 
 def cached_highlights(session: Session, codes: Iterable[str | None]) -> dict[str, str]:

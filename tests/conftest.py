@@ -104,6 +104,8 @@ def pytest_configure(config: pytest.Config) -> None:
 #: first so that, run in parallel (-n), they start at once and do not end the run alone.
 SLOW_MODULES = (
     "test_bench_smoke.py",
+    "test_anki_card_script.py",
+    "test_anki_progress.py",
     "test_quality.py",
     "test_crash.py",
     "test_concurrency.py",

@@ -129,7 +129,16 @@ HOSTILE = ExportQuestion(
     tags=(),
     changed_at=T0,
 )
-ALL = (SINGLE, MULTI, CHOICE, RECALL, HOSTILE)
+STACKING_ELSEWHERE = replace(
+    RECALL,
+    deck_slug="python-classes",
+    deck_title="Python classes",
+    deck_description="Classes, <b>descriptors</b> & the MRO.\nTwo lines.",
+    qid="class-decorators",
+    prompt="In which order do stacked class decorators run?",
+    tags=("stacking",),
+)
+ALL = (SINGLE, MULTI, CHOICE, RECALL, HOSTILE, STACKING_ELSEWHERE)
 
 
 def _options() -> ImportAnkiPackageOptions:
@@ -161,8 +170,10 @@ def _note(col: Collection, question: ExportQuestion) -> Note:
 
 
 def _body(rendered: str) -> str:
-    """A rendered card side without the note type's CSS."""
-    return re.sub(r"<style>.*?</style>", "", rendered, flags=re.DOTALL)
+    """A rendered card side without the note type's CSS and script."""
+    return re.sub(r"<style>.*?</style>", "", rendered, flags=re.DOTALL).replace(
+        export.CARD_SCRIPT, ""
+    )
 
 
 def _text(fragment: str) -> str:
@@ -213,14 +224,36 @@ def test_notes_cards_decks_and_note_types(imported: Collection) -> None:
     assert not [m for m in imported.models.all_names_and_ids() if m.name.endswith("+")]
 
 
+def test_the_browser_sorts_notes_by_their_name(imported: Collection) -> None:
+    # 114 bundled notes share "What does this script print?": the prompt tells none apart.
+    for kind in export.MODEL_IDS.values():
+        notetype = imported.models.get(NotetypeId(kind))
+        assert notetype is not None and notetype["flds"][notetype["sortf"]]["name"] == "QuizzerId"
+    assert imported.db is not None
+    sort_fields = imported.db.list("SELECT sfld FROM notes ORDER BY sfld")
+    assert sort_fields == sorted(f"{q.deck_slug}/{q.qid}" for q in ALL)
+
+
+def test_the_deck_description_is_the_anki_decks(imported: Collection) -> None:
+    deck = imported.decks.by_name("quizzer::Python classes")
+    assert deck is not None
+    assert deck["desc"] == "Classes, &lt;b&gt;descriptors&lt;/b&gt; &amp; the MRO.<br>Two lines."
+    other = imported.decks.by_name("quizzer::The GIL")
+    assert other is not None and other["desc"] == ""
+
+
 def test_tags_are_hierarchical(imported: Collection) -> None:
+    # The deck is a tag of its own; a topic is one tag whichever deck the note is in.
     assert sorted(_note(imported, SINGLE).tags) == [
+        "python::order",
+        "python::stacking",
         "quizzer::python-decorators",
-        "quizzer::python-decorators::order",
-        "quizzer::python-decorators::stacking",
     ]
     assert _note(imported, RECALL).tags == ["quizzer::gil"]
-    assert imported.find_notes("tag:quizzer::gil::threads") == [_note(imported, CHOICE).id]
+    assert imported.find_notes("tag:python::threads") == [_note(imported, CHOICE).id]
+    assert sorted(imported.find_notes("tag:python::stacking")) == sorted(
+        [_note(imported, SINGLE).id, _note(imported, STACKING_ELSEWHERE).id]
+    )
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -252,7 +285,8 @@ def test_predict_output_multi_line_shows_output_without_type_box(imported: Colle
     assert note["TypeAnswer"] == ""
     (card,) = note.cards()
     front, back = _body(card.question()), _body(card.answer())
-    assert "[[type:" not in front and "type-answer" not in front
+    assert "[[type:" not in front and '<div class="type-answer">' not in front
+    assert '<textarea class="quizzer-typed"' in front  # shown by the card's script
     assert '<pre class="quizzer-output">1\n2</pre>' in back
     assert "explanation" not in back
 
@@ -262,13 +296,15 @@ def test_multiple_choice_marks_the_answer_on_the_back_only(imported: Collection)
     front, back = _body(card.question()), _body(card.answer())
     assert CHOICE.choices is not None
     for choice in CHOICE.choices:
-        assert f"<li>{choice}</li>" in front
+        assert re.search(f'<li data-choice="\\d">{re.escape(choice)}</li>', front)
         assert choice in back
     assert "correct" not in front and "✓" not in front
     assert "Blocking I/O" not in front
-    marked = re.findall(r'<li class="correct">(.*?) <span class="mark">✓</span></li>', back)
+    marked = re.findall(
+        r'<li class="correct" data-choice="\d">(.*?) <span class="mark">✓</span></li>', back
+    )
     assert marked == [CHOICE.answer]
-    assert len(re.findall(r'<li class="wrong">', back)) == len(CHOICE.choices) - 1
+    assert len(re.findall(r'<li class="wrong" data-choice', back)) == len(CHOICE.choices) - 1
     assert "Blocking I/O releases the GIL" in back
 
 
@@ -284,7 +320,8 @@ def test_recall_answer_and_explanation_on_the_back(imported: Collection) -> None
 def test_everything_is_escaped(imported: Collection) -> None:
     (card,) = _note(imported, HOSTILE).cards()
     for side in (card.question(), card.answer()):
-        assert "<script" not in side.lower()
+        # The only script is the note type's own.
+        assert "<script" not in side.replace(export.CARD_SCRIPT, "").lower()
         assert "&lt;script&gt;" in side
     back = _body(card.answer())
     assert "Is &lt;script&gt;alert(1)&lt;/script&gt; &amp; " in back
@@ -409,8 +446,8 @@ def test_package_times_come_from_the_data_not_the_clock(tmp_path: Path) -> None:
     db = _collection(tmp_path / "p.apkg", tmp_path)
     mods = dict(db.execute("SELECT sfld, mod FROM notes").fetchall())
     assert mods == {
-        html.escape(SINGLE.prompt): export.RENDERING_CHANGED_AT,  # older: when rendering changed
-        html.escape(RECALL.prompt): int(later.timestamp()),
+        "python-decorators/stacking-order": export.RENDERING_CHANGED_AT,  # older: rendering's
+        "gil/what-is-a-closure": int(later.timestamp()),
     }
     card_mods = {mod for (mod,) in db.execute("SELECT mod FROM cards")}
     assert card_mods == {export.RENDERING_CHANGED_AT, int(later.timestamp())}

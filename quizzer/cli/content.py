@@ -410,6 +410,11 @@ def _write_back(ctx: click.Context, report: Any, *, said: Callable[[str], object
     help="Run each predict_output snippet traced and put the trace on the card's back.",
 )
 @_trust_option
+@click.option(
+    "--with-progress",
+    is_flag=True,
+    help="Add each card's schedule and its graded answers (Anki's review log).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @click.pass_context
 def export_command(
@@ -419,6 +424,7 @@ def export_command(
     fmt: str,
     with_trace: bool,
     trust: bool,
+    with_progress: bool,
     as_json: bool,
 ) -> None:
     """Write an Anki package (.apkg) of every deck, or of some; or deck files (--format yaml).
@@ -429,12 +435,15 @@ def export_command(
     every predict_output snippet traced, in the sandbox, and adds the whole trace, folded,
     after the explanation (where the sandbox is no kernel boundary, code of decks imported
     from files not bundled with quizzer needs --trust). A question with answers by version
-    gets the answer for `config python`.
+    gets the answer for `config python`. --with-progress brings each card's
+    schedule and review log along, for Anki's "Import any learning progress".
     """
     from quizzer import transfer
 
     if with_trace and fmt != "apkg":
         raise click.UsageError("--with-trace is for Anki packages (--format apkg)")
+    if with_progress and fmt != "apkg":
+        raise click.UsageError("--with-progress is for Anki packages (--format apkg)")
     if fmt == "yaml":
         with database_of(ctx) as database, database.reading() as session:
             written = transfer.export_yaml(session, output, decks=decks)
@@ -451,11 +460,19 @@ def export_command(
     sources: list[str] = []
     with database_of(ctx) as database:
         with database.reading() as session:
+            fsrs = None
+            if with_progress:
+                from quizzer import review
+
+                if review.scheduler_in_use(session) == "fsrs":
+                    fsrs = review.fsrs_config(session)
             questions = transfer.export_questions(
                 session,
                 decks=decks,
                 today=settings_of(ctx).day(),
                 python=collection.target_python(session),
+                with_progress=with_progress,
+                fsrs=fsrs,
             )
             highlighted = transfer.cached_highlights(session, (q.code for q in questions))
             if with_trace:
