@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "LineComparison",
     "EXCEPTION_SUFFIXES",
+    "LineComparison",
     "answer_matches",
     "compare_outputs",
     "exception_type",
