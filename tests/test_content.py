@@ -2,14 +2,17 @@
 
 Every card stands alone (no prompt leans on "the notes" nobody has read), a multiple-choice
 answer is not given away by being the longest choice, a recall answer is short enough to grade
-oneself against, and ids are unique across decks. Whether each predict-output answer is what
-CPython prints is `quizzer check decks/` (tests/test_commands_check_export.py on this
-interpreter; `.ci/run` on every CPython 3.11 to 3.13 the machine has)."""
+oneself against, ids are unique across decks, and neighbouring cards in a deck file share no
+tag, so reading (or meeting new cards) in file order never shows the answer to the next card.
+Whether each predict-output answer is what CPython prints is `quizzer check decks/`
+(tests/test_commands_check_export.py on this interpreter; `.ci/run` on every CPython 3.11 to
+3.13 the machine has)."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -78,3 +81,15 @@ def test_the_decks_are_big_enough_to_be_a_course(decks: list[Deck]) -> None:
     assert "python-asyncio" in {d.deck for d in decks}
     assert len(questions) >= 300
     assert sum(q.type == "predict_output" for q in questions) >= 200
+
+
+def test_neighbouring_cards_share_no_tag(decks: list[Deck]) -> None:
+    # A tag names a concept; two late-binding cards in a row give each other away. Each file
+    # reads as a course (simple to subtle) with related cards spread apart, not run together.
+    touching = [
+        f"{d.deck}: {a.id} / {b.id} share {sorted(set(a.tags) & set(b.tags))}"
+        for d in decks
+        for a, b in pairwise(d.questions)
+        if set(a.tags) & set(b.tags)
+    ]
+    assert touching == []
