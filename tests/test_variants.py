@@ -263,8 +263,8 @@ def test_bundled_questions_that_do_not_vary_keep_their_digest() -> None:
     for path in sorted(BUNDLED.glob("*.yaml")):
         for question in load_deck(path).questions:
             content = Content.of(question)
-            if content.variants:
-                continue
+            if content.variants or content.answers_by_python:
+                continue  # these have a key of their own in the digest
             old = {name: content.columns()[name] for name in OLD_FIELDS}
             blob = json.dumps(old, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             assert content.digest() == hashlib.sha256(blob.encode()).hexdigest()
@@ -431,7 +431,7 @@ def test_check_update_stores_a_stored_variant_answer(invoke: Invoke, tmp_path: P
         "  variants:\n    - code: print(2)\n      answer: '5\n\n'\n",
         encoding="utf-8",
     )
-    assert invoke("add", "--from", str(own), "--deck", "mine", "--force").exit_code == 0
+    assert invoke("add", "--from", str(own), "--deck", "mine", "--force", "-y").exit_code == 0
     assert "1 passed, 1 failed" in invoke("check", "--deck", "mine").output
     updated = invoke("check", "--deck", "mine", "--update")
     assert "mine/own: answer updated" in updated.output
