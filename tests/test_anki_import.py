@@ -344,7 +344,7 @@ def test_quizzer_export_through_anki_comes_back_as_the_same_questions(
             (v["code"], normalize_output(v["answer"])) for v in variants or []
         }
         if by_python:
-            snippets = {(code, normalize_output(answer_for(answer, by_python, version)))}
+            snippets = {(code, normalize_output(answer_for(str(answer), by_python, version)))}
         assert after[name][2:4] in snippets, name
         assert after[name][:2] + after[name][4:] == before[name][:2] + before[name][4:], name
     unchanged = {name for name in before if name not in _extras(db_path)}

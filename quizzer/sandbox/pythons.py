@@ -178,9 +178,10 @@ def _candidates(env: Mapping[str, str]) -> list[str]:
 
 
 def find_all(*, env: Mapping[str, str] | None = None) -> list[Python]:
-    """Every CPython 3 on this machine the sandbox runs on (3.7 and later), oldest first: one per version (the first found of
-    it, the running interpreter before any other) and per real path. Shims on PATH are
-    resolved; an interpreter that does not run is left out."""
+    """Every CPython 3 on this machine the sandbox runs on (3.7 and later), oldest first:
+    one per version (the first found of it, the running interpreter before any other) and
+    per real path. Shims on PATH are resolved; an interpreter that does not run is left
+    out."""
     env = os.environ if env is None else env
     by_version: dict[str, Python] = {}
     seen: set[str] = set()
