@@ -159,3 +159,24 @@ def test_landlock_abi_is_what_the_kernel_reports() -> None:
     abi = boundary.describe().landlock_abi
     # This machine's kernel has ABI 7; anywhere else: a positive ABI or none at all.
     assert abi is None or abi >= 1
+
+
+def test_review_traces_a_strangers_deck_only_with_trust(
+    invoke: Invoke, tmp_path: Path, unprotected: None
+) -> None:
+    # `t` runs the missed snippet: where there is no kernel boundary, code of a deck file
+    # not bundled with quizzer is not run for it, as `check` and `trace` refuse it.
+    deck = write(
+        tmp_path / "stranger.yaml",
+        "deck: stranger\ntitle: Stranger\nquestions:\n"
+        "  - id: two\n    type: predict_output\n    prompt: What prints?\n"
+        "    code: |\n      print(1)\n      print(2)\n    answer: |\n      1\n      2\n",
+    )
+    assert invoke("import", str(deck)).exit_code == 0
+    refused = invoke("review", input="9\n.\nt\nq\n")
+    assert "Not traced: the sandbox is no security boundary here (no Landlock)" in refused.output
+    assert "quizzer review --trust" in refused.output
+    assert "Back to the review." not in refused.output
+    traced = invoke("review", "--trust", input="9\n.\nt\nq\n", today="2026-01-06")
+    assert "Not traced" not in traced.output
+    assert "Back to the review." in traced.output

@@ -89,7 +89,7 @@ def describe_boundary() -> Any:
     return describe()
 
 
-def _refuse_untrusted(sources: list[str], *, trust: bool) -> None:
+def refuse_untrusted(sources: list[str], *, trust: bool) -> None:
     """Where the sandbox's kernel boundary is not enforced, refuse to run code from the deck
     files among ``sources`` that are not bundled with quizzer, unless ``trust``; say so in
     one line either way. Bundled decks and the user's own questions run as they always did.
@@ -230,7 +230,7 @@ def check_command(
         with database_of(ctx) as database, database.reading() as session:
             items += checking.stored_items(session, decks, update=update)
             sources += checking.deck_sources(session, decks)
-    _refuse_untrusted(sources, trust=trust)
+    refuse_untrusted(sources, trust=trust)
     runnable = sum(1 for _, q, _ in items if q.type == "predict_output")
     if len(pythons) > 1 or "all" in pythons:
         _check_matrix(ctx, items, pythons, update=update, limits=limits, jobs=jobs, as_json=as_json)
@@ -481,7 +481,7 @@ def export_command(
                 slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
                 sources = checking.deck_sources(session, slugs)
         if with_trace:
-            _refuse_untrusted(sources, trust=trust)
+            refuse_untrusted(sources, trust=trust)
             questions = _with_traces(questions)
         from quizzer import anki
 
@@ -645,7 +645,7 @@ def trace_command(
         if kind != "predict_output" or not found:
             raise QuizzerError(f"{name}: only predict_output questions have code to trace")
         code, title = found, f"Trace of {name}"
-        _refuse_untrusted([source] if source else [], trust=trust)
+        refuse_untrusted([source] if source else [], trust=trust)
         if versions is not None:
             from packaging.specifiers import SpecifierSet
 
@@ -934,7 +934,7 @@ def _add_from_file(ctx: click.Context, options: dict[str, Any]) -> None:
             )
     runnable = [q for q in questions if q.type == "predict_output"]
     if runnable:
-        _refuse_untrusted([str(path)], trust=options["trust"])
+        refuse_untrusted([str(path)], trust=options["trust"])
         # Asked with no transaction open: a prompt never holds a lock.
         count = f"{len(runnable)} snippet{'s' if len(runnable) != 1 else ''}"
         if not options["yes"] and not click.confirm(
@@ -1175,7 +1175,7 @@ def vary_command(
             question = transfer.question_file(row)
             source = varying.source_file(row)
     if source is not None:
-        _refuse_untrusted([str(source)], trust=trust)
+        refuse_untrusted([str(source)], trust=trust)
     proofs = varying.prove(question, label=name, python=interpreter)
     echo(f"{name}: its own code prints:")
     echo(_indented(proofs.original.output))

@@ -40,9 +40,19 @@ MAX_CARDS = 100_000
     metavar="N",
     help="At most N due and new cards this session (drill not counted).",
 )
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Let t trace code of decks from files not bundled with quizzer even where the "
+    "sandbox is no security boundary.",
+)
 @click.pass_context
 def review_command(
-    ctx: click.Context, decks: tuple[str, ...], new_per_day: int | None, limit: int | None
+    ctx: click.Context,
+    decks: tuple[str, ...],
+    new_per_day: int | None,
+    limit: int | None,
+    trust: bool,
 ) -> None:
     """The daily session: due cards, then new ones, then the same-day drill.
 
@@ -105,6 +115,7 @@ def review_command(
             now=utc_now,
             fsrs=fsrs,
             python=python,
+            trust=trust,
         ).run()
     if summary.interrupted:
         ctx.exit(130)  # the shell's convention for Ctrl-C, after the "saved" line

@@ -273,10 +273,14 @@ class ReviewScreen:
         clock: Callable[[], float] = time.monotonic,
         fsrs: Fsrs | None = None,
         python: str | None = None,
+        trust: bool = False,
     ) -> None:
         self.database = database
         #: The Python version whose answers are asked (questions with answers by version).
         self.python = python
+        #: Trace (`t`) code of decks from files not bundled with quizzer where the sandbox
+        #: is no kernel boundary (`review --trust`).
+        self.trust = trust
         self.term = terminal
         self.out = terminal.console
         self.today = today
@@ -432,6 +436,10 @@ class ReviewScreen:
             self.out.print("Nothing to trace: t follows a wrong predict-the-output answer.")
             return
         card, typed = self.missed
+        refusal = self._trace_refusal(card)
+        if refusal is not None:
+            self.out.print(f"Not traced: {escape(refusal)}", highlight=False)
+            return
         # Loaded here, on t only: review start-up never pays for the tracer.
         from quizzer.cli.trace_view import Stepper
         from quizzer.sandbox.tracing import trace_snippet
@@ -440,6 +448,21 @@ class ReviewScreen:
         trace = trace_snippet(card.content.code or "")
         Stepper(self.out, self.term.read, trace, typed).run()
         self.out.print("[dim]Back to the review.[/]", highlight=False)
+
+    def _trace_refusal(self, card: CardView) -> str | None:
+        """Why ``card``'s code may not be traced here (None: it may): code of a deck from
+        a file not bundled with quizzer runs only inside a kernel boundary, or with
+        ``--trust``, as `check` and `trace` say."""
+        from quizzer import checking
+        from quizzer.cli.content import refuse_untrusted
+
+        with self.database.reading() as session:
+            sources = checking.deck_sources(session, [card.name.split("/", 1)[0]])
+        try:
+            refuse_untrusted(sources, trust=self.trust)
+        except QuizzerError as exc:
+            return str(exc).replace("pass --trust", "run `quizzer review --trust`")
+        return None
 
     def _read_answer(self, prompt: str, *, one_key: bool = False) -> str:
         """A line (or with ``one_key``, a key press) that is not a command (help is shown
