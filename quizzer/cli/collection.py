@@ -275,11 +275,14 @@ def cards_command(
 
 def _echo_json_list(items: Iterator[dict[str, Any]]) -> None:
     """A JSON list printed item by item as it is read: what ``echo_json`` prints for the
-    whole list (2-space indent, non-ASCII kept), without holding it all."""
+    whole list (2-space indent, non-ASCII kept, control characters escaped), without
+    holding it all."""
     import json
 
+    from quizzer.questions import TERMINAL_CONTROL
+
     def write(text: str) -> None:
-        click.echo(text, nl=False)
+        click.echo(TERMINAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text), nl=False)
 
     first = next(items, None)
     if first is None:
