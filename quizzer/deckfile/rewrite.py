@@ -57,13 +57,7 @@ def update_answers(path: Path, answers: Mapping[str, str]) -> int:
     alias); the file is then left untouched.
     """
     target = path.resolve()
-    raw = _read(path)
-    has_bom = raw.startswith(codecs.BOM_UTF8)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DeckFileError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    deck = parse_deck(text, source=str(path))
+    text, has_bom, deck = _load(path)
     known = {question.id for question in deck.questions}
     unknown = sorted(set(answers) - known)
     if unknown:
@@ -89,13 +83,28 @@ def update_answers(path: Path, answers: Mapping[str, str]) -> int:
     for start, end, replacement in sorted(edits, reverse=True):
         new_text = new_text[:start] + replacement + new_text[end:]
 
-    _verify(path, deck, new_text, changed)
-    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
-    try:
-        write_bytes_atomically(target, data)
-    except OSError as exc:
-        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    expected = deck.model_copy(
+        update={
+            "questions": [
+                question.model_copy(update={"answer": changed[question.id]})
+                if question.id in changed
+                else question
+                for question in deck.questions
+            ]
+        }
+    )
+    _write_checked(path, target, new_text, expected, has_bom=has_bom, what="the answers")
     return len(changed)
+
+
+def _load(path: Path) -> tuple[str, bool, Deck]:
+    """A deck file's text, whether it starts with a BOM, and its deck."""
+    raw = _read(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DeckFileError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    return text, raw.startswith(codecs.BOM_UTF8), parse_deck(text, source=str(path))
 
 
 def _read(path: Path) -> bytes:
@@ -272,24 +281,22 @@ def _edit(text: str, answer: _Answer, value: str, newline: str) -> tuple[int, in
     return start, end, newline.join(lines) + newline
 
 
-def _verify(path: Path, deck: Deck, new_text: str, changed: Mapping[str, str]) -> None:
-    """Parse the edited text and insist it is the old deck with just the new answers."""
-    expected = deck.model_copy(
-        update={
-            "questions": [
-                question.model_copy(update={"answer": changed[question.id]})
-                if question.id in changed
-                else question
-                for question in deck.questions
-            ]
-        }
-    )
+def _write_checked(
+    path: Path, target: Path, new_text: str, expected: Deck, *, has_bom: bool, what: str
+) -> None:
+    """Write ``new_text`` to ``target`` (atomically, keeping a BOM) only if it parses to
+    ``expected``: an edit that would change anything else is refused, naming ``what``."""
     try:
         edited = parse_deck(new_text, source=str(path))
     except DeckFileError as exc:
-        raise DeckFileError(f"{path}: cannot rewrite the answers safely ({exc})") from None
+        raise DeckFileError(f"{path}: cannot rewrite {what} safely ({exc})") from None
     if edited != expected:
-        raise DeckFileError(f"{path}: cannot rewrite the answers safely; edit them by hand")
+        raise DeckFileError(f"{path}: cannot rewrite {what} safely; edit them by hand")
+    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
+    try:
+        write_bytes_atomically(target, data)
+    except OSError as exc:
+        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 # --- variants: the whole ``variants:`` block of a question is written anew -----------
@@ -338,13 +345,7 @@ def add_variants(path: Path, qid: str, codes: list[tuple[str, str]]) -> int:
 
 def _rewrite_variants(path: Path, ids: set[str], edit: Any) -> int:
     target = path.resolve()
-    raw = _read(path)
-    has_bom = raw.startswith(codecs.BOM_UTF8)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DeckFileError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    deck = parse_deck(text, source=str(path))
+    text, has_bom, deck = _load(path)
     unknown = sorted(ids - {question.id for question in deck.questions})
     if unknown:
         raise DeckFileError(f"{path}: no question with id {', '.join(map(repr, unknown))}")
@@ -374,17 +375,7 @@ def _rewrite_variants(path: Path, ids: set[str], edit: Any) -> int:
     for start, end, replacement in sorted(edits, reverse=True):
         new_text = new_text[:start] + replacement + new_text[end:]
     expected = deck.model_copy(update={"questions": new_questions})
-    try:
-        edited_deck = parse_deck(new_text, source=str(path))
-    except DeckFileError as exc:
-        raise DeckFileError(f"{path}: cannot write the variants safely ({exc})") from None
-    if edited_deck != expected:
-        raise DeckFileError(f"{path}: cannot write the variants safely; edit them by hand")
-    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
-    try:
-        write_bytes_atomically(target, data)
-    except OSError as exc:
-        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    _write_checked(path, target, new_text, expected, has_bom=has_bom, what="the variants")
     return count
 
 
@@ -482,10 +473,7 @@ def update_version_answers(
         if q.id in splits and (q.answer, q.answers_by_python) != splits[q.id]
     }
     update_answers(path, {qid: answer for qid, (answer, _) in splits.items()})
-    raw = _read(path)
-    has_bom = raw.startswith(codecs.BOM_UTF8)
-    text = raw.decode("utf-8-sig")
-    deck = parse_deck(text, source=str(path))
+    text, has_bom, deck = _load(path)
     wanted = {
         q.id: by_python
         for q in deck.questions
@@ -508,17 +496,9 @@ def update_version_answers(
             ]
         }
     )
-    try:
-        edited = parse_deck(new_text, source=str(path))
-    except DeckFileError as exc:
-        raise DeckFileError(f"{path}: cannot write the answers by version safely ({exc})") from None
-    if edited != expected:
-        raise DeckFileError(f"{path}: cannot write the answers by version safely; edit by hand")
-    data = (codecs.BOM_UTF8 if has_bom else b"") + new_text.encode("utf-8")
-    try:
-        write_bytes_atomically(path.resolve(), data)
-    except OSError as exc:
-        raise DeckFileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    _write_checked(
+        path, path.resolve(), new_text, expected, has_bom=has_bom, what="the answers by version"
+    )
     return len(touched)
 
 
