@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from quizzer import collection, fsrs6, review, scheduler, store
@@ -439,10 +439,13 @@ def _by_variant(
     (None, None) when there are none."""
     since = today - timedelta(days=RECENT_DAYS - 1)
     _, graded, correct = _answer_counts()
+    # One labelled expression, grouped by its label: PostgreSQL takes two `variant = $n`
+    # (each with its own bound 0) for different expressions.
+    own = (Review.variant == literal_column("0")).label("own")
     stmt = _activity_scope(
-        select(Review.variant == 0, graded, correct)
+        select(own, graded, correct)
         .where(Review.variant.is_not(None), Review.day >= since, Review.day <= today)
-        .group_by(Review.variant == 0),
+        .group_by(own),
         decks,
     )
     counts = {bool(own): (int(g), int(c)) for own, g, c in session.execute(stmt)}

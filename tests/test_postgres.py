@@ -69,7 +69,15 @@ def test_migrations_create_the_schema_and_it_matches_the_models(pg_url: str) -> 
     finally:
         database.dispose()
     assert diff == [], f"models and migrations differ on PostgreSQL: {diff}"
-    assert tables == {"alembic_version", "decks", "questions", "card_states", "reviews", "settings"}
+    assert tables == {
+        "alembic_version",
+        "decks",
+        "questions",
+        "card_states",
+        "reviews",
+        "settings",
+        "highlight_cache",
+    }
     assert _sql(pg_url, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
     graded_once = indexes["uq_reviews_graded_per_day"]
     assert graded_once["unique"] and graded_once["column_names"] == ["question_id", "day"]
@@ -336,8 +344,8 @@ def _history(invoke: Invoke, deck_file: Path, tmp_path: Path) -> None:
     fewer = write(
         tmp_path / "fewer" / "closures.yaml", deck_file.read_text().split("  - id: cell")[0]
     )
-    assert invoke("import", str(fewer)).exit_code == 0  # cell and nonlocal retired
-    assert invoke("import", str(deck_file)).exit_code == 0  # and back
+    assert invoke("import", "--replace", str(fewer)).exit_code == 0  # cell and nonlocal retired
+    assert invoke("import", "--replace", str(deck_file)).exit_code == 0  # and back
     # Due on the 7th: cell, nonlocal, late-binding (answered wrong, in Unicode).
     script = review_script(Choice(CELL_ANSWER), "", "", "g", "Ünïcode — typed", "\ttab", ".")
     assert invoke("review", input=script, today="2026-01-07").exit_code == 0
