@@ -24,7 +24,7 @@ from quizzer.errors import DatabaseError, UsageError
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0010")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The form of quizzer's revision ids (numbered, not Alembic's random hex): an unknown
