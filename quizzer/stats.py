@@ -295,10 +295,15 @@ def _forecast(
     horizon = today + timedelta(days=FORECAST_DAYS - 1)
     # What `review` asks: learned, not suspended, of active questions (reviews._scope's
     # rule). As an IN list rather than a join: SQLite reads the questions once, in order,
-    # instead of looking one up per card (a third faster on 100k cards).
-    active = select(Question.id).where(store.ACTIVE)
+    # instead of looking one up per card (a third faster on 100k cards). For all decks,
+    # as "not retired": the cards due by the horizon are then read from the index of
+    # learned cards by due date, not looked up one per active question (55 -> 31 ms
+    # when 16% of 100k learned cards are due in the forecast's two weeks).
     if decks:
-        active = active.where(Question.deck_id.in_(select(Deck.id).where(Deck.slug.in_(decks))))
+        in_decks = Question.deck_id.in_(select(Deck.id).where(Deck.slug.in_(decks)))
+        scope = Card.question_id.in_(select(Question.id).where(store.ACTIVE, in_decks))
+    else:
+        scope = Card.question_id.not_in(select(Question.id).where(~store.ACTIVE))
     # Grouped by due date: one row per day with cards due, overdue days included.
     scoped = (
         select(Card.due, func.count())
@@ -306,7 +311,7 @@ def _forecast(
             store.LEARNED,
             store.NOT_SUSPENDED,
             Card.due <= horizon,
-            Card.question_id.in_(active),
+            scope,
         )
         .group_by(Card.due)
     )
