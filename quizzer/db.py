@@ -7,6 +7,7 @@ that a newer quizzer wrote, is refused and never written to.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -23,7 +24,16 @@ from quizzer.errors import DatabaseError, UsageError
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+SCHEMA_REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0010",
+)
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The form of quizzer's revision ids (numbered, not Alembic's random hex): an unknown
@@ -286,6 +296,39 @@ def database_exists(target: str | None) -> bool:
     return path is None or path.exists()
 
 
+def _check_readable(path: Path, where: str) -> None:
+    """Refuse a folder or an unreadable file, without opening it.
+
+    The file's header is left to SQLite to read (its "file is not a database" is turned
+    into the refusal below): Python opening and closing a descriptor of the file would
+    drop every POSIX lock this process holds on it, including the shared lock an open
+    connection of another engine keeps in WAL mode; another process closing its last
+    connection would then think itself the last user and delete the WAL under it.
+    SQLite's own descriptors are shared by every connection of the process and closed
+    only when none holds a lock.
+    """
+    try:
+        if path.is_dir():
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if path.exists() and not os.access(path, os.R_OK):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        raise DatabaseError(f"{where}: cannot read this file: {exc.strerror or exc}") from None
+
+
+def _sqlite_header(path: Path) -> bool:
+    """Whether ``path`` starts as an SQLite file does, once SQLite has found it is not one.
+
+    Only then is it read by Python (see :func:`_check_readable`): no connection of this
+    process can be using a file SQLite refuses, so no lock is lost by closing it.
+    """
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16) == b"SQLite format 3\0"
+    except OSError:
+        return False
+
+
 def ensure_schema(engine: Engine, *, url: str) -> None:
     """Check the database is quizzer's and bring it to the current schema.
 
@@ -293,15 +336,8 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
     """
     where = describe(url)
     path = sqlite_path(url)
-    header = None
-    try:
-        if path is not None and path.exists() and path.stat().st_size > 0:
-            with path.open("rb") as handle:
-                header = handle.read(16)
-    except OSError as exc:  # no permission to read it, a folder, ...
-        raise DatabaseError(f"{where}: cannot read this file: {exc.strerror or exc}") from None
-    if header is not None and header != b"SQLite format 3\0":
-        raise DatabaseError(f"{where}: not a quizzer database (not an SQLite file)")
+    if path is not None:
+        _check_readable(path, where)
     try:
         # A deferred (read-only) transaction: an up-to-date database is used without
         # waiting for, or blocking, another process's writer (WAL lets them run side by
@@ -338,6 +374,8 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
         raise DatabaseError(f"{where}: {exc}") from None
     except sa_exc.DatabaseError as exc:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
+        if path is not None and reason == "file is not a database" and not _sqlite_header(path):
+            raise DatabaseError(f"{where}: not a quizzer database (not an SQLite file)") from None
         reason = " ".join(reason.split())  # a server's message may span lines: keep one
         if disk_full(url, reason):
             raise DatabaseError(full_disk_message(url)) from None

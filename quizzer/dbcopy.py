@@ -50,8 +50,9 @@ class CopyReport:
 
 
 #: Derived data, not copied: the highlight cache (the target's next export fills its own;
-#: an entry is valid wherever its code is, being keyed by the code's digest).
-_NOT_COPIED = {"highlight_cache"}
+#: an entry is valid wherever its code is, being keyed by the code's digest) and the answers
+#: per deck and day (the target's triggers count the copied answers).
+_NOT_COPIED = {"highlight_cache", "review_days"}
 
 
 def tables() -> list[Table]:

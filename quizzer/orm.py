@@ -268,3 +268,20 @@ class HighlightCache(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     html: Mapped[str] = mapped_column(Text)
+
+
+class ReviewDay(Base):
+    """The answers of one deck on one day, kept by the database's own triggers (migration
+    0010) on every insert, update and delete of ``reviews`` and delete of ``questions``:
+    ``stats`` reads days, not answers. A deck and day without answers has no row."""
+
+    __tablename__ = "review_days"
+
+    deck_id: Mapped[int] = mapped_column(
+        ForeignKey("decks.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: Every answer (graded and drill), the graded ones, the graded ones passing (>= 3).
+    reviews: Mapped[int] = mapped_column(Integer)
+    graded: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[int] = mapped_column(Integer)

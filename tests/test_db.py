@@ -233,6 +233,71 @@ def test_a_folder_named_by_a_url_is_refused_when_its_header_is_read(tmp_path: Pa
         db.Database(f"sqlite:///{tmp_path}")
 
 
+# --- a second engine in a process keeps the first one's locks -------------------------------
+
+_TWO_ENGINES = """
+import sys
+from sqlalchemy import text
+from quizzer import db
+first = db.open_database(sys.argv[1])
+with first.reading() as session:  # a pooled connection now holds its WAL-mode shared lock
+    session.execute(text("SELECT count(*) FROM questions")).one()
+second = db.open_database(sys.argv[1])  # ensure_schema of another engine on the same file
+print("opened", flush=True)
+sys.stdin.readline()
+with first.transaction() as session:
+    session.execute(text("UPDATE settings SET value = value"))
+    print(session.execute(text("SELECT count(*) FROM questions")).scalar_one(), flush=True)
+second.dispose()
+first.dispose()
+"""
+
+
+def test_opening_a_second_engine_keeps_the_first_engines_locks(tmp_path: Path) -> None:
+    # Closing any descriptor of a file drops every POSIX lock the process holds on it:
+    # reading the header with Python's open() used to take away the shared lock the first
+    # engine's connection keeps, so another process closing its last connection deleted
+    # the WAL under it ("disk I/O error").
+    path = tmp_path / "quizzer.db"
+    db.open_database(str(path)).dispose()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _TWO_ENGINES, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline() == "opened\n"
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys\n"
+                "c = sqlite3.connect(sys.argv[1])\n"
+                "c.execute('PRAGMA user_version = 7')\n"
+                "c.commit()\n"
+                "c.close()\n",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert other.returncode == 0, other.stderr
+        # The first process still holds the database open: the other one was not the
+        # last to close it, so it left the WAL in place.
+        assert Path(f"{path}-wal").exists()
+        out, err = holder.communicate("go\n", timeout=60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert holder.returncode == 0, err
+    assert out == "0\n"
+
+
 # --- locks: readers never wait for a writer; a migration takes the write lock --------------
 
 
