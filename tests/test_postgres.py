@@ -77,6 +77,7 @@ def test_migrations_create_the_schema_and_it_matches_the_models(pg_url: str) -> 
         "reviews",
         "settings",
         "highlight_cache",
+        "review_days",
     }
     assert _sql(pg_url, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
     graded_once = indexes["uq_reviews_graded_per_day"]
