@@ -288,10 +288,16 @@ def test_a_snippet_that_blocks_is_stopped_by_the_sandbox() -> None:
     assert [s.line for s in trace.steps if s.event == "line"] == [1, 2, 3]
 
 
-def test_the_traced_run_leaves_no_files_behind(tmp_path: Path) -> None:
+def test_the_traced_run_leaves_no_files_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
     import tempfile
 
+    # A temporary folder of this test's own: other tests' runs come and go in the shared one.
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     before = set(os.listdir(tempfile.gettempdir()))
     trace = _trace("import os\nprint(sorted(os.listdir('.')))\n")
     assert trace.run.stdout == "['snippet.py']\n"  # the snippet sees its own folder only
