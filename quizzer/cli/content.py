@@ -563,6 +563,24 @@ def _with_traces(questions: list[Any]) -> list[Any]:
     return traced
 
 
+def _read_code_file(code_file: Path) -> str:
+    """The text of a --code-file (``-``: stdin), or one line saying why it cannot be had."""
+    try:
+        data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
+        return data.decode("utf-8")
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot read {code_file}: {exc.strerror or exc}", param_hint="'--code-file'"
+        ) from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        name = "<stdin>" if str(code_file) == "-" else code_file
+        raise click.BadParameter(
+            f"{name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
+            param_hint="'--code-file'",
+        ) from None
+
+
 def _read_file(path: Path) -> bytes:
     """The bytes of a file named on the command line; a FIFO, device or socket is refused
     with one line (reading a FIFO would wait for a writer forever)."""
@@ -621,18 +639,7 @@ def trace_command(
     interpreter = _interpreter(interpreter) if interpreter else None
     if code_file is not None:
         # Read here, not by click.File: a usage error in a later option leaves no file open.
-        try:
-            data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
-            code = data.decode("utf-8")
-        except OSError as exc:
-            raise click.BadParameter(
-                f"cannot read {code_file}: {exc.strerror or exc}", param_hint="'--code-file'"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise click.BadParameter(
-                f"not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x})",
-                param_hint="'--code-file'",
-            ) from None
+        code = _read_code_file(code_file)
         title = f"Trace of {code_file}"
     else:
         from quizzer import store
@@ -796,21 +803,7 @@ def add_command(ctx: click.Context, /, **options: Any) -> None:
     if options["code_file"] is not None:
         if code is not None:
             raise click.UsageError("give --code or --code-file, not both")
-        code_file = options["code_file"]
-        try:
-            data = sys.stdin.buffer.read() if str(code_file) == "-" else _read_file(code_file)
-            code = data.decode("utf-8")
-        except OSError as exc:
-            raise click.BadParameter(
-                f"cannot read {code_file}: {exc.strerror or exc}", param_hint="'--code-file'"
-            ) from None
-        except UnicodeDecodeError as exc:
-            byte = exc.object[exc.start]
-            name = "<stdin>" if str(code_file) == "-" else code_file
-            raise click.BadParameter(
-                f"{name} is not UTF-8 text (it holds the byte 0x{byte:02x})",
-                param_hint="'--code-file'",
-            ) from None
+        code = _read_code_file(options["code_file"])
     slug = options["deck"]
     with database_of(ctx) as database:
         with database.transaction() as session:
