@@ -103,28 +103,6 @@ class CardListing:
         }
 
 
-def list_cards(
-    session: Session,
-    *,
-    today: date,
-    decks: Iterable[str] = (),
-    due_only: bool = False,
-    include_retired: bool = False,
-    leeches_only: bool = False,
-) -> list[CardListing]:
-    """Questions with their schedule, deck by deck in file order."""
-    return list(
-        iter_cards(
-            session,
-            today=today,
-            decks=decks,
-            due_only=due_only,
-            include_retired=include_retired,
-            leeches_only=leeches_only,
-        )
-    )
-
-
 def iter_cards(
     session: Session,
     *,
@@ -134,7 +112,8 @@ def iter_cards(
     include_retired: bool = False,
     leeches_only: bool = False,
 ) -> Iterator[CardListing]:
-    """list_cards, row by row as the database gives them (read them inside the session).
+    """Questions with their schedule, deck by deck in file order, row by row as the
+    database gives them (read them inside the session).
 
     Only the columns a listing shows are read, not whole questions (their code, answer
     and explanation were most of the bytes of 100k rows).
