@@ -33,6 +33,7 @@ SCHEMA_REVISIONS: tuple[str, ...] = (
     "0006",
     "0007",
     "0010",
+    "0011",
 )
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
@@ -329,6 +330,10 @@ def _sqlite_header(path: Path) -> bool:
         return False
 
 
+#: What SQLite says of a file damaged inside (a valid header, malformed pages).
+DAMAGED = ("database disk image is malformed", "database corruption")
+
+
 def ensure_schema(engine: Engine, *, url: str) -> None:
     """Check the database is quizzer's and bring it to the current schema.
 
@@ -379,6 +384,12 @@ def ensure_schema(engine: Engine, *, url: str) -> None:
         reason = " ".join(reason.split())  # a server's message may span lines: keep one
         if disk_full(url, reason):
             raise DatabaseError(full_disk_message(url)) from None
+        if path is not None and any(sign in reason for sign in DAMAGED):
+            raise DatabaseError(
+                f"{where}: the database file is damaged ({reason}) where quizzer reads its "
+                f"schema; `sqlite3 {path} .recover | sqlite3 NEW.db` saves what can be "
+                "saved, then `quizzer --db NEW.db db check`"
+            ) from None
         raise DatabaseError(f"{where}: cannot use this database: {reason}") from None
 
 

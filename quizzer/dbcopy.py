@@ -50,9 +50,10 @@ class CopyReport:
 
 
 #: Derived data, not copied: the highlight cache (the target's next export fills its own;
-#: an entry is valid wherever its code is, being keyed by the code's digest) and the answers
-#: per deck and day (the target's triggers count the copied answers).
-_NOT_COPIED = {"highlight_cache", "review_days"}
+#: an entry is valid wherever its code is, being keyed by the code's digest) and the counts
+#: the triggers keep: answers per deck and day, cards per deck and due date (the target's
+#: triggers count the copied rows).
+_NOT_COPIED = {"highlight_cache", "review_days", "deck_cards", "due_days"}
 
 
 def tables() -> list[Table]:

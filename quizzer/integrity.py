@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import FromClause, func, select, text
 from sqlalchemy.orm import Session
 
-from quizzer import scheduler, store
+from quizzer import collection, scheduler, stats, store
 from quizzer.orm import Card, Deck, Question, Review
 from quizzer.questions import Content
 
@@ -110,4 +110,51 @@ def check_collection(session: Session) -> IntegrityReport:
     counted = session.scalar(select(func.count()).select_from(Review))
     if counted != report.reviews:
         report.add(f"the review log has {counted} rows but {report.reviews} could be read")
+    _check_kept_counts(session, report)
     return report
+
+
+def _check_kept_counts(session: Session, report: IntegrityReport) -> None:
+    """The counts the database's triggers keep for ``stats`` and ``decks`` against a
+    recount (they differ only if the triggers were dropped or bypassed)."""
+    # What, the table's name, its key columns (deck, and day), the kept table and a recount.
+    kept_and_recount: list[tuple[str, str, int, FromClause, FromClause]] = [
+        (
+            "answers per deck and day",
+            "review_days",
+            2,
+            stats.answer_days(),
+            stats.answer_days(recount=True),
+        ),
+        (
+            "questions per deck",
+            "deck_cards",
+            1,
+            collection.deck_counts(),
+            collection.deck_counts(recount=True),
+        ),
+        (
+            "cards per deck and due date",
+            "due_days",
+            2,
+            collection.due_days(),
+            collection.due_days(recount=True),
+        ),
+    ]
+    for what, name, keys, kept, recounted in kept_and_recount:
+        names = [column.name for column in kept.c]
+        rows = [
+            # A deck left without questions keeps a row of zeros; a recount has none.
+            {
+                tuple(row)
+                for row in session.execute(select(*(table.c[name] for name in names)))
+                if any(row[keys:])
+            }
+            for table in (kept, recounted)
+        ]
+        differ = len(rows[0] ^ rows[1])
+        if differ:
+            report.add(
+                f"the {what} kept for stats ({name}) differ from a recount in {differ} "
+                "rows: `quizzer db copy --to NEW.db` counts them afresh"
+            )

@@ -285,3 +285,45 @@ class ReviewDay(Base):
     reviews: Mapped[int] = mapped_column(Integer)
     graded: Mapped[int] = mapped_column(Integer)
     correct: Mapped[int] = mapped_column(Integer)
+    #: Answers on varying questions (``Review.variant`` set; migration 0011), and of the
+    #: graded ones those that showed the question's own code (variant 0) or another
+    #: variant, and how many of each passed.
+    varied: Mapped[int] = mapped_column(Integer, server_default="0")
+    own_graded: Mapped[int] = mapped_column(Integer, server_default="0")
+    own_correct: Mapped[int] = mapped_column(Integer, server_default="0")
+    other_graded: Mapped[int] = mapped_column(Integer, server_default="0")
+    other_correct: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class DeckCards(Base):
+    """A deck's questions, retired questions and learned active questions, kept by the
+    database's triggers (migration 0011) on ``questions`` and ``card_states``: ``stats``
+    and ``decks`` read one row per deck, not every card. An active question that is not
+    learned is new: new = questions - retired - learned."""
+
+    __tablename__ = "deck_cards"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    deck_id: Mapped[int] = mapped_column(
+        ForeignKey("decks.id", ondelete="CASCADE"), primary_key=True
+    )
+    questions: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[int] = mapped_column(Integer)
+    learned: Mapped[int] = mapped_column(Integer)
+
+
+class DueDay(Base):
+    """How many of a deck's active, learned, unsuspended cards are due on a day, kept by
+    the same triggers as ``DeckCards``; a deck and day with none has no row."""
+
+    __tablename__ = "due_days"
+    __table_args__ = (
+        Index("ix_due_days_day_cards", "day", "cards"),
+        {"sqlite_with_rowid": False},
+    )
+
+    deck_id: Mapped[int] = mapped_column(
+        ForeignKey("decks.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    cards: Mapped[int] = mapped_column(Integer)

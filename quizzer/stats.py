@@ -2,9 +2,10 @@
 
 Every number is aggregated by the database (GROUP BY day, due date or deck); Python only
 ever sees a row per day, due date or deck. The answers are read from ``review_days``, the
-answers per deck and day that the database's triggers keep (migration 0010), so the cost
-follows days, not answers; ``from_log=True`` counts the same from the review log itself
-(what the tests compare them with).
+answers per deck and day that the database's triggers keep (migrations 0010, 0011), and
+the cards from ``deck_cards`` and ``due_days`` (0011), so the cost follows days and
+decks, not answers or cards; ``recount=True`` counts the same from the review log and the
+cards themselves (what the tests compare them with).
 Only the ``stats`` command imports this module, so sqlalchemy loads at the top; the
 rendering is the command's (``quizzer.cli.render``).
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import FromClause, Select, case, func, literal_column, select
+from sqlalchemy import ColumnElement, FromClause, Label, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from quizzer import collection, fsrs6, review, scheduler, store
@@ -209,22 +210,34 @@ class Stats:
 # --- queries ------------------------------------------------------------------------
 
 
-def _answer_days(*, from_log: bool) -> FromClause:
-    """Answers per deck and day (``deck_id``, ``day``, ``reviews``, ``graded``, ``correct``).
+def answer_days(*, recount: bool = False) -> FromClause:
+    """Answers per deck and day: ``deck_id``, ``day``, ``reviews``, ``graded``, ``correct``,
+    and on varying questions ``varied``, ``own_graded``, ``own_correct``, ``other_graded``,
+    ``other_correct`` (``ReviewDay``'s columns).
 
     Unlike reviews._scope, retired questions stay in: their answers were still given.
     """
-    if not from_log:
+    if not recount:
         return ReviewDay.__table__
     graded = Review.kind == "graded"
     passing = graded & (Review.quality >= scheduler.PASSING_QUALITY)
+    own, other = Review.variant == 0, Review.variant != 0
+
+    def count(condition: ColumnElement[bool], name: str) -> Label[Any]:
+        return func.sum(case((condition, 1), else_=0)).label(name)
+
     return (
         select(
             Question.deck_id.label("deck_id"),
             Review.day.label("day"),
             func.count(Review.id).label("reviews"),
-            func.sum(case((graded, 1), else_=0)).label("graded"),
-            func.sum(case((passing, 1), else_=0)).label("correct"),
+            count(graded, "graded"),
+            count(passing, "correct"),
+            count(Review.variant.is_not(None), "varied"),
+            count(own & graded, "own_graded"),
+            count(own & passing, "own_correct"),
+            count(other & graded, "other_graded"),
+            count(other & passing, "other_correct"),
         )
         .join(Question, Question.id == Review.question_id)
         .group_by(Question.deck_id, Review.day)
@@ -298,31 +311,19 @@ def _streak(
 
 
 def _forecast(
-    session: Session, *, today: date, decks: Sequence[str]
+    session: Session, *, today: date, decks: Sequence[str], recount: bool
 ) -> tuple[int, tuple[DueDay, ...]]:
     """Cards overdue, and due on each forecast day (day 0 includes the overdue ones)."""
     horizon = today + timedelta(days=FORECAST_DAYS - 1)
-    # What `review` asks: learned, not suspended, of active questions (reviews._scope's
-    # rule). As an IN list rather than a join: SQLite reads the questions once, in order,
-    # instead of looking one up per card (a third faster on 100k cards). For all decks,
-    # as "not retired": the cards due by the horizon are then read from the index of
-    # learned cards by due date, not looked up one per active question (55 -> 31 ms
-    # when 16% of 100k learned cards are due in the forecast's two weeks).
-    if decks:
-        in_decks = Question.deck_id.in_(select(Deck.id).where(Deck.slug.in_(decks)))
-        scope = Card.question_id.in_(select(Question.id).where(store.ACTIVE, in_decks))
-    else:
-        scope = Card.question_id.not_in(select(Question.id).where(~store.ACTIVE))
-    # Grouped by due date: one row per day with cards due, overdue days included.
-    scoped = (
-        select(Card.due, func.count())
-        .where(
-            store.LEARNED,
-            store.NOT_SUSPENDED,
-            Card.due <= horizon,
-            scope,
-        )
-        .group_by(Card.due)
+    # What `review` asks: learned, not suspended, of active questions, one row per deck
+    # and due date (collection.due_days), summed per day up to the horizon.
+    days = collection.due_days(recount=recount)
+    scoped = _in_decks(
+        select(days.c.day, func.sum(days.c.cards))
+        .where(days.c.day <= horizon)
+        .group_by(days.c.day),
+        days,
+        decks,
     )
     overdue = 0
     counts: dict[date, int] = {}
@@ -340,7 +341,7 @@ def _forecast(
 
 
 def _deck_rows(
-    session: Session, *, today: date, decks: Sequence[str], days: FromClause
+    session: Session, *, today: date, decks: Sequence[str], days: FromClause, recount: bool
 ) -> tuple[DeckStats, ...]:
     since = today - timedelta(days=RECENT_DAYS - 1)
     recent = (
@@ -353,7 +354,7 @@ def _deck_rows(
         recent = recent.where(Deck.slug.in_(decks))
     answers = {slug: (int(n), int(g), int(c)) for slug, n, g, c in session.execute(recent)}
     rows = []
-    for summary in collection.deck_summaries(session, today=today):
+    for summary in collection.deck_summaries(session, today=today, recount=recount):
         if decks and summary.deck not in decks:
             continue
         n, graded, correct = answers.get(summary.deck, (0, 0, 0))
@@ -404,13 +405,14 @@ def compute_stats(
     today: date,
     weeks: int = 12,
     decks: Sequence[str] = (),
-    from_log: bool = False,
+    recount: bool = False,
 ) -> Stats:
     """Every number ``quizzer stats`` shows, for the days up to ``today``.
 
     ``weeks`` is the heatmap's length (whole weeks, Monday first, this week last);
     ``decks`` limits everything to those decks (NotFoundError for an unknown slug);
-    ``from_log`` counts the answers from the review log instead of ``review_days``.
+    ``recount`` counts from the review log and the cards instead of the counts the
+    database keeps (``review_days``, ``deck_cards``, ``due_days``).
     """
     if not 1 <= weeks <= MAX_WEEKS:
         raise QuizzerError(f"weeks: must be from 1 to {MAX_WEEKS}, not {weeks}")
@@ -419,21 +421,21 @@ def compute_stats(
         store.get_deck(session, slug)
     start = heatmap_start(today, weeks)
     since = min(start, today - timedelta(days=RECENT_DAYS - 1))
-    answer_days = _answer_days(from_log=from_log)
-    per_day = _per_day(session, since=since, today=today, decks=slugs, days=answer_days)
+    days_of_answers = answer_days(recount=recount)
+    per_day = _per_day(session, since=since, today=today, decks=slugs, days=days_of_answers)
     span = (today - start).days + 1
     days = tuple(
         per_day.get(day) or DayCount(day, 0, 0, 0)
         for day in (start + timedelta(days=n) for n in range(span))
     )
-    overdue, forecast = _forecast(session, today=today, decks=slugs)
-    rows = _deck_rows(session, today=today, decks=slugs, days=answer_days)
+    overdue, forecast = _forecast(session, today=today, decks=slugs, recount=recount)
+    rows = _deck_rows(session, today=today, decks=slugs, days=days_of_answers, recount=recount)
     in_use = review.scheduler_in_use(session)
     recall = None
     if in_use == "fsrs":
         recall, per_deck = _recall(session, today=today, decks=slugs)
         rows = tuple(replace(row, recall=per_deck.get(row.deck)) for row in rows)
-    own, other = _by_variant(session, today=today, decks=slugs)
+    own, other = _by_variant(session, today=today, decks=slugs, days=days_of_answers)
     return Stats(
         today=today,
         weeks=weeks,
@@ -442,7 +444,7 @@ def compute_stats(
         retention_7d=_retention(per_day, today=today, days=7),
         retention_30d=_retention(per_day, today=today, days=RECENT_DAYS),
         streak=_streak(
-            session, today=today, recent=per_day, since=since, decks=slugs, days=answer_days
+            session, today=today, recent=per_day, since=since, decks=slugs, days=days_of_answers
         ),
         overdue=overdue,
         forecast=forecast,
@@ -454,42 +456,24 @@ def compute_stats(
     )
 
 
-def _variant_scope(stmt: Select[*Columns], decks: Sequence[str]) -> Select[*Columns]:
-    # Retired questions stay in: their answers were still given.
-    if not decks:
-        return stmt
-    return (
-        stmt.join(Question, Question.id == Review.question_id)
-        .join(Deck, Deck.id == Question.deck_id)
-        .where(Deck.slug.in_(decks))
-    )
-
-
 def _by_variant(
-    session: Session, *, today: date, decks: Sequence[str]
+    session: Session, *, today: date, decks: Sequence[str], days: FromClause
 ) -> tuple[Retention | None, Retention | None]:
     """Graded answers of the last 30 days on varying questions: (own code, other variants);
-    (None, None) when there are none."""
+    (None, None) when there are no answers on varying questions then."""
     since = today - timedelta(days=RECENT_DAYS - 1)
-    # From the log: the per-day counts (review_days) do not know variants.
-    is_graded = Review.kind == "graded"
-    passing = is_graded & (Review.quality >= scheduler.PASSING_QUALITY)
-    graded = func.coalesce(func.sum(case((is_graded, 1), else_=0)), 0)
-    correct = func.coalesce(func.sum(case((passing, 1), else_=0)), 0)
-    # One labelled expression, grouped by its label: PostgreSQL takes two `variant = $n`
-    # (each with its own bound 0) for different expressions.
-    own = (Review.variant == literal_column("0")).label("own")
-    stmt = _variant_scope(
-        select(own, graded, correct)
-        .where(Review.variant.is_not(None), Review.day >= since, Review.day <= today)
-        .group_by(own),
-        decks,
-    )
-    counts = {bool(own): (int(g), int(c)) for own, g, c in session.execute(stmt)}
-    if not counts:
+    c = days.c
+    stmt = select(
+        func.sum(c.varied),
+        func.sum(c.own_graded),
+        func.sum(c.own_correct),
+        func.sum(c.other_graded),
+        func.sum(c.other_correct),
+    ).where(c.day >= since, c.day <= today)
+    row = session.execute(_in_decks(stmt, days, decks)).one()
+    varied, own_g, own_c, other_g, other_c = (int(n or 0) for n in row)
+    if not varied:
         return None, None
-    own_g, own_c = counts.get(True, (0, 0))
-    other_g, other_c = counts.get(False, (0, 0))
     return (
         Retention(RECENT_DAYS, own_g, own_c),
         Retention(RECENT_DAYS, other_g, other_c),

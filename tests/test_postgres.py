@@ -78,6 +78,8 @@ def test_migrations_create_the_schema_and_it_matches_the_models(pg_url: str) -> 
         "settings",
         "highlight_cache",
         "review_days",
+        "deck_cards",
+        "due_days",
     }
     assert _sql(pg_url, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
     graded_once = indexes["uq_reviews_graded_per_day"]
@@ -177,6 +179,45 @@ def test_processes_starting_on_a_new_database_migrate_it_once(pg_url: str) -> No
 
 def test_bulk_insert_stores_what_sqlalchemy_stores(pg_url: str) -> None:
     assert_bulk_insert_stores_what_sqlalchemy_stores(pg_url)
+
+
+def test_the_counts_kept_for_stats_equal_a_recount_on_postgresql(
+    pg_invoke: Invoke, pg_url: str
+) -> None:
+    """The triggers of migrations 0010 and 0011 in PL/pgSQL: every kind of change of
+    tests/test_review_days.py, in turn, then `stats` and `decks` as from a recount."""
+    from datetime import date
+    from typing import Any
+
+    from test_review_days import DECKS, START, _apply, _kept_and_recounted, _same_stats
+
+    decks = db.resource_dir("decks")
+    loaded = pg_invoke("import", *(str(decks / name) for name in DECKS), today=START.isoformat())
+    assert loaded.exit_code == 0, loaded.output
+    history = [("grade", n, 4 if n % 3 else 1, n % 2) for n in range(12)] + [("drill", 2, 5, 0)]
+    steps = [
+        (verb, 7, 2, 3)
+        for verb in (
+            "undo", "rerate", "unsuspend", "sql-suspend", "sql-due", "sql-retire", "retire",
+            "sql-other-deck", "sql-replace-card", "sql-forget", "sql-move", "sql-delete",
+            "grade", "purge", "sql-delete-question", "delete-deck",
+        )
+    ]  # fmt: skip
+    database = db.open_database(pg_url)
+    today: date = START
+    last: list[Any] = []
+    try:
+        for step in [*history, *steps]:
+            with database.transaction() as session:
+                today = _apply(session, step, today, last)
+                kept, recounted = _kept_and_recounted(session)
+                assert kept == recounted, step
+        assert recounted[0] and recounted[2] and recounted[3]  # answers, decks, due cards
+        with database.reading() as session:
+            _same_stats(session, today)
+    finally:
+        database.dispose()
+    assert pg_invoke("db", "check").exit_code == 0
 
 
 def test_import_twice_is_idempotent(pg_invoke: Invoke, pg_url: str, deck_file: Path) -> None:

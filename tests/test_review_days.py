@@ -1,6 +1,8 @@
-"""``review_days``, the answers per deck and day that ``stats`` reads, kept by the
-database's triggers (migration 0010): after every kind of change to the review log it
-equals a recount of the log, and ``stats`` shows the same from either."""
+"""The counts the database's triggers keep for ``stats`` and ``decks``: ``review_days``,
+the answers per deck and day (migrations 0010, 0011), and ``deck_cards`` and
+``due_days``, the cards per deck and due date (0011). After every kind of change to the
+review log, the questions and the cards they equal a recount, and ``stats`` and ``decks``
+show the same from either."""
 
 from __future__ import annotations
 
@@ -19,12 +21,12 @@ import pytest
 from helpers import Invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from quizzer import authoring, db, dbcopy, review, stats
+from quizzer import authoring, collection, db, dbcopy, review, stats
 from quizzer.errors import QuizzerError
-from quizzer.orm import Deck, Question, Review
+from quizzer.orm import Card, Deck, Question, Review
 
 DATA = Path(__file__).parent / "data"
 DECKS = ("closures.yaml", "decorators.yaml", "gil-and-concurrency.yaml")
@@ -38,11 +40,56 @@ RECOUNT = """
     GROUP BY q.deck_id, r.day ORDER BY q.deck_id, r.day
 """
 KEPT = "SELECT deck_id, day, reviews, graded, correct FROM review_days ORDER BY deck_id, day"
+#: The variant columns (0011), recounted with the same rules written out again.
+RECOUNT_VARIED = """
+    SELECT q.deck_id, r.day,
+           sum(CASE WHEN r.variant IS NOT NULL THEN 1 ELSE 0 END),
+           sum(CASE WHEN r.variant = 0 AND r.kind = 'graded' THEN 1 ELSE 0 END),
+           sum(CASE WHEN r.variant = 0 AND r.kind = 'graded' AND r.quality >= 3
+               THEN 1 ELSE 0 END),
+           sum(CASE WHEN r.variant > 0 AND r.kind = 'graded' THEN 1 ELSE 0 END),
+           sum(CASE WHEN r.variant > 0 AND r.kind = 'graded' AND r.quality >= 3
+               THEN 1 ELSE 0 END)
+    FROM reviews AS r JOIN questions AS q ON q.id = r.question_id
+    GROUP BY q.deck_id, r.day ORDER BY q.deck_id, r.day
+"""
+KEPT_VARIED = """
+    SELECT deck_id, day, varied, own_graded, own_correct, other_graded, other_correct
+    FROM review_days ORDER BY deck_id, day
+"""
+#: Per deck: questions, retired, learned and active; a deck emptied keeps a row of zeros.
+RECOUNT_DECKS = """
+    SELECT q.deck_id, count(*), sum(CASE WHEN q.retired THEN 1 ELSE 0 END),
+           sum(CASE WHEN NOT q.retired AND c.last_graded IS NOT NULL THEN 1 ELSE 0 END)
+    FROM questions AS q LEFT JOIN card_states AS c ON c.question_id = q.id
+    GROUP BY q.deck_id ORDER BY q.deck_id
+"""
+KEPT_DECKS = """
+    SELECT deck_id, questions, retired, learned FROM deck_cards
+    WHERE questions <> 0 OR retired <> 0 OR learned <> 0 ORDER BY deck_id
+"""
+RECOUNT_DUE = """
+    SELECT q.deck_id, c.due, count(*)
+    FROM card_states AS c JOIN questions AS q ON q.id = c.question_id
+    WHERE c.last_graded IS NOT NULL AND NOT q.retired AND NOT c.suspended
+    GROUP BY q.deck_id, c.due ORDER BY q.deck_id, c.due
+"""
+KEPT_DUE = "SELECT deck_id, day, cards FROM due_days ORDER BY deck_id, day"
+PAIRS = (
+    (KEPT, RECOUNT),
+    (KEPT_VARIED, RECOUNT_VARIED),
+    (KEPT_DECKS, RECOUNT_DECKS),
+    (KEPT_DUE, RECOUNT_DUE),
+)
 
 
 def _kept_and_recounted(session: Session) -> tuple[list[Any], list[Any]]:
-    kept = [tuple(row) for row in session.execute(text(KEPT))]
-    return kept, [tuple(row) for row in session.execute(text(RECOUNT))]
+    """Every kept count and its recount, table after table."""
+    kept, recounted = [], []
+    for kept_sql, recount_sql in PAIRS:
+        kept.append([tuple(row) for row in session.execute(text(kept_sql))])
+        recounted.append([tuple(row) for row in session.execute(text(recount_sql))])
+    return kept, recounted
 
 
 def _same_stats(session: Session, today: date) -> None:
@@ -50,10 +97,13 @@ def _same_stats(session: Session, today: date) -> None:
     for decks in [(), tuple(slugs[:1]), tuple(slugs[1:3])]:
         for weeks in (1, 12):
             kept = stats.compute_stats(session, today=today, weeks=weeks, decks=decks)
-            logged = stats.compute_stats(
-                session, today=today, weeks=weeks, decks=decks, from_log=True
+            recounted = stats.compute_stats(
+                session, today=today, weeks=weeks, decks=decks, recount=True
             )
-            assert kept.to_json() == logged.to_json()
+            assert kept.to_json() == recounted.to_json()
+    for day in (today, today + timedelta(days=30)):
+        kept_decks = collection.deck_summaries(session, today=day)
+        assert kept_decks == collection.deck_summaries(session, today=day, recount=True)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +139,15 @@ STEP = st.one_of(
     st.tuples(st.just("sql-delete"), st.integers(0, 10**6), st.just(0), st.just(0)),
     st.tuples(st.just("sql-delete-question"), st.integers(0, 10**6), st.just(0), st.just(0)),
     st.tuples(st.just("sql-move"), st.integers(0, 10**6), st.integers(0, 5), st.integers(1, 9)),
+    # Cards and questions changed (0011's counts): by quizzer, and by another program.
+    st.tuples(st.just("unsuspend"), st.integers(0, 10**6), st.just(0), st.just(0)),
+    st.tuples(st.just("retire"), st.integers(0, 10**6), st.just(0), st.just(0)),
+    st.tuples(st.just("sql-suspend"), st.integers(0, 10**6), st.just(0), st.just(0)),
+    st.tuples(st.just("sql-due"), st.integers(0, 10**6), st.just(0), st.integers(-9, 9)),
+    st.tuples(st.just("sql-retire"), st.integers(0, 10**6), st.just(0), st.just(0)),
+    st.tuples(st.just("sql-other-deck"), st.integers(0, 10**6), st.integers(0, 2), st.just(0)),
+    st.tuples(st.just("sql-replace-card"), st.integers(0, 10**6), st.just(0), st.just(0)),
+    st.tuples(st.just("sql-forget"), st.integers(0, 10**6), st.just(0), st.just(0)),
 )
 
 
@@ -146,6 +205,40 @@ def _apply(session: Session, step: tuple[str, int, int, int], today: date, last:
             .where(Review.question_id == question.id, Review.kind == "drill")
             .values(day=today - timedelta(days=advance), quality=quality)
         )
+    elif verb == "unsuspend" and question is not None:
+        with contextlib.suppress(QuizzerError):  # not suspended
+            collection.unsuspend(session, f"{question.deck.slug}/{question.qid}")
+    elif verb == "retire" and question is not None:
+        authoring.retire(session, question)
+    elif verb.startswith("sql-") and question is not None:
+        card = Card.question_id == question.id
+        session.expunge_all()
+        if verb == "sql-suspend":
+            session.execute(update(Card).where(card).values(suspended=~Card.suspended))
+        elif verb == "sql-due":
+            due = session.scalars(select(Card.due).where(card)).first()
+            if due is not None:
+                session.execute(update(Card).where(card).values(due=due + timedelta(days=advance)))
+        elif verb == "sql-retire":
+            retired = ~Question.retired
+            session.execute(
+                update(Question).where(Question.id == question.id).values(retired=retired)
+            )
+        elif verb == "sql-other-deck":
+            decks = list(session.scalars(select(Deck.id).order_by(Deck.id)))
+            session.execute(
+                update(Question)
+                .where(Question.id == question.id)
+                .values(deck_id=decks[quality % len(decks)])
+            )
+        elif verb == "sql-replace-card":
+            # Deleted and inserted again (as another program's "upsert" might), unlearned.
+            row = session.execute(select(Card.__table__).where(card)).mappings().first()
+            if row is not None:
+                session.execute(delete(Card).where(card))
+                session.execute(insert(Card).values({**row, "last_graded": None}))
+        elif verb == "sql-forget":
+            session.execute(update(Card).where(card).values(last_graded=None))
     session.flush()
     return today
 
@@ -175,7 +268,7 @@ def test_the_kept_days_equal_a_recount_after_every_change(
                     assert kept == recounted, step
             with database.reading() as session:
                 _same_stats(session, today)
-            if not recounted:
+            if not recounted[0]:
                 return
             # `db copy` does not copy the days: the target's triggers count the answers.
             target = Path(folder) / "copy.db"
@@ -198,18 +291,23 @@ def _rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-def test_a_schema_0003_collection_gets_its_answers_counted_by_day(
+def test_a_schema_0003_collection_gets_its_answers_and_cards_counted(
     invoke: Invoke, db_path: Path
 ) -> None:
     shutil.copy(DATA / "quizzer-0003.sqlite", db_path)
     assert _rows(db_path, "SELECT version_num FROM alembic_version") == [("0003",)]
     recount = _rows(db_path, RECOUNT)
     assert sum(n for _, _, n, _, _ in recount) == 7
+    recount_decks, recount_due = _rows(db_path, RECOUNT_DECKS), _rows(db_path, RECOUNT_DUE)
+    assert sum(learned for _, _, _, learned in recount_decks) > 0
+    assert recount_due
 
     result = invoke("stats", "--json", today="2026-01-12")
     assert result.exit_code == 0, result.output
     assert _rows(db_path, "SELECT version_num FROM alembic_version") == [(db.SCHEMA_HEAD,)]
     assert _rows(db_path, KEPT) == recount
+    assert _rows(db_path, KEPT_DECKS) == recount_decks
+    assert _rows(db_path, KEPT_DUE) == recount_due
     database = db.open_database(str(db_path))
     try:
         with database.reading() as session:
@@ -231,7 +329,8 @@ def test_a_schema_0003_collection_gets_its_answers_counted_by_day(
     finally:
         database.dispose()
 
-    # And back: 0010's downgrade drops the table and its triggers.
+    # And back: 0011's downgrade puts 0010's triggers back, which go on counting; 0010's
+    # drops the table and its triggers.
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine
@@ -241,7 +340,21 @@ def test_a_schema_0003_collection_gets_its_answers_counted_by_day(
     engine = create_engine(f"sqlite:///{db_path}")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    # One more answer, on a day of its own, written as 0010's schema has it.
+    columns = [c.name for c in Review.__table__.columns if c.name not in {"id", "day"}]
+    names = ", ".join(f'"{name}"' for name in columns)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO reviews (day, {names}) SELECT '2026-02-01', {names} "
+                "FROM reviews WHERE id = (SELECT max(id) FROM reviews)"
+            )
+        )
+    assert _rows(db_path, KEPT) == _rows(db_path, RECOUNT) != recount
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
         command.downgrade(config, "0005")
     engine.dispose()
-    names = {n for (n,) in _rows(db_path, "SELECT name FROM sqlite_master")}
-    assert not {n for n in names if n.startswith("review_days")}
+    left = {n for (n,) in _rows(db_path, "SELECT name FROM sqlite_master")}
+    assert not {n for n in left if n.startswith(("review_days", "deck_cards", "due_days"))}

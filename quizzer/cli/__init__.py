@@ -69,7 +69,7 @@ class QuizzerGroup(click.Group):
                 url = db.url_for(settings_of(ctx).db)
                 if db.disk_full(url, reason):
                     raise click.ClickException(db.full_disk_message(url)) from None
-                if any(sign in reason for sign in DAMAGED):
+                if any(sign in reason for sign in db.DAMAGED):
                     raise click.ClickException(
                         f"the database file is damaged ({reason}): what this command was "
                         "saving was not saved. `quizzer db check` says more; "
@@ -88,8 +88,6 @@ class QuizzerGroup(click.Group):
 
 #: What SQLite says when a write meets a file opened read-only (see db._read_only_uri).
 READ_ONLY = ("attempt to write a readonly database",)
-#: What SQLite says of a file damaged inside (a valid header, malformed pages).
-DAMAGED = ("database disk image is malformed", "database corruption")
 
 
 def settings_of(ctx: click.Context) -> Settings:
