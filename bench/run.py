@@ -65,6 +65,18 @@ SIZES: dict[str, dict[str, Any]] = {
 #: Every figure's name, what it measures, its floor, and its target (kind, limit).
 FIGURES: dict[str, tuple[str, str, str, float]] = {
     "help": ("`quizzer --help` wall time", 'python -c "import click"', "ratio", 1.5),
+    "deck_load": (
+        "reading and checking every bundled deck file (in process)",
+        "(absolute)",
+        "seconds",
+        2.0,
+    ),
+    "deck_refusal": (
+        "refusing a deck file of one value more than the reader's limit (in process)",
+        "(absolute)",
+        "seconds",
+        10.0,
+    ),
     "review_first_card": (
         "start → first card on screen, `review` in a pty (large collection, max log)",
         'python -c "import sqlalchemy.orm, click"',
@@ -280,6 +292,46 @@ def fig_help(repeat: int) -> Figure:
         lambda: run_timed([PYTHON, "-c", "import click"]),
     )
     return Figure("help", ours / floor, ours, floor, runs=a, floor_runs=b)
+
+
+def _in_process(repeat: int, function: Callable[[], object]) -> tuple[float, list[float]]:
+    """The median wall time of ``function`` over ``repeat`` runs after one to warm up."""
+    runs = []
+    for n in range(repeat + 1):
+        started = time.perf_counter()
+        function()
+        if n:
+            runs.append(time.perf_counter() - started)
+    return median(runs), runs
+
+
+def fig_deck_load(repeat: int) -> Figure:
+    from quizzer.db import resource_dir
+    from quizzer.deckfile.reader import load_deck
+
+    paths = sorted(resource_dir("decks").glob("*.yaml"))
+    seconds, runs = _in_process(repeat, lambda: [load_deck(path) for path in paths])
+    return Figure("deck_load", seconds, seconds, runs=runs, note=f"{len(paths)} deck files")
+
+
+def fig_deck_refusal(repeat: int) -> Figure:
+    """The YAML reader's bound on values (tests/test_malformed.py checks the refusal)."""
+    from quizzer.deckfile import reader
+    from quizzer.errors import DeckFileError
+
+    tags = ", ".join(["t"] * (reader.MAX_NODES + 1))
+    text = f"deck: many\ntitle: Many\ntags: [{tags}]\nquestions: []\n"
+
+    def refuse() -> None:
+        try:
+            reader.parse_deck(text, source="many.yaml")
+        except DeckFileError:
+            return
+        raise RuntimeError("a deck file over the limit was read")
+
+    seconds, runs = _in_process(repeat, refuse)
+    note = f"{reader.MAX_NODES + 1} values in {len(text) // 1024} KiB"
+    return Figure("deck_refusal", seconds, seconds, runs=runs, note=note)
 
 
 def _pty_seconds(argv: list[str], *, until: str | None) -> float:
@@ -860,6 +912,8 @@ def main(argv: list[str] | None = None) -> int:
 
         measures: dict[str, Callable[[], Figure]] = {
             "help": lambda: fig_help(max(repeat, 3) if mode == "full" else repeat),
+            "deck_load": lambda: fig_deck_load(repeat),
+            "deck_refusal": lambda: fig_deck_refusal(min(repeat, 3)),
             "review_first_card": lambda: fig_review_first_card(repeat, most),
             "review_fsrs": lambda: fig_review_fsrs(repeat, most, work),
             "due_query": lambda: fig_due_query(repeat, least, most),

@@ -13,7 +13,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,15 +128,13 @@ def test_a_50_mb_file_is_refused_before_parsing(
             handle.write(padding)
     assert path.stat().st_size >= 50 * 1024 * 1024 > MAX_FILE_BYTES
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(DeckFileError, match="the file is 50 MiB; deck files are limited to"):
             load_deck(path)
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.5 and peak < 1024 * 1024, (elapsed, peak)
+    assert peak < 1024 * 1024, peak  # refused by its size: not read
     result = invoke("import", str(path))
     assert result.exit_code == 1
     assert result.output.strip() == (
@@ -179,18 +176,16 @@ def _billion_laughs(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_an_alias_bomb_is_refused_fast_in_bounded_memory() -> None:
+def test_an_alias_bomb_is_refused_in_bounded_memory() -> None:
     text = _billion_laughs(12)  # 10**11 strings if anything expanded it
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(DeckFileError, match="anchors and aliases"):
             parse_deck(text, source="laughs.yaml")
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 1 and peak < 5 * 1024 * 1024, (elapsed, peak)
+    assert peak < 5 * 1024 * 1024, peak  # nothing expanded
 
 
 def test_an_alias_names_the_question_and_field_where_it_is_used() -> None:
@@ -205,40 +200,39 @@ def test_an_alias_names_the_question_and_field_where_it_is_used() -> None:
     )
 
 
-def test_too_many_values_are_refused_in_bounded_time() -> None:
+def test_too_many_values_are_refused() -> None:
+    # How long the refusal takes is a figure of bench/run.py (deck_refusal).
     tags = ", ".join(["t"] * (reader.MAX_NODES + 1))
     text = f"deck: many\ntitle: Many\ntags: [{tags}]\nquestions: []\n"
-    started = time.perf_counter()
     with pytest.raises(DeckFileError, match=f"more than {reader.MAX_NODES} values"):
         parse_deck(text, source="many.yaml")
-    assert time.perf_counter() - started < 10
+    # Just under the limit (the mapping, its keys and values count too) is read.
+    under = ", ".join(["t"] * (reader.MAX_NODES - 10))
+    deck = parse_deck(text.replace(tags, under), source="many.yaml")
+    assert deck.deck == "many"
 
 
-@pytest.mark.parametrize(
-    "value", [" " + "[" * 100_000, " " + "{a: " * 100_000, "\n" + "- " * 100_000 + "x"]
-)
 def test_deep_nesting_is_refused_without_recursion_errors(value: str) -> None:
     text = f"deck: deep\ntitle:{value}\n"
     with pytest.raises(DeckFileError, match="nest"):
         parse_deck(text, source="deep.yaml")
 
 
-def test_bundled_decks_still_load_quickly() -> None:
+def test_bundled_decks_load() -> None:
+    # How long it takes is a figure of bench/run.py (deck_load).
     from quizzer.db import resource_dir
 
     paths = sorted(resource_dir("decks").glob("*.yaml"))
     assert paths
-    started = time.perf_counter()
     decks = [load_deck(path) for path in paths]
     assert all(deck.questions for deck in decks)
-    assert time.perf_counter() - started < 2
 
 
 # --- fuzzing: anything either loads or raises DeckFileError, in one line ------------
 
 FUZZ = settings(
     max_examples=200,
-    deadline=2000,  # ms; a slow example means the loader is not bounded
+    deadline=None,  # no timing here: the reader's bounds are figures of bench/run.py
     suppress_health_check=[HealthCheck.too_slow],
 )
 
