@@ -21,6 +21,8 @@ RUN = ROOT / "bench" / "run.py"
 #: The figures the README's Performance table lists.
 FIGURES = {
     "help",
+    "deck_load",
+    "deck_refusal",
     "review_first_card",
     "review_fsrs",
     "due_query",
