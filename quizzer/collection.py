@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import FromClause, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from quizzer import fsrs6, review, scheduler, store
 from quizzer.errors import QuizzerError
-from quizzer.orm import Card, Deck, DeckCards, DueDay, Question, Review, Setting
+from quizzer.orm import Card, Deck, Question, Review, Setting
 from quizzer.questions import Content
 from quizzer.review import DEFAULT_LEECH_THRESHOLD
 
@@ -36,54 +36,13 @@ class DeckSummary:
     retired: int
 
 
-def deck_counts(*, recount: bool = False) -> FromClause:
-    """Per deck: ``deck_id``, ``questions``, ``retired`` and ``learned`` (active questions
-    whose card is learned); an active question not learned is new.
-
-    Read from ``deck_cards``, which the database's triggers keep (migration 0011), or with
-    ``recount`` counted from the questions and cards themselves (what the tests compare).
-    """
-    if not recount:
-        return DeckCards.__table__
-    return (
-        select(
-            Question.deck_id.label("deck_id"),
-            func.count(Question.id).label("questions"),
-            func.sum(case((~store.ACTIVE, 1), else_=0)).label("retired"),
-            func.sum(case((store.ACTIVE & store.LEARNED, 1), else_=0)).label("learned"),
-        )
-        .outerjoin(Card, Card.question_id == Question.id)
-        .group_by(Question.deck_id)
-        .subquery("deck_counts")
-    )
-
-
-def due_days(*, recount: bool = False) -> FromClause:
-    """Per deck and due date: ``deck_id``, ``day``, ``cards`` (what ``review`` asks:
-    active, learned, unsuspended cards due that day). From ``due_days``, which the
-    triggers keep, or with ``recount`` counted from the cards."""
-    if not recount:
-        return DueDay.__table__
-    return (
-        select(
-            Question.deck_id.label("deck_id"),
-            Card.due.label("day"),
-            func.count().label("cards"),
-        )
-        .join(Question, Question.id == Card.question_id)
-        .where(store.ACTIVE, store.LEARNED, store.NOT_SUSPENDED)
-        .group_by(Question.deck_id, Card.due)
-        .subquery("due_days")
-    )
-
-
 def deck_summaries(session: Session, *, today: date, recount: bool = False) -> list[DeckSummary]:
     """Every deck with counts of new, due-today, learned and retired questions.
 
     The counts are read per deck and due date, never per card (``recount``: from the
-    cards, see ``deck_counts``).
+    cards, see ``store.deck_counts``).
     """
-    counts, days = deck_counts(recount=recount), due_days(recount=recount)
+    counts, days = store.deck_counts(recount=recount), store.due_days(recount=recount)
     due = (
         select(days.c.deck_id, func.sum(days.c.cards).label("cards"))
         .where(days.c.day <= today)

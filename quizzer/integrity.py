@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import FromClause, func, select, text
 from sqlalchemy.orm import Session
 
-from quizzer import collection, scheduler, stats, store
+from quizzer import scheduler, stats, store
 from quizzer.orm import Card, Deck, Question, Review
 from quizzer.questions import Content
 
@@ -130,15 +130,15 @@ def _check_kept_counts(session: Session, report: IntegrityReport) -> None:
             "questions per deck",
             "deck_cards",
             1,
-            collection.deck_counts(),
-            collection.deck_counts(recount=True),
+            store.deck_counts(),
+            store.deck_counts(recount=True),
         ),
         (
             "cards per deck and due date",
             "due_days",
             2,
-            collection.due_days(),
-            collection.due_days(recount=True),
+            store.due_days(),
+            store.due_days(recount=True),
         ),
     ]
     for what, name, keys, kept, recounted in kept_and_recount:

@@ -769,16 +769,15 @@ class Outlook:
 
 
 def due_soon(session: Session, *, today: date, decks: Sequence[str] = ()) -> tuple[int, int]:
-    """Cards due by tomorrow and within the next 7 days (one query)."""
+    """Cards due by tomorrow and within the next 7 days (one query, of due dates)."""
     tomorrow, week = today + timedelta(days=1), today + timedelta(days=7)
-    stmt = store.in_decks(
+    days = store.due_days()
+    stmt = store.by_deck_in(
         select(
-            func.coalesce(func.sum(case((Card.due <= tomorrow, 1), else_=0)), 0),
-            func.count(),
-        )
-        .select_from(Card)
-        .join(Question, Question.id == Card.question_id)
-        .where(store.LEARNED, store.NOT_SUSPENDED, Card.due <= week),
+            func.coalesce(func.sum(case((days.c.day <= tomorrow, days.c.cards), else_=0)), 0),
+            func.coalesce(func.sum(days.c.cards), 0),
+        ).where(days.c.day <= week),
+        days,
         decks,
     )
     first, second = session.execute(stmt).one()
@@ -787,25 +786,18 @@ def due_soon(session: Session, *, today: date, decks: Sequence[str] = ()) -> tup
 
 def next_due(session: Session, *, today: date, decks: Sequence[str] = ()) -> date | None:
     """The first day after today with a card due."""
-    return session.scalar(
-        store.in_decks(
-            select(func.min(Card.due))
-            .join(Question, Question.id == Card.question_id)
-            .where(store.LEARNED, store.NOT_SUSPENDED, Card.due > today),
-            decks,
-        )
+    days = store.due_days()
+    first: date | None = session.scalar(
+        store.by_deck_in(select(func.min(days.c.day)).where(days.c.day > today), days, decks)
     )
+    return first
 
 
 def new_waiting(session: Session, *, decks: Sequence[str] = ()) -> int:
     """Never-answered cards of active questions (in ``decks``: all when empty)."""
-    stmt = store.in_decks(
-        select(func.count())
-        .select_from(Card)
-        .join(Question, Question.id == Card.question_id)
-        .where(store.NEW),
-        decks,
-    )
+    counts = store.deck_counts()
+    left = counts.c.questions - counts.c.retired - counts.c.learned
+    stmt = store.by_deck_in(select(func.coalesce(func.sum(left), 0)), counts, decks)
     return int(session.scalar(stmt) or 0)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, FromClause, Label, Select, case, func, select
+from sqlalchemy import ColumnElement, FromClause, Label, case, func, select
 from sqlalchemy.orm import Session
 
 from quizzer import collection, fsrs6, review, scheduler, store
@@ -245,12 +245,6 @@ def answer_days(*, recount: bool = False) -> FromClause:
     )
 
 
-def _in_decks(stmt: Select[*Columns], days: FromClause, decks: Sequence[str]) -> Select[*Columns]:
-    if not decks:
-        return stmt
-    return stmt.where(days.c.deck_id.in_(select(Deck.id).where(Deck.slug.in_(decks))))
-
-
 def _sums(days: FromClause) -> tuple[Any, Any, Any]:
     return (func.sum(days.c.reviews), func.sum(days.c.graded), func.sum(days.c.correct))
 
@@ -265,7 +259,7 @@ def _per_day(
     )
     return {
         day: DayCount(day, int(n), int(graded), int(correct))
-        for day, n, graded, correct in session.execute(_in_decks(stmt, days, decks))
+        for day, n, graded, correct in session.execute(store.by_deck_in(stmt, days, decks))
     }
 
 
@@ -288,7 +282,7 @@ def _streak(
         last: date | None = max(recent)
     else:
         last = session.scalar(
-            _in_decks(select(func.max(days.c.day)).where(days.c.day < since), days, decks)
+            store.by_deck_in(select(func.max(days.c.day)).where(days.c.day < since), days, decks)
         )
     if last is None or last < today - one:
         return Streak(0, False, last)
@@ -296,7 +290,7 @@ def _streak(
     while day in recent:
         count, day = count + 1, day - one
     if day < since:
-        older = _in_decks(
+        older = store.by_deck_in(
             select(days.c.day).where(days.c.day < since).group_by(days.c.day), days, decks
         ).order_by(days.c.day.desc())
         result = session.execute(older.execution_options(yield_per=64)).scalars()
@@ -316,9 +310,9 @@ def _forecast(
     """Cards overdue, and due on each forecast day (day 0 includes the overdue ones)."""
     horizon = today + timedelta(days=FORECAST_DAYS - 1)
     # What `review` asks: learned, not suspended, of active questions, one row per deck
-    # and due date (collection.due_days), summed per day up to the horizon.
-    days = collection.due_days(recount=recount)
-    scoped = _in_decks(
+    # and due date (store.due_days), summed per day up to the horizon.
+    days = store.due_days(recount=recount)
+    scoped = store.by_deck_in(
         select(days.c.day, func.sum(days.c.cards))
         .where(days.c.day <= horizon)
         .group_by(days.c.day),
@@ -470,7 +464,7 @@ def _by_variant(
         func.sum(c.other_graded),
         func.sum(c.other_correct),
     ).where(c.day >= since, c.day <= today)
-    row = session.execute(_in_decks(stmt, days, decks)).one()
+    row = session.execute(store.by_deck_in(stmt, days, decks)).one()
     varied, own_g, own_c, other_g, other_c = (int(n or 0) for n in row)
     if not varied:
         return None, None

@@ -10,12 +10,22 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    case,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from quizzer import fsrs6, scheduler
 from quizzer.errors import NotFoundError, UsageError
-from quizzer.orm import Card, Deck, Question, Review
+from quizzer.orm import Card, Deck, DeckCards, DueDay, Question, Review
 from quizzer.questions import Content
 
 Columns = TypeVarTuple("Columns")
@@ -85,6 +95,58 @@ def in_decks(stmt: Select[*Columns], decks: Sequence[str]) -> Select[*Columns]:
     if decks:
         stmt = stmt.join(Deck, Deck.id == Question.deck_id).where(Deck.slug.in_(decks))
     return stmt
+
+
+# --- the counts the database keeps (migration 0011's triggers) ----------------------
+
+
+def deck_counts(*, recount: bool = False) -> FromClause:
+    """Per deck: ``deck_id``, ``questions``, ``retired`` and ``learned`` (active questions
+    whose card is learned); an active question not learned is new.
+
+    Read from ``deck_cards``, which the database's triggers keep (migration 0011), or with
+    ``recount`` counted from the questions and cards themselves (what the tests compare).
+    """
+    if not recount:
+        return DeckCards.__table__
+    return (
+        select(
+            Question.deck_id.label("deck_id"),
+            func.count(Question.id).label("questions"),
+            func.sum(case((~ACTIVE, 1), else_=0)).label("retired"),
+            func.sum(case((ACTIVE & LEARNED, 1), else_=0)).label("learned"),
+        )
+        .outerjoin(Card, Card.question_id == Question.id)
+        .group_by(Question.deck_id)
+        .subquery("deck_counts")
+    )
+
+
+def due_days(*, recount: bool = False) -> FromClause:
+    """Per deck and due date: ``deck_id``, ``day``, ``cards`` (what ``review`` asks:
+    active, learned, unsuspended cards due that day). From ``due_days``, which the
+    triggers keep, or with ``recount`` counted from the cards."""
+    if not recount:
+        return DueDay.__table__
+    return (
+        select(
+            Question.deck_id.label("deck_id"),
+            Card.due.label("day"),
+            func.count().label("cards"),
+        )
+        .join(Question, Question.id == Card.question_id)
+        .where(ACTIVE, LEARNED, NOT_SUSPENDED)
+        .group_by(Question.deck_id, Card.due)
+        .subquery("due_days")
+    )
+
+
+def by_deck_in(stmt: Select[*Columns], table: FromClause, decks: Sequence[str]) -> Select[*Columns]:
+    """``stmt`` over a table of counts by deck (its ``deck_id``) limited to ``decks`` (all
+    when empty)."""
+    if not decks:
+        return stmt
+    return stmt.where(table.c.deck_id.in_(select(Deck.id).where(Deck.slug.in_(decks))))
 
 
 # --- card states --------------------------------------------------------------------
