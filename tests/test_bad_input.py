@@ -74,7 +74,7 @@ def _garbage_after_header(path: Path, real: Path) -> None:
 BAD_DATABASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "not-sqlite": (_not_sqlite, "not a quizzer database (not an SQLite file)"),
     "another-program": (_another_program, "not a quizzer database (it has other tables"),
-    "truncated": (_truncated, "cannot use this database: database disk image is malformed"),
+    "truncated": (_truncated, "the database file is damaged (database disk image is malformed)"),
     "newer-quizzer": (_newer, "written by a newer quizzer (schema 9999); upgrade quizzer"),
     "another-program-at-base": (
         _another_program_with_alembic(None),
@@ -130,8 +130,12 @@ def test_bad_databases_leave_no_files_behind_in_a_real_process(
             text=True,
         )
         runs.append((path, message, _snapshot(path), process))
-    for path, message, before, process in runs:
-        _, stderr = process.communicate(timeout=60)
+    # Every process is waited for before any assertion, so none is left running.
+    finished = [
+        (path, message, before, process, process.communicate(timeout=60)[1])
+        for path, message, before, process in runs
+    ]
+    for path, message, before, process, stderr in finished:
         assert process.returncode == 1, stderr
         assert stderr.strip().startswith(f"Error: {path}: {message}"), stderr
         assert "Traceback" not in stderr

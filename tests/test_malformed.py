@@ -212,6 +212,9 @@ def test_too_many_values_are_refused() -> None:
     assert deck.deck == "many"
 
 
+@pytest.mark.parametrize(
+    "value", [" " + "[" * 100_000, " " + "{a: " * 100_000, "\n" + "- " * 100_000 + "x"]
+)
 def test_deep_nesting_is_refused_without_recursion_errors(value: str) -> None:
     text = f"deck: deep\ntitle:{value}\n"
     with pytest.raises(DeckFileError, match="nest"):
