@@ -1,11 +1,11 @@
 """How outputs are normalised, compared and diffed: one definition for review, check, add
 and the Anki cards. Pure: the standard library only, nothing runs at import time (the
-review screen imports it and must start fast)."""
+review screen imports it and must start fast; difflib is loaded by the functions that
+diff, not by a review whose answers are right)."""
 
 from __future__ import annotations
 
 import builtins
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -47,6 +47,8 @@ def output_diff(
     actual_lines = normalize_output(actual).split("\n")
     if expected_lines == actual_lines:
         return ""
+    import difflib
+
     diff = difflib.unified_diff(
         expected_lines, actual_lines, fromfile=expected_label, tofile=actual_label, lineterm=""
     )
@@ -128,6 +130,8 @@ def _compare_line(expected: str, typed: str) -> LineComparison:
         if kind == typed:
             return LineComparison(expected, typed)
         return LineComparison(expected, typed, ((0, len(kind)),), _whole(typed))
+    import difflib
+
     matcher = difflib.SequenceMatcher(None, expected, typed, autojunk=False)
     if matcher.ratio() < _ALIKE:
         return LineComparison(expected, typed, _whole(expected), _whole(typed))
@@ -150,6 +154,8 @@ def compare_outputs(expected: str, typed: str) -> list[LineComparison]:
     want = normalize_output(expected).split("\n")
     got = normalize_output(typed).split("\n")
     rows: list[LineComparison] = []
+    import difflib
+
     matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":

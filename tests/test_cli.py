@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import Invoke, cli_process, write
 
-from quizzer.cli import main
+from quizzer.cli import COMMAND_MODULES, main
 
 
 def test_grade_follows_sm2_and_logs_history(invoke: Invoke, deck_file: Path) -> None:
@@ -152,6 +153,68 @@ def test_the_collector_is_paused_while_a_command_starts_then_runs_again(
     run = cli_process(argv, ["sqlalchemy.orm"], input=stdin)
     assert run.collector_enabled
     assert run.frozen > (60_000 if run.loaded else 20_000), run.frozen
+
+
+RECALL_WITH_COLONS = """\
+deck: plain
+title: Plain
+questions:
+  - id: emoji-codes
+    type: recall
+    prompt: "What does :thumbs_up: mean in a Slack message?"
+    answer: ":+1:"
+"""
+
+
+def test_a_review_loads_only_what_its_first_card_needs(tmp_path: Path, deck_file: Path) -> None:
+    # A card without code: no highlighter, no emoji table, no diff, no other command's
+    # module. Each was memory held by every review (the peak RSS figure in bench/).
+    db = str(tmp_path / "q.db")
+    cli_process(["--db", db, "import", str(write(tmp_path / "plain.yaml", RECALL_WITH_COLONS))])
+    lean = ["pygments", "rich.syntax", "rich._emoji_codes", "difflib", "quizzer.importing"]
+    modules = ["quizzer.cli.collection", "quizzer.cli.content", "quizzer.cli.practice"]
+    # Enter shows the answer, q quits at the rating.
+    run = cli_process(["--db", db, "review"], [*lean, *modules], input="\nq\n")
+    assert run.loaded == ["quizzer.cli.practice"]
+    # Shown as written: rich no longer turns ":+1:" into an emoji.
+    assert "What does :thumbs_up: mean in a Slack message?" in run.output
+    assert "Answer: :+1:" in run.output
+    # A card with code loads Pygments for it (it is highlighted on a terminal: test_review).
+    db = str(tmp_path / "code.db")
+    cli_process(["--db", db, "import", str(deck_file)])
+    run = cli_process(["--db", db, "review"], ["pygments", "rich.syntax"], input="q\n")
+    assert "fs = [lambda: i for i in range(3)]" in run.output
+    assert run.loaded == ["pygments", "rich.syntax"]
+
+
+def test_the_command_table_names_each_module_s_commands() -> None:
+    # The test-suite's fixtures have loaded every module: all commands are registered.
+    for module in set(COMMAND_MODULES.values()):
+        importlib.import_module(f"quizzer.cli.{module}")
+    registered = {
+        name: command.callback.__module__
+        for name, command in main.commands.items()
+        if command.callback is not None
+    }
+    assert registered == {name: f"quizzer.cli.{m}" for name, m in COMMAND_MODULES.items()}
+
+
+def test_commands_load_on_demand_and_a_mistyped_one_gets_a_suggestion(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("quizzer")
+    db = str(tmp_path / "q.db")
+    listed = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    names = [line.split()[0] for line in listed.stdout.split("Commands:\n")[1].splitlines()]
+    assert names == sorted(COMMAND_MODULES)
+    # Each command, in a fresh process, is found and runs (its --help: nothing is written).
+    for name in names:
+        result = subprocess.run(
+            [str(script), "--db", db, name, "--help"], capture_output=True, text=True
+        )
+        assert result.returncode == 0 and f"Usage: quizzer {name}" in result.stdout, name
+    wrong = subprocess.run([str(script), "stat"], capture_output=True, text=True)
+    assert wrong.returncode == 2
+    assert "No such command 'stat'. Did you mean 'stats'?" in wrong.stderr
+    assert not (tmp_path / "q.db").exists()
 
 
 def _commands(

@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from helpers import Invoke, other_program_with_alembic
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 from quizzer import db
 from quizzer.errors import DatabaseError, UsageError
@@ -63,6 +63,31 @@ def test_new_database_is_created_by_migrations_with_pragmas(db_path: Path) -> No
         }
     assert version == [(db.SCHEMA_HEAD,)]
     assert {"decks", "questions", "card_states", "reviews", "settings"} <= tables
+
+
+def test_a_page_cache_size_is_set_on_every_connection_and_the_default_left_alone(
+    db_path: Path,
+) -> None:
+    def cache_size(database: db.Database) -> object:
+        with database.engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            return raw.execute("PRAGMA cache_size").fetchone()
+
+    default = sqlite3.connect(":memory:").execute("PRAGMA cache_size").fetchone()
+    plain = db.open_database(str(db_path))
+    small = db.open_database(str(db_path), page_cache_kib=db.SMALL_PAGE_CACHE_KIB)
+    try:
+        assert cache_size(plain) == default
+        assert cache_size(small) == (-db.SMALL_PAGE_CACHE_KIB,)  # negative: KiB
+        # A connection made later (the pool's first one was closed) gets it too.
+        small.engine.dispose()
+        assert cache_size(small) == (-db.SMALL_PAGE_CACHE_KIB,)
+        with small.reading() as session:
+            assert session.execute(text("PRAGMA cache_size")).one() == (-db.SMALL_PAGE_CACHE_KIB,)
+    finally:
+        plain.dispose()
+        small.dispose()
 
 
 def test_opening_an_up_to_date_sqlite_database_loads_no_alembic_and_no_postgresql(

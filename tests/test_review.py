@@ -434,3 +434,15 @@ def test_a_code_line_wider_than_the_screen_goes_on_after_a_mark(
     assert all(len(line) <= 60 for line in result.output.splitlines())
     # Piped, the Markdown backticks stay: plain text reads well with them.
     assert "What does `print` show?" in result.output
+
+
+def test_code_is_highlighted_where_colour_is_on(
+    imported: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pygments is loaded with the first card that has code (not at start-up): the card's
+    # keywords still come out coloured, as on a terminal.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    result = imported("review", input="q\n")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\x1b\[[0-9;]+mlambda\x1b\[0m", result.output), result.output

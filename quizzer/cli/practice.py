@@ -64,14 +64,14 @@ def review_command(
     """
     from rich.console import Console
 
-    from quizzer import collection, importing, review, store
+    from quizzer import collection, review, store
     from quizzer.cli.review_screen import ReviewScreen, Terminal
-    from quizzer.db import describe
+    from quizzer.db import SMALL_PAGE_CACHE_KIB, describe
     from quizzer.errors import QuizzerError
 
     settings = settings_of(ctx)
     today = settings.day()
-    with database_of(ctx) as database:
+    with database_of(ctx, page_cache_kib=SMALL_PAGE_CACHE_KIB) as database:
         if database.read_only:  # said before the first card, not after its answer
             raise QuizzerError(
                 f"{describe(database.url)}: cannot be written here (the file or its folder is "
@@ -80,6 +80,8 @@ def review_command(
             )
         with database.transaction() as session:
             if not store.has_decks(session):
+                from quizzer import importing  # a new database only
+
                 report = importing.import_decks(
                     session, [importing.bundled_decks_dir()], now=utc_now(), today=today
                 )
@@ -103,7 +105,9 @@ def review_command(
         if interactive:
             with contextlib.suppress(ImportError):  # line editing for input(), where there is one
                 import readline  # noqa: F401
-        terminal = Terminal(Console(highlight=False), interactive=interactive)
+        # emoji=False: a ":name:" in a card, an answer or a typed line is text, shown as
+        # it is (and rich's 4,000-entry emoji table is never loaded).
+        terminal = Terminal(Console(highlight=False, emoji=False), interactive=interactive)
         summary = ReviewScreen(
             database,
             terminal,

@@ -22,7 +22,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
-from rich.syntax import Syntax
 from rich.text import Text
 
 from quizzer import review, scheduler, store
@@ -408,6 +407,10 @@ class ReviewScreen:
     def _print_code(self, code: str) -> None:
         """The card's code, highlighted; a line wider than the screen goes on in the next
         row after a continuation mark, so it is not mistaken for a line of its own."""
+        # Loaded with the first card that has code: a review of cards without code never
+        # holds Pygments' lexer tables in memory.
+        from rich.syntax import Syntax
+
         mark = CONTINUATION if self.out.encoding.lower().startswith("utf") else "> "
         room = max(10, self.out.width - len(mark))
         syntax = Syntax(code, "python", theme="ansi_dark", background_color="default")
