@@ -479,7 +479,9 @@ class _RenderedCode(dict[str, str]):
         body = self.highlighted.get(key)
         if body is None:
             body = self.highlighted[key] = highlight_html(code)
-        rendered = self[code] = _defuse(f'<pre class="quizzer-code"><code>{body}</code></pre>')
+        rendered = _defuse(f'<pre class="quizzer-code"><code>{body}</code></pre>')
+        # Control characters made safe once per snippet (see _fields).
+        rendered = self[code] = _CONTROL_CHARACTER.sub(_reference, rendered)
         return rendered
 
 
@@ -545,10 +547,15 @@ def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[
     else:
         raise ValueError(f"{question.deck_slug}/{question.qid}: unknown type {question.type!r}")
     fields = [values[name] for name in FIELDS]
-    # One search over all the fields: control characters are rare (a program's output).
-    if _CONTROL_CHARACTER.search("".join(fields)):
+    # One search over the fields but the code's, which _RenderedCode made safe once per
+    # snippet: control characters are rare (a program's output), and the code is the
+    # longest field.
+    if _CONTROL_CHARACTER.search("".join(fields[:_CODE] + fields[_CODE + 1 :])):
         fields = [_CONTROL_CHARACTER.sub(_reference, field) for field in fields]
     return fields
+
+
+_CODE: Final = FIELDS.index("Code")
 
 
 #: C0 controls other than tab and line breaks, and DEL. Anki separates a note's fields with
