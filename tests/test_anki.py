@@ -663,12 +663,15 @@ def test_control_characters_in_an_output_do_not_break_the_package(
     col: Collection, tmp_path: Path
 ) -> None:
     # Anki separates fields with U+001F: one raw in a field and Anki refuses the package.
-    odd = replace(SINGLE, qid="unit-separator", answer="a\x1fb\x00c\n")
+    odd = replace(
+        SINGLE, qid="unit-separator", code="print('a\x1fb\x0b')\n", answer="a\x1fb\x00c\n"
+    )
     export_apkg([odd], tmp_path / "odd.apkg")
     result = _import(col, tmp_path / "odd.apkg")
     assert len(result.log.new) == 1
     note = _note(col, odd)
     assert "a&#31;b&#0;c" in note["Answer"]
+    assert "a&#31;b" in note["Code"] and "&#11;" in note["Code"]
     assert len(note.fields) == len(export.FIELDS)
 
 
