@@ -628,6 +628,7 @@ def _write_notes(
     """
     note_rows: list[tuple[Any, ...]] = []
     card_rows: list[tuple[Any, ...]] = []
+    tag_texts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def flush() -> None:
         cursor.executemany(_INSERT_NOTE, note_rows)
@@ -640,7 +641,10 @@ def _write_notes(
             guid = note_guid(question.deck_slug, question.qid)
             fields = _fields(question, guid, cache)
             note_id = next(id_gen)
-            tags = " " + " ".join(_tags(question)) + " "
+            tags = tag_texts.get((question.deck_slug, question.tags))
+            if tags is None:  # most notes share their deck's and a few topics' tags
+                tags = " " + " ".join(_tags(question)) + " "
+                tag_texts[question.deck_slug, question.tags] = tags
             flds = "\x1f".join(fields)
             model = MODEL_IDS[question.type]
             note_rows.append(
