@@ -867,6 +867,9 @@ def table(figures: dict[str, Figure]) -> str:
             result, ok = fig.value, "–"
         elif kind == "ratio":
             result, ok = f"{fig.value:.2f}×", "yes" if fig.value <= limit else "**no**"
+            second = (fig.extra or {}).get("ratio_to_sa_click_floor")
+            if second is not None:
+                result += f" ({second:.2f}× over SQLAlchemy's import)"
         else:
             result, ok = _fmt(fig.value, "s"), "yes" if fig.value <= limit else "**no**"
         target = f"≤ {limit}×" if kind == "ratio" else f"≤ {limit:g} s"
