@@ -411,8 +411,28 @@ def deck_id(deck_slug: str) -> int:
 
 
 def note_guid(deck_slug: str, qid: str) -> str:
-    """The Anki note GUID of a question; identical in every export."""
-    return str(genanki.guid_for(deck_slug, qid))
+    """The Anki note GUID of a question; identical in every export.
+
+    ``genanki.guid_for(deck_slug, qid)``: the first 8 bytes of a SHA-256 in Anki's base 91,
+    computed here two digits per big-integer step (it was a tenth of a large export);
+    tests/test_anki.py compares the two.
+    """
+    number = int.from_bytes(hashlib.sha256(f"{deck_slug}__{qid}".encode()).digest()[:8], "big")
+    pairs = []
+    while number >= _PAIR:
+        number, pair = divmod(number, _PAIR)
+        pairs.append(_BASE91_PAIRS[pair])
+    # What is left has one or two digits, or none (then the GUID is empty, as genanki's).
+    head = _BASE91_PAIRS[number] if number >= 91 else _BASE91[number] if number else ""
+    return head + "".join(reversed(pairs))
+
+
+#: Anki's base-91 digits, as genanki.util spells them, and every two-digit string of them.
+_BASE91: Final = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+)
+_PAIR: Final = 91 * 91
+_BASE91_PAIRS: Final = tuple(high + low for high in _BASE91 for low in _BASE91)
 
 
 def note_mod(changed_at: datetime, *, traced: bool = False) -> int:
@@ -435,7 +455,8 @@ _ANKI_MARKUP = re.compile(r"\[(?=sound:|anki:|latex\]|/latex\]|\$\]|/\$\]|\$\$\]
 
 
 def _defuse(markup: str) -> str:
-    return _ANKI_MARKUP.sub("&#91;", markup)
+    # Every marker starts with "[": most fields have none, and `in` is far cheaper than sub.
+    return _ANKI_MARKUP.sub("&#91;", markup) if "[" in markup else markup
 
 
 def _text_html(text: str) -> str:
@@ -458,7 +479,9 @@ class _RenderedCode(dict[str, str]):
         body = self.highlighted.get(key)
         if body is None:
             body = self.highlighted[key] = highlight_html(code)
-        rendered = self[code] = _defuse(f'<pre class="quizzer-code"><code>{body}</code></pre>')
+        rendered = _defuse(f'<pre class="quizzer-code"><code>{body}</code></pre>')
+        # Control characters made safe once per snippet (see _fields).
+        rendered = self[code] = _CONTROL_CHARACTER.sub(_reference, rendered)
         return rendered
 
 
@@ -523,7 +546,16 @@ def _fields(question: ExportQuestion, guid: str, cache: dict[str, str]) -> list[
         values["Answer"] = _text_html(question.answer)
     else:
         raise ValueError(f"{question.deck_slug}/{question.qid}: unknown type {question.type!r}")
-    return [_CONTROL_CHARACTER.sub(_reference, values[name]) for name in FIELDS]
+    fields = [values[name] for name in FIELDS]
+    # One search over the fields but the code's, which _RenderedCode made safe once per
+    # snippet: control characters are rare (a program's output), and the code is the
+    # longest field.
+    if _CONTROL_CHARACTER.search("".join(fields[:_CODE] + fields[_CODE + 1 :])):
+        fields = [_CONTROL_CHARACTER.sub(_reference, field) for field in fields]
+    return fields
+
+
+_CODE: Final = FIELDS.index("Code")
 
 
 #: C0 controls other than tab and line breaks, and DEL. Anki separates a note's fields with
@@ -564,33 +596,86 @@ class _Model(genanki.Model):  # type: ignore[misc]
         return dict(super().to_json(MODELS_CHANGED_AT, deck_id))
 
 
-class _Note(genanki.Note):  # type: ignore[misc]
-    """A note rendered when written, stamped with its own modification time."""
+#: Rows of Anki's notes and cards tables, with the columns genanki's Note and Card write.
+_INSERT_NOTE: Final = "INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_CARD: Final = (
+    "INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Notes rendered and inserted at a time (in one executemany per table).
+_BATCH: Final = 1000
 
-    def __init__(
-        self,
-        *,
-        model: _Model,
-        question: ExportQuestion,
-        guid: str,
-        mod: int,
-        done: Callable[[], None],
-        cache: dict[str, str],
-    ) -> None:
-        super().__init__(model=model, fields=None, tags=_tags(question), guid=guid)
-        self._question = question
-        self._mod = mod
-        self._done = done
-        self._cache = cache
 
-    def write_to_db(
-        self, cursor: sqlite3.Cursor, timestamp: float, deck_id: int, id_gen: Iterator[int]
-    ) -> None:
-        # Rendering here rather than up front lets one pass report progress for both.
-        self.fields = _fields(self._question, self.guid, self._cache)
-        # genanki uses `timestamp` for the note's and its cards' mod: use the question's.
-        super().write_to_db(cursor, self._mod, deck_id, id_gen)
-        self._done()
+def _write_notes(
+    cursor: sqlite3.Cursor,
+    decks: Mapping[str, genanki.Deck],
+    notes: Mapping[str, Sequence[tuple[ExportQuestion, int]]],
+    id_gen: Iterator[int],
+    cache: dict[str, str],
+    done: Callable[[], None],
+) -> None:
+    """Render each deck's notes (question, modification time) and insert them and their cards.
+
+    genanki writes the rest of the collection (schema, decks, note types), but not the notes:
+    its Note and Card objects, one execute per row and its check for malformed HTML tags
+    were a third of a 10k-note export. That check is for fields made of raw text; ours are
+    HTML made here from escaped text and Pygments' spans (tests/test_anki.py runs genanki's
+    check over every field of the bundled decks, and real Anki imports the packages). The
+    rows are genanki's, ids drawn in its order (note, then its card; deck by deck), and the
+    note's modification time is its question's, where genanki would use the export's.
+    Every note has one card: each note type has one template, which Anki generates when any
+    of its fields is non-empty, QuizzerId among them (tests/test_anki.py checks genanki's
+    rule says so).
+    """
+    note_rows: list[tuple[Any, ...]] = []
+    card_rows: list[tuple[Any, ...]] = []
+    tag_texts: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def flush() -> None:
+        cursor.executemany(_INSERT_NOTE, note_rows)
+        cursor.executemany(_INSERT_CARD, card_rows)
+        note_rows.clear()
+        card_rows.clear()
+
+    for slug, deck in decks.items():
+        for question, mod in notes[slug]:
+            guid = note_guid(question.deck_slug, question.qid)
+            fields = _fields(question, guid, cache)
+            note_id = next(id_gen)
+            tags = tag_texts.get((question.deck_slug, question.tags))
+            if tags is None:  # most notes share their deck's and a few topics' tags
+                tags = " " + " ".join(_tags(question)) + " "
+                tag_texts[question.deck_slug, question.tags] = tags
+            flds = "\x1f".join(fields)
+            model = MODEL_IDS[question.type]
+            note_rows.append(
+                (note_id, guid, model, mod, -1, tags, flds, fields[SORT_FIELD], 0, 0, "")
+            )
+            card_rows.append(
+                (
+                    next(id_gen),
+                    note_id,
+                    deck.deck_id,
+                    0,
+                    mod,
+                    -1,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    "",
+                )
+            )
+            if len(note_rows) == _BATCH:
+                flush()
+            done()
+    flush()
 
 
 def _models() -> dict[str, _Model]:
@@ -684,7 +769,7 @@ def _collection_bytes(
 
     cache = _RenderedCode(highlighted)
     newest = MODELS_CHANGED_AT
-    notes = []
+    notes: dict[str, list[tuple[ExportQuestion, int]]] = {slug: [] for slug in decks}
     for question in questions:
         key = (question.deck_slug, question.qid)
         if key in seen:
@@ -694,16 +779,9 @@ def _collection_bytes(
             raise ValueError(f"{question.deck_slug}/{question.qid}: unknown type {question.type!r}")
         mod = note_mod(question.changed_at, traced=bool(question.trace))
         newest = max(newest, mod)
-        note = _Note(
-            model=models[question.type],
-            question=question,
-            guid=note_guid(*key),
-            mod=mod,
-            done=done,
-            cache=cache,
-        )
-        decks[question.deck_slug].add_note(note)
-        notes.append(note)
+        notes[question.deck_slug].append((question, mod))
+        # genanki writes a deck's note types (those of its notes, in their order).
+        decks[question.deck_slug].add_model(models[question.type])
 
     conn = sqlite3.connect(":memory:")
     try:
@@ -712,6 +790,7 @@ def _collection_bytes(
         # Anki matches notes by GUID anyway (it renumbers an id already taken).
         id_gen = itertools.count(newest * 1000)
         genanki.Package(list(decks.values())).write_to_db(cursor, float(newest), id_gen)
+        _write_notes(cursor, decks, notes, id_gen, cache, done)
         if any(question.schedule is not None for question in questions):
             _write_progress(cursor, questions)
         conn.commit()

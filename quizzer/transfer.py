@@ -9,17 +9,20 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.orm import Session
 
-from quizzer import deckfile, fsrs6, store
-from quizzer.deckfile.writer import SCHEMA_FILE
+from quizzer import fsrs6, store
 from quizzer.errors import QuizzerError
-from quizzer.files import write_bytes_atomically
 from quizzer.orm import Card, Deck, HighlightCache, Question, Review
 from quizzer.questions import Content, answer_for
+
+if TYPE_CHECKING:
+    # The deck-file side (pydantic, PyYAML) loads only where deck files are made: an Anki
+    # export needs none of it.
+    from quizzer import deckfile
 
 
 def export_questions(
@@ -52,71 +55,118 @@ def export_questions(
 
     for slug in decks:
         store.get_deck(session, slug)
-    # Columns, not ORM objects: loading 10k Question objects was a fifth of an export.
+    # Core columns of the tables, not ORM entities or attributes: no ORM machinery per row,
+    # and the rows unpacked as tuples. What is the deck's is read once per deck, not per
+    # row. JSON columns come as their text (a cast: PostgreSQL's driver would decode JSON
+    # itself) and each distinct text is decoded once (_JsonText): most are "null" or one
+    # of a few tag lists.
+    deck_columns, columns = Deck.__table__.c, Question.__table__.c
+    deck_rows = session.execute(
+        select(
+            deck_columns.slug,
+            deck_columns.title,
+            deck_columns.changed_at,
+            cast(deck_columns.tags, Text),
+            deck_columns.description,
+        )
+    ).all()
+    # Over every deck, so that exporting one deck names it as exporting all does.
+    titles = deck_titles({slug: title for slug, title, *_ in deck_rows})
+    of_deck = {
+        slug: (changed, tags, description) for slug, _, changed, tags, description in deck_rows
+    }
     stmt = (
         select(
-            Deck.slug,
-            Deck.title,
-            Deck.tags.label("deck_tags"),
-            Deck.changed_at.label("deck_changed_at"),
-            Deck.description,
-            Question.id,
-            Question.qid,
-            Question.type,
-            Question.prompt,
-            Question.code,
-            Question.answer,
-            Question.choices,
-            Question.explanation,
-            Question.tags,
-            Question.changed_at,
-            Question.python,
-            Question.variants,
-            Question.answers_by_python,
+            deck_columns.slug,
+            columns.id,
+            columns.qid,
+            columns.type,
+            columns.prompt,
+            columns.code,
+            columns.answer,
+            cast(columns.choices, Text),
+            columns.explanation,
+            cast(columns.tags, Text),
+            columns.changed_at,
+            columns.python,
+            cast(columns.variants, Text),
+            cast(columns.answers_by_python, Text),
         )
-        .join(Deck, Deck.id == Question.deck_id)
-        .where(Question.retired.is_(False))
-        .order_by(Deck.slug, Question.position, Question.id)
+        .select_from(Question.__table__.join(Deck.__table__, deck_columns.id == columns.deck_id))
+        .where(columns.retired.is_(False))
+        .order_by(deck_columns.slug, columns.position, columns.id)
     )
     if decks:
-        stmt = stmt.where(Deck.slug.in_(decks))
-    # Over every deck, so that exporting one deck names it as exporting all does.
-    every_deck = session.execute(select(Deck.slug, Deck.title))
-    titles = deck_titles({slug: title for slug, title in every_deck})
-    rows = list(session.execute(stmt))
-    progress = schedules(session, [row.id for row in rows], fsrs=fsrs) if with_progress else {}
+        stmt = stmt.where(deck_columns.slug.in_(decks))
+    rows = session.execute(stmt).all()
+    progress = schedules(session, [row[1] for row in rows], fsrs=fsrs) if with_progress else {}
+    decoded = _JsonText()
+    tag_lists: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
     exported = []
-    for row in rows:
-        code, changed_at = row.code, max(row.changed_at, row.deck_changed_at)
-        answer = row.answer
-        if python is not None:
-            answer = answer_for(row.answer, row.answers_by_python, python)
-        if row.variants and today is not None:
-            shown = today.toordinal() % (1 + len(row.variants))
+    for (
+        slug,
+        question_id,
+        qid,
+        kind,
+        prompt,
+        code,
+        answer,
+        choices_text,
+        explanation,
+        tags_text,
+        question_changed,
+        python_range,
+        variants_text,
+        by_python_text,
+    ) in rows:
+        deck_changed, deck_tags_text, description = of_deck[slug]
+        changed_at = max(question_changed, deck_changed)
+        if python is not None and by_python_text is not None:
+            answer = answer_for(answer, decoded[by_python_text], python)
+        variants = decoded[variants_text] if variants_text is not None else None
+        if variants and today is not None:
+            shown = today.toordinal() % (1 + len(variants))
             if shown:
-                code, answer = row.variants[shown - 1]["code"], row.variants[shown - 1]["answer"]
+                code, answer = variants[shown - 1]["code"], variants[shown - 1]["answer"]
             changed_at = max(changed_at, datetime.combine(today, time(), tzinfo=UTC))
+        tags = tag_lists.get((deck_tags_text, tags_text))
+        if tags is None:
+            deck_tags = decoded[deck_tags_text] if deck_tags_text is not None else None
+            own_tags = decoded[tags_text] if tags_text is not None else None
+            tags = tag_lists[deck_tags_text, tags_text] = tuple(
+                dict.fromkeys([*(deck_tags or []), *(own_tags or [])])
+            )
+        choices = decoded[choices_text] if choices_text is not None else None
         exported.append(
             ExportQuestion(
-                deck_slug=row.slug,
-                deck_title=titles[row.slug],
-                qid=row.qid,
-                type=row.type,
-                prompt=row.prompt,
+                deck_slug=slug,
+                deck_title=titles[slug],
+                qid=qid,
+                type=kind,
+                prompt=prompt,
                 code=code,
                 answer=answer,
-                choices=tuple(row.choices) if row.choices is not None else None,
-                explanation=row.explanation,
-                tags=tuple(dict.fromkeys([*(row.deck_tags or []), *(row.tags or [])])),
+                choices=tuple(choices) if choices is not None else None,
+                explanation=explanation,
+                tags=tags,
                 changed_at=changed_at,
-                python=row.python,
-                schedule=progress.get(row.id),
-                deck_description=row.description,
+                python=python_range,
+                schedule=progress.get(question_id),
+                deck_description=description,
             )
         )
     if not exported:
         raise QuizzerError("nothing to export: no questions (import decks first)")
     return exported
+
+
+class _JsonText(dict[str, Any]):
+    """JSON text -> its value, each distinct text decoded once. The values are shared
+    between rows: read them, never change them."""
+
+    def __missing__(self, text: str) -> Any:
+        value = self[text] = json.loads(text)
+        return value
 
 
 def schedules(
@@ -206,20 +256,24 @@ def _moment(answered_at: datetime, day: date) -> datetime:
 
 
 def cached_highlights(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
-    """The highlighted HTML the database holds for ``codes``, by ``highlight.cache_key``.
+    """The highlighted HTML known for ``codes``, by ``highlight.cache_key``: what the
+    database holds, and for the rest what quizzer ships for the bundled decks' snippets
+    (``highlight.shipped_html``), so that their first export highlights nothing.
 
     Only the snippets asked for are read (in chunks), not the whole cache.
     """
-    from quizzer.highlight import cache_key
+    from quizzer.highlight import cache_key, shipped_html
 
     keys = sorted({cache_key(code.rstrip()) for code in codes if code and code.strip()})
     found: dict[str, str] = {}
+    table = HighlightCache.__table__.c
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
-        stmt = select(HighlightCache.digest, HighlightCache.html).where(
-            HighlightCache.digest.in_(chunk)
-        )
+        stmt = select(table.digest, table.html).where(table.digest.in_(chunk))
         found.update({digest: html for digest, html in session.execute(stmt)})
+    if len(found) < len(keys):
+        shipped = shipped_html()
+        found.update({key: shipped[key] for key in keys if key not in found and key in shipped})
     return found
 
 
@@ -247,11 +301,15 @@ _CHUNK = 500
 
 def question_file(question: Question) -> deckfile.Question:
     """A stored question in deck-file form."""
+    from quizzer import deckfile
+
     return deckfile.Question(id=question.qid, **Content.of(question).columns())
 
 
 def deck_file_of(session: Session, deck: Deck) -> deckfile.Deck:
     """A deck and its active questions in deck-file form, in file order."""
+    from quizzer import deckfile
+
     rows = session.scalars(
         select(Question)
         .where(Question.deck_id == deck.id, Question.retired.is_(False))
@@ -268,6 +326,10 @@ def deck_file_of(session: Session, deck: Deck) -> deckfile.Deck:
 
 def export_yaml(session: Session, out_dir: Path, *, decks: Sequence[str] = ()) -> list[Path]:
     """Write each deck (custom ones too) as ``OUT_DIR/<slug>.yaml``; returns the files."""
+    from quizzer import deckfile
+    from quizzer.deckfile.writer import SCHEMA_FILE
+    from quizzer.files import write_bytes_atomically
+
     chosen = [store.get_deck(session, slug) for slug in decks] or list(
         session.scalars(select(Deck).order_by(Deck.slug))
     )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import genanki
 import pygments
 import pytest
 from anki.collection import (
@@ -430,6 +431,38 @@ def _collection(package: Path, tmp_path: Path) -> sqlite3.Connection:
     return sqlite3.connect(database)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_note_guids_are_genankis(deck_slug: str, qid: str) -> None:
+    assert export.note_guid(deck_slug, qid) == genanki.guid_for(deck_slug, qid)
+
+
+def test_every_note_gets_the_one_card_of_its_note_type() -> None:
+    # The export writes one card per note itself (anki._write_notes): a note type with one
+    # template whose card Anki (and genanki) generate when any of the fields it shows is
+    # non-empty, QuizzerId among them, which never is.
+    for model in export._models().values():
+        assert len(model.templates) == 1
+        ((ordinal, rule, shown),) = model._req
+        assert (ordinal, rule) == (0, "any") and export.FIELDS.index("QuizzerId") in shown
+
+
+def test_no_field_trips_genankis_check_for_malformed_tags(tmp_path: Path) -> None:
+    # The export skips genanki's check (anki._write_notes): the fields must pass it.
+    export_apkg(ALL, tmp_path / "all.apkg")
+    connection = _collection(tmp_path / "all.apkg", tmp_path)
+    try:
+        fields = [
+            f
+            for (flds,) in connection.execute("SELECT flds FROM notes")
+            for f in flds.split("\x1f")
+        ]
+    finally:
+        connection.close()
+    assert len(fields) == len(ALL) * len(export.FIELDS)
+    assert [f for f in fields if genanki.Note._find_invalid_html_tags_in_field(f)] == []
+
+
 def test_same_input_gives_identical_bytes(tmp_path: Path) -> None:
     export_apkg(ALL, tmp_path / "a.apkg")
     export_apkg(list(ALL), tmp_path / "b.apkg")
@@ -630,12 +663,15 @@ def test_control_characters_in_an_output_do_not_break_the_package(
     col: Collection, tmp_path: Path
 ) -> None:
     # Anki separates fields with U+001F: one raw in a field and Anki refuses the package.
-    odd = replace(SINGLE, qid="unit-separator", answer="a\x1fb\x00c\n")
+    odd = replace(
+        SINGLE, qid="unit-separator", code="print('a\x1fb\x0b')\n", answer="a\x1fb\x00c\n"
+    )
     export_apkg([odd], tmp_path / "odd.apkg")
     result = _import(col, tmp_path / "odd.apkg")
     assert len(result.log.new) == 1
     note = _note(col, odd)
     assert "a&#31;b&#0;c" in note["Answer"]
+    assert "a&#31;b" in note["Code"] and "&#11;" in note["Code"]
     assert len(note.fields) == len(export.FIELDS)
 
 

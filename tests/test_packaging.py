@@ -63,6 +63,7 @@ def test_the_wheel_holds_licence_decks_migrations_and_schema(dist: Path) -> None
     assert "quizzer/_data/migrations/env.py" in names
     assert "quizzer/_data/schema/quizzer-deck.schema.json" in names
     assert "quizzer/py.typed" in names
+    assert "quizzer/bundled_html.json" in names  # the bundled decks' code, highlighted
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 
 
