@@ -48,8 +48,16 @@ FIGURES = {
 
 
 #: The figures whose quick run takes longest (two more collections, a package built by
-#: Anki, every bundled snippet in the boundary): the default run leaves them to -m stress.
-LONG = {name for name in FIGURES if name.startswith("lt_")} | {"anki_import", "boundary"}
+#: Anki, every bundled snippet in the boundary or traced, a deck file of 250k values, a
+#: pty per run): the default run leaves them to -m stress.
+LONG = {name for name in FIGURES if name.startswith("lt_")} | {
+    "anki_import",
+    "boundary",
+    "trace",
+    "deck_refusal",
+    "review_first_card",
+    "review_fsrs",
+}
 
 
 @pytest.mark.parametrize(
