@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import click
+from click.testing import CliRunner
 from helpers import Invoke, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 DECK = """\
 deck: json-check
@@ -68,3 +73,38 @@ def test_export_json_says_what_was_written(invoke: Invoke, deck_file: Path, tmp_
     out = tmp_path / "yaml"
     files = json.loads(invoke("export", "--format", "yaml", "-o", str(out), "--json").output)
     assert files == {"format": "yaml", "files": [str(out / "test-closures.yaml")]}
+
+
+# --- a listing streamed item by item prints what echo_json prints for the whole list ------
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(codec="utf-8"))
+)
+_ITEMS = st.dictionaries(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=8),
+    _SCALARS | st.lists(_SCALARS, max_size=3) | st.dictionaries(st.text(max_size=3), _SCALARS),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(_ITEMS, max_size=7), batch=st.integers(1, 4))
+def test_a_streamed_json_list_is_the_whole_lists_text(
+    items: list[dict[str, object]], batch: int
+) -> None:
+    from quizzer.cli import echo_json
+    from quizzer.cli.collection import _echo_json_list
+
+    def printed(function: Callable[[], None]) -> str:
+        runner = CliRunner()
+        result = runner.invoke(click.command()(function), catch_exceptions=False)
+        return result.output
+
+    whole = printed(lambda: echo_json(items))
+    streamed = printed(lambda: _echo_json_list(iter(items), batch=batch))
+    assert streamed == whole
+    assert json.loads(streamed) == items
