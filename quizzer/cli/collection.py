@@ -281,16 +281,16 @@ def _echo_json_list(items: Iterator[dict[str, Any]], *, batch: int = 500) -> Non
 
     from quizzer.questions import TERMINAL_CONTROL
 
-    # json's indenting encoder is pure Python (a third of `cards --json` at 100k); an item
-    # of scalars is written as it would write it, each key and value by the C encoder.
-    scalar = json.JSONEncoder(ensure_ascii=False).encode
+    # json's indenting encoder is pure Python (a third of `cards --json` at 100k). An item
+    # of scalars is written by the C encoder, its separators spelling the indent (a newline
+    # inside a string is escaped, so each one in the text is a separator's).
+    flat = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": ")).encode
     indented = json.JSONEncoder(indent=2, ensure_ascii=False).encode
 
     def encode(item: dict[str, Any]) -> str:
         if not item or any(isinstance(value, dict | list | tuple) for value in item.values()):
             return indented(item).replace("\n", "\n  ")
-        pairs = ",\n    ".join(f"{scalar(key)}: {scalar(value)}" for key, value in item.items())
-        return "{\n    " + pairs + "\n  }"
+        return "{\n    " + flat(item)[1:-1] + "\n  }"
 
     def write(text: str) -> None:
         click.echo(TERMINAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text), nl=False)
