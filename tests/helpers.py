@@ -254,3 +254,23 @@ def review_script(*lines: str | Choice) -> io.BufferedReader:
     """Input for ``invoke("review", input=...)``: lines typed in turn; a :class:`Choice`
     becomes the number its text is shown under when the review reads it."""
     return io.BufferedReader(_Script(lines))
+
+
+def code_fields(package: Path) -> dict[str, str]:
+    """GUID -> Code field of every note in an Anki package quizzer wrote."""
+    import zipfile
+
+    from quizzer import anki
+
+    with zipfile.ZipFile(package) as archive:
+        data = archive.read("collection.anki2")
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.deserialize(data)
+        position = anki.FIELDS.index("Code")
+        return {
+            guid: fields.split("\x1f")[position]
+            for guid, fields in connection.execute("SELECT guid, flds FROM notes")
+        }
+    finally:
+        connection.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import genanki
 import pytest
-from helpers import Invoke, cli_process
+from helpers import Invoke, cli_process, code_fields
 
 from quizzer import highlight
 
@@ -44,20 +44,6 @@ def _shipped_file() -> dict[str, object]:
     data = json.loads(text)
     assert isinstance(data, dict)
     return data
-
-
-def _code_fields(package: Path) -> dict[str, str]:
-    with zipfile.ZipFile(package) as archive:
-        data = archive.read("collection.anki2")
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.deserialize(data)
-        return {
-            guid: fields.split("\x1f")[2]
-            for guid, fields in connection.execute("SELECT guid, flds FROM notes")
-        }
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -145,7 +131,7 @@ def test_the_export_takes_the_shipped_html(
     monkeypatch.setattr(highlight, "shipped_html", lambda: marked)
     again = tmp_path / "marked.apkg"
     _ok(invoke("export", "-o", str(again)))
-    before, after = _code_fields(plain), _code_fields(again)
+    before, after = code_fields(plain), code_fields(again)
     changed = [guid for guid in before if before[guid] != after[guid]]
     assert len(changed) > 200 and all('data-shipped="yes"' in after[guid] for guid in changed)
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Invoke
+from helpers import Invoke, code_fields
 
-from quizzer import anki, db, highlight, review, stats
+from quizzer import db, highlight, review, stats
 from quizzer.db import open_database
 
 DATA = Path(__file__).parent / "data"
@@ -99,21 +98,6 @@ def test_a_schema_0003_collection_gets_the_indexes_and_keeps_its_history(
     assert _rows(db_path, history) == before
 
 
-def _code_fields(package: Path) -> dict[str, str]:
-    with zipfile.ZipFile(package) as archive:
-        data = archive.read("collection.anki2")
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.deserialize(data)
-        position = anki.FIELDS.index("Code")
-        return {
-            guid: fields.split("\x1f")[position]
-            for guid, fields in connection.execute("SELECT guid, flds FROM notes")
-        }
-    finally:
-        connection.close()
-
-
 def test_a_repeat_export_takes_its_highlighting_from_the_database(
     invoke: Invoke, db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,7 +118,7 @@ def test_a_repeat_export_takes_its_highlighting_from_the_database(
         connection.execute("UPDATE highlight_cache SET html = ? WHERE digest = ?", (marked, digest))
     connection.close()
     _ok(invoke("export", "-o", str(second)))
-    one, two = _code_fields(first), _code_fields(second)
+    one, two = code_fields(first), code_fields(second)
     changed = [guid for guid in one if one[guid] != two[guid]]
     assert len(changed) >= 1 and all('data-cached="yes"' in two[guid] for guid in changed)
     assert _rows(db_path, "SELECT count(*) FROM highlight_cache") == [(len(cached),)]
@@ -144,7 +128,7 @@ def test_a_repeat_export_takes_its_highlighting_from_the_database(
     connection.close()
     third = tmp_path / "third.apkg"
     _ok(invoke("export", "-o", str(third)))
-    assert _code_fields(third) == one
+    assert code_fields(third) == one
     assert sorted(_rows(db_path, "SELECT digest, html FROM highlight_cache")) == sorted(cached)
 
 

@@ -186,10 +186,7 @@ def test_the_counts_kept_for_stats_equal_a_recount_on_postgresql(
 ) -> None:
     """The triggers of migrations 0010 and 0011 in PL/pgSQL: every kind of change of
     tests/test_review_days.py, in turn, then `stats` and `decks` as from a recount."""
-    from datetime import date
-    from typing import Any
-
-    from test_review_days import DECKS, START, _apply, _kept_and_recounted, _same_stats
+    from test_review_days import DECKS, START, apply_and_compare
 
     decks = db.resource_dir("decks")
     loaded = pg_invoke("import", *(str(decks / name) for name in DECKS), today=START.isoformat())
@@ -204,17 +201,9 @@ def test_the_counts_kept_for_stats_equal_a_recount_on_postgresql(
         )
     ]  # fmt: skip
     database = db.open_database(pg_url)
-    today: date = START
-    last: list[Any] = []
     try:
-        for step in [*history, *steps]:
-            with database.transaction() as session:
-                today = _apply(session, step, today, last)
-                kept, recounted = _kept_and_recounted(session)
-                assert kept == recounted, step
+        recounted = apply_and_compare(database, [*history, *steps])
         assert recounted[0] and recounted[2] and recounted[3]  # answers, decks, due cards
-        with database.reading() as session:
-            _same_stats(session, today)
     finally:
         database.dispose()
     assert pg_invoke("db", "check").exit_code == 0

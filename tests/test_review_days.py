@@ -243,6 +243,21 @@ def _apply(session: Session, step: tuple[str, int, int, int], today: date, last:
     return today
 
 
+def apply_and_compare(database: db.Database, steps: list[tuple[str, int, int, int]]) -> list[Any]:
+    """Each step in its own transaction, every kept count then compared with its recount;
+    then ``stats`` and ``decks`` from either. The last recount."""
+    today, last = START, list[Any]()
+    recounted: list[Any] = []
+    for step in steps:
+        with database.transaction() as session:
+            today = _apply(session, step, today, last)
+            kept, recounted = _kept_and_recounted(session)
+            assert kept == recounted, step
+    with database.reading() as session:
+        _same_stats(session, today)
+    return recounted
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -259,15 +274,8 @@ def test_the_kept_days_equal_a_recount_after_every_change(
         path = Path(folder) / "quizzer.db"
         shutil.copy(template, path)
         database = db.open_database(str(path))
-        today, last = START, list[Any]()
         try:
-            for step in [*history, *steps]:
-                with database.transaction() as session:
-                    today = _apply(session, step, today, last)
-                    kept, recounted = _kept_and_recounted(session)
-                    assert kept == recounted, step
-            with database.reading() as session:
-                _same_stats(session, today)
+            recounted = apply_and_compare(database, [*history, *steps])
             if not recounted[0]:
                 return
             # `db copy` does not copy the days: the target's triggers count the answers.
