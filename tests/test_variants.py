@@ -251,7 +251,7 @@ def test_a_variant_printing_what_another_prints_is_reported(invoke: Invoke, tmp_
 def test_a_variant_stopped_by_a_limit_fails(invoke: Invoke, tmp_path: Path) -> None:
     path = tmp_path / "plain.yaml"
     path.write_text(PLAIN.replace("print(3)", "'while True: pass'"), encoding="utf-8")
-    invoke("check", "--update", str(path))
+    invoke("check", "--update", "--timeout", "1", str(path))
     result = invoke("check", "--timeout", "1", str(path))
     assert result.exit_code == 1
     assert f"FAIL {path}: plain [#3]:" in result.output
