@@ -257,20 +257,9 @@ def review_script(*lines: str | Choice) -> io.BufferedReader:
 
 
 def code_fields(package: Path) -> dict[str, str]:
-    """GUID -> Code field of every note in an Anki package quizzer wrote."""
-    import zipfile
+    """GUID -> Code field of every note in an Anki package quizzer wrote (read by quizzer's
+    own package reader, as ``import`` reads one)."""
+    from quizzer import anki, ankipkg
 
-    from quizzer import anki
-
-    with zipfile.ZipFile(package) as archive:
-        data = archive.read("collection.anki2")
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.deserialize(data)
-        position = anki.FIELDS.index("Code")
-        return {
-            guid: fields.split("\x1f")[position]
-            for guid, fields in connection.execute("SELECT guid, flds FROM notes")
-        }
-    finally:
-        connection.close()
+    position = anki.FIELDS.index("Code")
+    return {note.guid: note.fields[position] for note in ankipkg.read_package(package).notes}
