@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import FromClause, func, select, text
 from sqlalchemy.orm import Session
 
-from quizzer import scheduler, stats, store
+from quizzer import scheduler, store
 from quizzer.orm import Card, Deck, Question, Review
 from quizzer.questions import Content
 
@@ -123,8 +123,8 @@ def _check_kept_counts(session: Session, report: IntegrityReport) -> None:
             "answers per deck and day",
             "review_days",
             2,
-            stats.answer_days(),
-            stats.answer_days(recount=True),
+            store.answer_days(),
+            store.answer_days(recount=True),
         ),
         (
             "questions per deck",
@@ -142,12 +142,12 @@ def _check_kept_counts(session: Session, report: IntegrityReport) -> None:
         ),
     ]
     for what, name, keys, kept, recounted in kept_and_recount:
-        names = [column.name for column in kept.c]
+        columns = [column.name for column in kept.c]
         rows = [
             # A deck left without questions keeps a row of zeros; a recount has none.
             {
                 tuple(row)
-                for row in session.execute(select(*(table.c[name] for name in names)))
+                for row in session.execute(select(*(table.c[column] for column in columns)))
                 if any(row[keys:])
             }
             for table in (kept, recounted)

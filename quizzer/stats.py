@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, TypeVarTuple
+from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Label, case, func, select
+from sqlalchemy import FromClause, func, select
 from sqlalchemy.orm import Session
 
-from quizzer import collection, fsrs6, review, scheduler, store
+from quizzer import collection, fsrs6, review, store
 from quizzer.errors import QuizzerError
-from quizzer.orm import Card, Deck, Question, Review, ReviewDay
+from quizzer.orm import Card, Deck, Question
 
 #: Days in the due forecast; day 0 is today and includes every overdue card.
 FORECAST_DAYS = 14
@@ -34,8 +34,6 @@ FORECAST_DAYS = 14
 RECENT_DAYS = 30
 #: The longest heatmap ``compute_stats`` accepts (ten years).
 MAX_WEEKS = 520
-
-Columns = TypeVarTuple("Columns")
 
 
 def _rate(correct: int, graded: int) -> float | None:
@@ -210,41 +208,6 @@ class Stats:
 # --- queries ------------------------------------------------------------------------
 
 
-def answer_days(*, recount: bool = False) -> FromClause:
-    """Answers per deck and day: ``deck_id``, ``day``, ``reviews``, ``graded``, ``correct``,
-    and on varying questions ``varied``, ``own_graded``, ``own_correct``, ``other_graded``,
-    ``other_correct`` (``ReviewDay``'s columns).
-
-    Unlike reviews._scope, retired questions stay in: their answers were still given.
-    """
-    if not recount:
-        return ReviewDay.__table__
-    graded = Review.kind == "graded"
-    passing = graded & (Review.quality >= scheduler.PASSING_QUALITY)
-    own, other = Review.variant == 0, Review.variant != 0
-
-    def count(condition: ColumnElement[bool], name: str) -> Label[Any]:
-        return func.sum(case((condition, 1), else_=0)).label(name)
-
-    return (
-        select(
-            Question.deck_id.label("deck_id"),
-            Review.day.label("day"),
-            func.count(Review.id).label("reviews"),
-            count(graded, "graded"),
-            count(passing, "correct"),
-            count(Review.variant.is_not(None), "varied"),
-            count(own & graded, "own_graded"),
-            count(own & passing, "own_correct"),
-            count(other & graded, "other_graded"),
-            count(other & passing, "other_correct"),
-        )
-        .join(Question, Question.id == Review.question_id)
-        .group_by(Question.deck_id, Review.day)
-        .subquery("answer_days")
-    )
-
-
 def _sums(days: FromClause) -> tuple[Any, Any, Any]:
     return (func.sum(days.c.reviews), func.sum(days.c.graded), func.sum(days.c.correct))
 
@@ -415,7 +378,7 @@ def compute_stats(
         store.get_deck(session, slug)
     start = heatmap_start(today, weeks)
     since = min(start, today - timedelta(days=RECENT_DAYS - 1))
-    days_of_answers = answer_days(recount=recount)
+    days_of_answers = store.answer_days(recount=recount)
     per_day = _per_day(session, since=since, today=today, decks=slugs, days=days_of_answers)
     span = (today - start).days + 1
     days = tuple(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Label,
     Select,
     Table,
     case,
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from quizzer import fsrs6, scheduler
 from quizzer.errors import NotFoundError, UsageError
-from quizzer.orm import Card, Deck, DeckCards, DueDay, Question, Review
+from quizzer.orm import Card, Deck, DeckCards, DueDay, Question, Review, ReviewDay
 from quizzer.questions import Content
 
 Columns = TypeVarTuple("Columns")
@@ -98,6 +99,41 @@ def in_decks(stmt: Select[*Columns], decks: Sequence[str]) -> Select[*Columns]:
 
 
 # --- the counts the database keeps (migration 0011's triggers) ----------------------
+
+
+def answer_days(*, recount: bool = False) -> FromClause:
+    """Answers per deck and day: ``deck_id``, ``day``, ``reviews``, ``graded``, ``correct``,
+    and on varying questions ``varied``, ``own_graded``, ``own_correct``, ``other_graded``,
+    ``other_correct`` (``ReviewDay``'s columns).
+
+    Unlike reviews._scope, retired questions stay in: their answers were still given.
+    """
+    if not recount:
+        return ReviewDay.__table__
+    graded = Review.kind == "graded"
+    passing = graded & (Review.quality >= scheduler.PASSING_QUALITY)
+    own, other = Review.variant == 0, Review.variant != 0
+
+    def count(condition: ColumnElement[bool], name: str) -> Label[Any]:
+        return func.sum(case((condition, 1), else_=0)).label(name)
+
+    return (
+        select(
+            Question.deck_id.label("deck_id"),
+            Review.day.label("day"),
+            func.count(Review.id).label("reviews"),
+            count(graded, "graded"),
+            count(passing, "correct"),
+            count(Review.variant.is_not(None), "varied"),
+            count(own & graded, "own_graded"),
+            count(own & passing, "own_correct"),
+            count(other & graded, "other_graded"),
+            count(other & passing, "other_correct"),
+        )
+        .join(Question, Question.id == Review.question_id)
+        .group_by(Question.deck_id, Review.day)
+        .subquery("answer_days")
+    )
 
 
 def deck_counts(*, recount: bool = False) -> FromClause:
