@@ -42,6 +42,16 @@ def _ctrl_d_once_waiting(child: pexpect.spawn) -> None:
     child.sendeof()
 
 
+def _first_card_right(db_path: Path) -> pexpect.spawn:
+    """A review whose first card (late-binding) is answered right, at its rating prompt."""
+    child = _spawn(db_path)
+    child.expect("Type the output")
+    child.sendline("[2, 2, 2]")
+    child.sendline(".")
+    child.expect("How did it feel")
+    return child
+
+
 def _once_waiting(child: pexpect.spawn) -> None:
     """Return once the child waits for the line or key, as a person would see it do.
 
@@ -108,11 +118,7 @@ def test_answers_survive_a_kill_mid_session(imported_db: Path) -> None:
 
 
 def test_ctrl_c_stops_cleanly_without_traceback(imported_db: Path) -> None:
-    child = _spawn(imported_db)
-    child.expect("Type the output")
-    child.sendline("[2, 2, 2]")
-    child.sendline(".")
-    child.expect("How did it feel")
+    child = _first_card_right(imported_db)
     child.sendline("h")  # quality 3: the card joins today's drill, so 4 cards in all
     child.expect("Back later today")
     child.expect("2/4")
@@ -297,11 +303,7 @@ def test_a_right_answer_is_saved_before_its_rating(imported_db: Path, key: str) 
 
 
 def test_a_rating_after_a_right_answer_replaces_good(imported_db: Path) -> None:
-    child = _spawn(imported_db)
-    child.expect("Type the output")
-    child.sendline("[2, 2, 2]")
-    child.sendline(".")
-    child.expect("How did it feel")
+    child = _first_card_right(imported_db)
     child.sendline("e")
     child.expect("Next review in 1 day")
     child.expect("2/3")
@@ -330,11 +332,7 @@ def test_ctrl_d_ends_a_typed_answer_and_quits_at_an_empty_prompt(imported_db: Pa
 
 
 def test_ratings_and_choices_take_a_single_key_press(imported_db: Path) -> None:
-    child = _spawn(imported_db)
-    child.expect("Type the output")
-    child.sendline("[2, 2, 2]")
-    child.sendline(".")
-    child.expect("How did it feel")
+    child = _first_card_right(imported_db)
     _once_waiting(child)
     child.send("e")  # no Enter
     child.expect("Next review in 1 day")
@@ -364,11 +362,7 @@ def test_ratings_and_choices_take_a_single_key_press(imported_db: Path) -> None:
 
 
 def test_ctrl_c_at_a_single_key_prompt_restores_the_terminal(imported_db: Path) -> None:
-    child = _spawn(imported_db)
-    child.expect("Type the output")
-    child.sendline("[2, 2, 2]")
-    child.sendline(".")
-    child.expect("How did it feel")
+    child = _first_card_right(imported_db)
     _once_waiting(child)
     assert not child.getecho(), "a key prompt reads with echo off (cbreak mode)"
     child.sendintr()
@@ -381,11 +375,7 @@ def test_ctrl_c_at_a_single_key_prompt_restores_the_terminal(imported_db: Path) 
 
 
 def test_an_enter_pressed_after_a_key_is_not_the_next_answer(imported_db: Path) -> None:
-    child = _spawn(imported_db)
-    child.expect("Type the output")
-    child.sendline("[2, 2, 2]")
-    child.sendline(".")
-    child.expect("How did it feel")
+    child = _first_card_right(imported_db)
     _once_waiting(child)
     child.sendline("g")  # a key and the Enter out of habit
     child.expect("Your choice")
