@@ -220,11 +220,11 @@ def test_killing_or_stopping_quizzer_is_refused(invoke: Invoke, tmp_path: Path) 
     assert state in "RS"
 
 
-def test_a_setsid_fork_bomb_ends_and_leaves_no_process(invoke: Invoke, tmp_path: Path) -> None:
-    marker = f"quizzer-bomb-{uuid.uuid4().hex}"
-    code = f"""
+def _setsid_bomb(marker: str) -> str:
+    """A snippet forking without end, each child in a session of its own; ``marker`` in
+    every process's argv, to count the survivors by."""
+    return f"""
         import os, sys, time
-        # A marker in argv, to count the survivors by.
         if len(sys.argv) < 2:
             os.execv(sys.executable, [sys.executable, "-I", __file__, {marker!r}])
         while True:
@@ -234,6 +234,11 @@ def test_a_setsid_fork_bomb_ends_and_leaves_no_process(invoke: Invoke, tmp_path:
             except OSError:
                 time.sleep(0.01)
     """
+
+
+def test_a_setsid_fork_bomb_ends_and_leaves_no_process(invoke: Invoke, tmp_path: Path) -> None:
+    marker = f"quizzer-bomb-{uuid.uuid4().hex}"
+    code = _setsid_bomb(marker)
     started = time.monotonic()
     result = invoke("check", "--timeout", "3", str(deck(tmp_path, code)))
     assert result.exit_code == 1, result.output
@@ -261,18 +266,7 @@ def survivors(marker: str) -> list[int]:
 
 def test_ctrl_c_and_sigterm_end_check_with_every_descendant_gone(tmp_path: Path) -> None:
     marker = f"quizzer-bomb-{uuid.uuid4().hex}"
-    code = f"""
-        import os, sys, time
-        if len(sys.argv) < 2:
-            os.execv(sys.executable, [sys.executable, "-I", __file__, {marker!r}])
-        while True:
-            try:
-                if os.fork() == 0:
-                    os.setsid()
-            except OSError:
-                time.sleep(0.01)
-    """
-    path = deck(tmp_path, code)
+    path = deck(tmp_path, _setsid_bomb(marker))
     for number in (signal.SIGINT, signal.SIGTERM):
         process = subprocess.Popen(
             [sys.executable, "-m", "quizzer", "--db", str(tmp_path / "q.db"), "check", str(path)],
