@@ -263,3 +263,26 @@ def code_fields(package: Path) -> dict[str, str]:
 
     position = anki.FIELDS.index("Code")
     return {note.guid: note.fields[position] for note in ankipkg.read_package(package).notes}
+
+
+def anki_import(col: Any, package: Path, *, with_scheduling: bool = False) -> Any:
+    """Import ``package`` into the real Anki collection ``col`` as Anki's desktop does:
+    notes and note types updated when the package's are newer, no deck options; the
+    import's log (``ImportLogWithChanges``)."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
+
+    newer = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
+    options = ImportAnkiPackageOptions(
+        merge_notetypes=False,
+        update_notes=newer,
+        update_notetypes=newer,
+        with_scheduling=with_scheduling,
+        with_deck_configs=False,
+    )
+    result = col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(package), options=options)
+    )
+    # The backend changed note types behind the Python side's cache.
+    col.models._clear_cache()
+    return result

@@ -25,12 +25,10 @@ import pygments
 import pytest
 from anki.collection import (
     Collection,
-    ImportAnkiPackageOptions,
-    ImportAnkiPackageRequest,
     ImportLogWithChanges,
 )
-from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from anki.models import NotetypeId
+from helpers import anki_import
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pygments.formatters.html import HtmlFormatter
@@ -142,22 +140,8 @@ STACKING_ELSEWHERE = replace(
 ALL = (SINGLE, MULTI, CHOICE, RECALL, HOSTILE, STACKING_ELSEWHERE)
 
 
-def _options() -> ImportAnkiPackageOptions:
-    return ImportAnkiPackageOptions(
-        merge_notetypes=False,
-        update_notes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-        update_notetypes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-        with_scheduling=False,
-        with_deck_configs=False,
-    )
-
-
 def _import(col: Collection, package: Path) -> ImportLogWithChanges:
-    result = col.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(package), options=_options())
-    )
-    # The backend changed note types behind the Python side's cache.
-    col.models._clear_cache()
+    result: ImportLogWithChanges = anki_import(col, package)
     return result
 
 

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
-from helpers import Invoke
+from anki.collection import Collection
+from helpers import Invoke, anki_import
 
 from quizzer.anki import ExportQuestion, export_apkg
 from quizzer.answers import answer_matches
@@ -125,19 +124,7 @@ def anki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collection]:
 
 
 def _import(col: Collection, package: Path) -> None:
-    newer = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
-    col.import_anki_package(
-        ImportAnkiPackageRequest(
-            package_path=str(package),
-            options=ImportAnkiPackageOptions(
-                merge_notetypes=False,
-                update_notes=newer,
-                update_notetypes=newer,
-                with_scheduling=False,
-                with_deck_configs=False,
-            ),
-        )
-    )
+    anki_import(col, package)
 
 
 def _card(col: Collection, question: ExportQuestion) -> Card:

@@ -22,13 +22,10 @@ import zstandard
 from anki.collection import (
     Collection,
     ExportAnkiPackageOptions,
-    ImportAnkiPackageOptions,
-    ImportAnkiPackageRequest,
 )
 from anki.decks import DeckId
-from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
 from anki.scheduler.v3 import CardAnswer, Scheduler
-from helpers import SMALL_DECK, Invoke, dump_db, write
+from helpers import SMALL_DECK, Invoke, anki_import, dump_db, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -285,19 +282,7 @@ def test_with_progress_the_history_and_schedule_come_along(
 
 
 def _import_into_anki(col: Collection, package: Path) -> None:
-    condition = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
-    col.import_anki_package(
-        ImportAnkiPackageRequest(
-            package_path=str(package),
-            options=ImportAnkiPackageOptions(
-                merge_notetypes=False,
-                update_notes=condition,
-                update_notetypes=condition,
-                with_scheduling=True,
-                with_deck_configs=False,
-            ),
-        )
-    )
+    anki_import(col, package, with_scheduling=True)
 
 
 def _questions(db: Path) -> dict[str, tuple[object, ...]]:

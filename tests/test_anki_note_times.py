@@ -8,9 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
-from helpers import SMALL_DECK, write
+from anki.collection import Collection
+from helpers import SMALL_DECK, anki_import, write
 
 from quizzer import authoring, importing, store, transfer
 from quizzer.anki import export_apkg
@@ -42,19 +41,7 @@ def _sync(database: Database, col: Collection, package: Path) -> list[str]:
     """Export everything and import it into Anki as the desktop does; the notes updated."""
     with database.reading() as session:
         export_apkg(transfer.export_questions(session), package)
-    newer = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
-    result = col.import_anki_package(
-        ImportAnkiPackageRequest(
-            package_path=str(package),
-            options=ImportAnkiPackageOptions(
-                merge_notetypes=False,
-                update_notes=newer,
-                update_notetypes=newer,
-                with_scheduling=False,
-                with_deck_configs=False,
-            ),
-        )
-    )
+    result = anki_import(col, package)
     return sorted(note.fields[0] for note in result.log.updated)
 
 

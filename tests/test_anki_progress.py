@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
-from helpers import Invoke
+from anki.collection import Collection
+from helpers import Invoke, anki_import
 
 from quizzer.db import resource_dir
 
@@ -26,17 +25,6 @@ STUDIED = 14
 QUALITIES = (5, 4, 3, 4, 2, 5, 4, 1, 3, 4, 5, 0, 4, 4, 3)
 
 
-def _options(*, with_scheduling: bool) -> ImportAnkiPackageOptions:
-    newer = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
-    return ImportAnkiPackageOptions(
-        merge_notetypes=False,
-        update_notes=newer,
-        update_notetypes=newer,
-        with_scheduling=with_scheduling,
-        with_deck_configs=False,
-    )
-
-
 @pytest.fixture
 def col(tmp_path: Path) -> Iterator[Collection]:
     (tmp_path / "anki").mkdir()
@@ -46,11 +34,7 @@ def col(tmp_path: Path) -> Iterator[Collection]:
 
 
 def _import(col: Collection, package: Path, *, with_scheduling: bool = True) -> None:
-    col.import_anki_package(
-        ImportAnkiPackageRequest(
-            package_path=str(package), options=_options(with_scheduling=with_scheduling)
-        )
-    )
+    anki_import(col, package, with_scheduling=with_scheduling)
 
 
 def _ok(result: object) -> str:

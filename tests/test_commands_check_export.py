@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
-from helpers import SMALL_DECK, Invoke, dump_db, write
+from anki.collection import Collection
+from helpers import SMALL_DECK, Invoke, anki_import, dump_db, write
 
 from quizzer.answers import output_diff
 from quizzer.db import resource_dir
@@ -181,16 +180,7 @@ def test_check_update_refuses_a_deck_loaded_from_a_file_up_front(
 def _anki_import(package: Path, collection: Path) -> tuple[int, int]:
     col = Collection(str(collection))
     try:
-        options = ImportAnkiPackageOptions(
-            merge_notetypes=False,
-            update_notes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-            update_notetypes=ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-            with_scheduling=False,
-            with_deck_configs=False,
-        )
-        log = col.import_anki_package(
-            ImportAnkiPackageRequest(package_path=str(package), options=options)
-        ).log
+        log = anki_import(col, package).log
         return len(log.new), len(log.updated)
     finally:
         col.close()

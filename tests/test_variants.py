@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import Invoke, dump_db
+from helpers import Invoke, anki_import, dump_db
 
 from quizzer.deckfile import load_deck
 from quizzer.importing import bundled_decks_dir
@@ -369,21 +369,8 @@ def test_export_yaml_keeps_every_variant(varying: Invoke, tmp_path: Path) -> Non
 
 
 def test_anki_gets_one_variant_per_note_revision(varying: Invoke, tmp_path: Path) -> None:
-    from anki.collection import (
-        Collection,
-        ImportAnkiPackageOptions,
-        ImportAnkiPackageRequest,
-    )
-    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition
+    from anki.collection import Collection
 
-    newer = ImportAnkiPackageUpdateCondition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER
-    options = ImportAnkiPackageOptions(
-        merge_notetypes=False,
-        update_notes=newer,
-        update_notetypes=newer,
-        with_scheduling=False,
-        with_deck_configs=False,
-    )
     col = Collection(str(tmp_path / "c.anki2"))
     try:
         seen = []
@@ -391,10 +378,7 @@ def test_anki_gets_one_variant_per_note_revision(varying: Invoke, tmp_path: Path
         for day in ("2030-01-05", "2030-01-06", "2030-01-06", "2030-01-07"):
             package = tmp_path / f"{day}.apkg"
             assert varying("export", "-o", str(package), today=day).exit_code == 0
-            col.import_anki_package(
-                ImportAnkiPackageRequest(package_path=str(package), options=options)
-            )
-            col.models._clear_cache()
+            anki_import(col, package)
             (nid,) = col.find_notes('"QuizzerId:vary/late"')
             note = col.get_note(nid)
             (card,) = note.cards()
