@@ -79,9 +79,6 @@ def update_answers(path: Path, answers: Mapping[str, str]) -> int:
                 f"{path}: question {qid!r}: cannot find its 'answer' value in the text"
             )
         edits.append(_edit(text, located[qid], value, newline))
-    new_text = text
-    for start, end, replacement in sorted(edits, reverse=True):
-        new_text = new_text[:start] + replacement + new_text[end:]
 
     expected = deck.model_copy(
         update={
@@ -93,7 +90,7 @@ def update_answers(path: Path, answers: Mapping[str, str]) -> int:
             ]
         }
     )
-    _write_checked(path, target, new_text, expected, has_bom=has_bom, what="the answers")
+    _write_checked(path, target, text, edits, expected, has_bom=has_bom, what="the answers")
     return len(changed)
 
 
@@ -282,10 +279,21 @@ def _edit(text: str, answer: _Answer, value: str, newline: str) -> tuple[int, in
 
 
 def _write_checked(
-    path: Path, target: Path, new_text: str, expected: Deck, *, has_bom: bool, what: str
+    path: Path,
+    target: Path,
+    text: str,
+    edits: list[tuple[int, int, str]],
+    expected: Deck,
+    *,
+    has_bom: bool,
+    what: str,
 ) -> None:
-    """Write ``new_text`` to ``target`` (atomically, keeping a BOM) only if it parses to
+    """Apply ``edits`` (start, end, replacement: spans of ``text`` that do not overlap) and
+    write the result to ``target`` (atomically, keeping a BOM) only if it parses to
     ``expected``: an edit that would change anything else is refused, naming ``what``."""
+    new_text = text
+    for start, end, replacement in sorted(edits, reverse=True):
+        new_text = new_text[:start] + replacement + new_text[end:]
     try:
         edited = parse_deck(new_text, source=str(path))
     except DeckFileError as exc:
@@ -371,11 +379,8 @@ def _rewrite_variants(path: Path, ids: set[str], edit: Any) -> int:
         edits.append(
             (start, end, block) if not insert else (start, end, newline + " " * column + block)
         )
-    new_text = text
-    for start, end, replacement in sorted(edits, reverse=True):
-        new_text = new_text[:start] + replacement + new_text[end:]
     expected = deck.model_copy(update={"questions": new_questions})
-    _write_checked(path, target, new_text, expected, has_bom=has_bom, what="the variants")
+    _write_checked(path, target, text, edits, expected, has_bom=has_bom, what="the variants")
     return count
 
 
@@ -485,9 +490,6 @@ def update_version_answers(
     edits = [
         _version_edit(text, path, qid, by_python, newline) for qid, by_python in wanted.items()
     ]
-    new_text = text
-    for start, end, replacement in sorted(edits, reverse=True):
-        new_text = new_text[:start] + replacement + new_text[end:]
     expected = deck.model_copy(
         update={
             "questions": [
@@ -497,7 +499,7 @@ def update_version_answers(
         }
     )
     _write_checked(
-        path, path.resolve(), new_text, expected, has_bom=has_bom, what="the answers by version"
+        path, path.resolve(), text, edits, expected, has_bom=has_bom, what="the answers by version"
     )
     return len(touched)
 
