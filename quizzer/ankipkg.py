@@ -26,7 +26,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from quizzer.errors import QuizzerError
-from quizzer.files import PACKAGE_SUFFIXES
 
 #: The collection members, newest form first.
 COLLECTION_MEMBERS: Final = ("collection.anki21b", "collection.anki21", "collection.anki2")
@@ -118,11 +117,6 @@ class Collection:
     revlog: list[RevlogEntry]
     #: Media files the package holds (never read).
     media_files: tuple[str, ...]
-
-
-def is_package(path: Path) -> bool:
-    """Whether ``path`` is named as an Anki package."""
-    return path.suffix.lower() in PACKAGE_SUFFIXES
 
 
 def read_package(path: Path, *, with_progress: bool = False) -> Collection:
