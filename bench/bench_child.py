@@ -1,7 +1,6 @@
 """The export figure's floor, timed as a whole process against ``quizzer export``.
 
     python bench/bench_child.py export-bare DB OUT.apkg MODELS.json [--no-highlight]
-        [--with-sqlalchemy]
 
 It reads the notes from a quizzer database with the standard library's sqlite3 and writes
 them with plain genanki, the code highlighted with stock Pygments (``pygments.highlight``
@@ -9,9 +8,7 @@ with PythonLexer and HtmlFormatter), as the export must: the Code fields are the
 quizzer's, which run.py checks. Nothing of quizzer is imported: the note types (ids, fields,
 templates, CSS) come from MODELS.json, which run.py writes from ``quizzer.anki``.
 ``--no-highlight`` escapes the code instead: a lower bound no exporter of the same notes
-can reach, reported beside the figure. ``--with-sqlalchemy`` first imports what every other
-long-time figure's floor imports (``sqlalchemy.orm, click``): the floor of an exporter that
-reads the database with SQLAlchemy, as quizzer does.
+can reach, reported beside the figure.
 """
 
 from __future__ import annotations
@@ -40,9 +37,6 @@ def read_notes(db: str) -> list[tuple[Any, ...]]:
 
 
 def export_bare(db: str, out: str, models_path: str, *options: str) -> None:
-    if "--with-sqlalchemy" in options:
-        import click  # noqa: F401
-        import sqlalchemy.orm  # noqa: F401
     import html
 
     import genanki

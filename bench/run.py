@@ -709,17 +709,13 @@ def run_cpu(argv: list[str]) -> tuple[float, float]:
 
 
 def _export_pairs(
-    repeat: int,
-    ours: Callable[[], tuple[float, float]],
-    bare: list[str],
-    bare_sa: list[str],
+    repeat: int, ours: Callable[[], tuple[float, float]], bare: list[str]
 ) -> dict[str, list[tuple[float, float]]]:
-    """``repeat`` rounds of ours, the issue's floor and the SQLAlchemy floor, interleaved
-    (after one warm-up of each); (wall, cpu) of each run."""
+    """``repeat`` rounds of ours and the floor, interleaved (after one warm-up of each);
+    (wall, cpu) of each run."""
     runs: dict[str, Callable[[], tuple[float, float]]] = {
         "ours": ours,
         "floor": lambda: run_cpu(bare),
-        "sa_floor": lambda: run_cpu(bare_sa),
     }
     for run in runs.values():
         run()
@@ -733,24 +729,18 @@ def _export_pairs(
 def _export_figure(
     name: str, times: dict[str, list[tuple[float, float]]], note: str, extra: dict[str, Any]
 ) -> Figure:
-    """The figure against the issue's floor; the SQLAlchemy floor and CPU times in extra."""
+    """The figure against the floor; CPU times in extra."""
     wall = {key: median([w for w, _ in runs]) for key, runs in times.items()}
     cpu = {key: median([c for _, c in runs]) for key, runs in times.items()}
     extra = {
         **extra,
-        "sa_click_floor": wall["sa_floor"],
-        "ratio_to_sa_click_floor": wall["ours"] / wall["sa_floor"],
         "cpu": cpu,
         "cpu_ratio": cpu["ours"] / cpu["floor"],
-        "cpu_ratio_to_sa_click_floor": cpu["ours"] / cpu["sa_floor"],
-        "sa_floor_runs": [w for w, _ in times["sa_floor"]],
         "cpu_runs": {key: [c for _, c in runs] for key, runs in times.items()},
     }
     note += (
-        f"; the same bare script after `{SA_CLICK}`: {wall['sa_floor'] * 1000:.0f} ms, "
-        f"{wall['ours'] / wall['sa_floor']:.2f}x; CPU {cpu['ours'] * 1000:.0f} ms vs "
-        f"{cpu['floor'] * 1000:.0f} / {cpu['sa_floor'] * 1000:.0f} ms "
-        f"({cpu['ours'] / cpu['floor']:.2f}x / {cpu['ours'] / cpu['sa_floor']:.2f}x)"
+        f"; CPU {cpu['ours'] * 1000:.0f} ms vs {cpu['floor'] * 1000:.0f} ms "
+        f"({cpu['ours'] / cpu['floor']:.2f}x)"
     )
     return Figure(
         name,
@@ -772,7 +762,6 @@ def fig_lt_export_repeat(repeat: int, db: Path, work: Path) -> Figure:
         repeat,
         lambda: run_cpu(ours_argv),
         _bare_export(db, out, work),
-        _bare_export(db, out, work, "--with-sqlalchemy"),
     )
     note = f"the first export, which highlighted and cached every snippet, took {first:.2f} s"
     return _export_figure("lt_export_repeat", times, note, {"first_seconds": first})
@@ -791,7 +780,6 @@ def fig_lt_export_bundled(repeat: int, bundled: Path, work: Path) -> Figure:
         repeat,
         first_export,
         _bare_export(bundled, bare_out, work),
-        _bare_export(bundled, bare_out, work, "--with-sqlalchemy"),
     )
     fresh = data.copy_db(bundled, work / "bundled-warm.db")
     argv = [QUIZZER, "--db", str(fresh), "export", "-o", str(out)]
@@ -854,9 +842,6 @@ def table(figures: dict[str, Figure]) -> str:
             result, ok = fig.value, "–"
         elif kind == "ratio":
             result, ok = f"{fig.value:.2f}×", "yes" if fig.value <= limit else "**no**"
-            second = (fig.extra or {}).get("ratio_to_sa_click_floor")
-            if second is not None:
-                result += f" ({second:.2f}× over SQLAlchemy's import)"
         else:
             result, ok = _fmt(fig.value, "s"), "yes" if fig.value <= limit else "**no**"
         target = f"≤ {limit}×" if kind == "ratio" else f"≤ {limit:g} s"

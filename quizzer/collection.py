@@ -5,7 +5,6 @@ card, and the settings. Functions take a Session and never commit.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 from quizzer import fsrs6, review, scheduler, store
 from quizzer.errors import QuizzerError
 from quizzer.orm import Card, Deck, Question, Review, Setting
-from quizzer.questions import Content
+from quizzer.questions import RUNNING_PYTHON, Content, python_version
 from quizzer.review import DEFAULT_LEECH_THRESHOLD
 
 # --- listings -----------------------------------------------------------------------
@@ -305,17 +304,12 @@ DEFAULT_NEW_PER_DAY = 10
 MAX_SETTING = 100_000
 
 
-#: The ``python`` setting's default: the interpreter running quizzer.
-RUNNING_PYTHON = "running"
 _PYTHON_VERSION = re.compile(r"3\.\d+(\.\d+)?")
 
 
 def target_python(session: Session) -> str:
     """The Python version whose answers review and export use (``config python``)."""
-    value = str(get_setting(session, "python"))
-    if value == RUNNING_PYTHON:
-        return ".".join(map(str, sys.version_info[:3]))
-    return value
+    return python_version(str(get_setting(session, "python")))
 
 
 SETTINGS: dict[str, tuple[type, Any, str]] = {

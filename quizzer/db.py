@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from quizzer.errors import DatabaseError, UsageError
+from quizzer.sqlite_direct import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS  # tests lower it here
+from quizzer.sqlite_direct import default_db_path
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
@@ -43,9 +45,6 @@ REVISION_FORM = re.compile(r"[0-9]{4}")
 
 #: The ``user:password@`` of a URL that does not parse, so a message can hide the password.
 _CREDENTIALS = re.compile(r"(://[^:/@]*):.*@")
-
-#: How long a writer waits for another process's transaction before giving up (ms).
-BUSY_TIMEOUT_MS = 30_000
 
 #: The SQLite page cache of a review (KiB; SQLite's default is 2,000). A review reads the
 #: pages of its queries once each, so the default cache saved it no read and was only
@@ -72,13 +71,6 @@ def resource_dir(name: str) -> Path:
     if installed.is_dir():
         return installed
     return _PACKAGE.parent / name
-
-
-def default_db_path() -> Path:
-    """``quizzer.db`` in the user's data directory."""
-    from platformdirs import user_data_path
-
-    return user_data_path("quizzer", appauthor=False) / "quizzer.db"
 
 
 def resolve_url(target: str | None) -> str:

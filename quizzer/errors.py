@@ -3,6 +3,8 @@
 Core modules raise these; only ``cli.py`` turns them into messages and exit codes.
 """
 
+from __future__ import annotations
+
 
 class QuizzerError(Exception):
     """A failure the user can act on; its message is shown as one line, exit 1."""
@@ -26,6 +28,11 @@ class DatabaseError(QuizzerError):
 
 class NotFoundError(QuizzerError):
     """A deck or question that does not exist."""
+
+    @classmethod
+    def deck(cls, slug: str) -> NotFoundError:
+        """No deck named ``slug``."""
+        return cls(f"{slug}: no such deck (see `quizzer decks`)")
 
 
 class SchedulingError(QuizzerError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -154,6 +155,18 @@ TERMINAL_CONTROL = re.compile(
 DECK_REFUSED = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
+
+
+#: The ``python`` setting's default: the interpreter running quizzer.
+RUNNING_PYTHON = "running"
+
+
+def python_version(setting: str) -> str:
+    """The version the ``python`` setting names (``"3.12"``), the running one's for
+    :data:`RUNNING_PYTHON` (``"3.12.1"``)."""
+    if setting == RUNNING_PYTHON:
+        return ".".join(map(str, sys.version_info[:3]))
+    return setting
 
 
 def answer_for(answer: str, answers_by_python: dict[str, str] | None, version: str) -> str:

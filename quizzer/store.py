@@ -46,7 +46,7 @@ def get_deck(session: Session, slug: str) -> Deck:
     """The deck with ``slug``, or NotFoundError."""
     deck = session.scalars(select(Deck).where(Deck.slug == slug)).one_or_none()
     if deck is None:
-        raise NotFoundError(f"{slug}: no such deck (see `quizzer decks`)")
+        raise NotFoundError.deck(slug)
     return deck
 
 

@@ -6,18 +6,18 @@ Functions take a Session and never commit; writing the package is ``quizzer.anki
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, cast, insert, select
+from sqlalchemy import Select, Text, bindparam, cast, insert, select
 from sqlalchemy.orm import Session
 
-from quizzer import fsrs6, store
+from quizzer import exportread, fsrs6, store
 from quizzer.errors import QuizzerError
-from quizzer.orm import Card, Deck, HighlightCache, Question, Review
-from quizzer.questions import Content, answer_for
+from quizzer.orm import Card, Deck, HighlightCache, Question, Review, Setting
+from quizzer.questions import Content
 
 if TYPE_CHECKING:
     # The deck-file side (pydantic, PyYAML) loads only where deck files are made: an Anki
@@ -25,57 +25,11 @@ if TYPE_CHECKING:
     from quizzer import deckfile
 
 
-def export_questions(
-    session: Session,
-    *,
-    decks: Sequence[str] = (),
-    today: date | None = None,
-    python: str | None = None,
-    with_progress: bool = False,
-    fsrs: fsrs6.Config | None = None,
-) -> list[Any]:
-    """The active questions of ``decks`` (all when empty) as ``anki.ExportQuestion``s.
-
-    A question with answers by version gets the answer for Python ``python`` (a version
-    such as ``"3.12"``; None: its ``answer``).
-
-    A note counts as changed when its question or its deck's tags changed (the title
-    names the Anki deck, in no note).
-
-    A question that varies is exported as one of its variants: the one ``today`` picks
-    (its ordinal day, modulo the number of variants; the question's own without
-    ``today``), dated no earlier than that day's start, so the package of another day is
-    a newer revision of the note that Anki takes, keeping the card and its schedule.
-
-    ``with_progress`` adds each card's schedule and graded answers (see
-    :func:`schedules`); ``fsrs`` is FSRS's configuration when FSRS schedules (None under
-    SM-2).
-    """
-    from quizzer.anki import ExportQuestion, deck_titles
-
-    for slug in decks:
-        store.get_deck(session, slug)
-    # Core columns of the tables, not ORM entities or attributes: no ORM machinery per row,
-    # and the rows unpacked as tuples. What is the deck's is read once per deck, not per
-    # row. JSON columns come as their text (a cast: PostgreSQL's driver would decode JSON
-    # itself) and each distinct text is decoded once (_JsonText): most are "null" or one
-    # of a few tag lists.
+def _question_columns() -> Select[Any]:
+    """The columns of the questions an export reads, one row per active question, in
+    deck (slug) and position order; ``exportread.export_questions`` unpacks them."""
     deck_columns, columns = Deck.__table__.c, Question.__table__.c
-    deck_rows = session.execute(
-        select(
-            deck_columns.slug,
-            deck_columns.title,
-            deck_columns.changed_at,
-            cast(deck_columns.tags, Text),
-            deck_columns.description,
-        )
-    ).all()
-    # Over every deck, so that exporting one deck names it as exporting all does.
-    titles = deck_titles({slug: title for slug, title, *_ in deck_rows})
-    of_deck = {
-        slug: (changed, tags, description) for slug, _, changed, tags, description in deck_rows
-    }
-    stmt = (
+    return (
         select(
             deck_columns.slug,
             columns.id,
@@ -96,77 +50,111 @@ def export_questions(
         .where(columns.retired.is_(False))
         .order_by(deck_columns.slug, columns.position, columns.id)
     )
-    if decks:
-        stmt = stmt.where(deck_columns.slug.in_(decks))
-    rows = session.execute(stmt).all()
-    progress = schedules(session, [row[1] for row in rows], fsrs=fsrs) if with_progress else {}
-    decoded = _JsonText()
-    tag_lists: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
-    exported = []
-    for (
-        slug,
-        question_id,
-        qid,
-        kind,
-        prompt,
-        code,
-        answer,
-        choices_text,
-        explanation,
-        tags_text,
-        question_changed,
-        python_range,
-        variants_text,
-        by_python_text,
-    ) in rows:
-        deck_changed, deck_tags_text, description = of_deck[slug]
-        changed_at = max(question_changed, deck_changed)
-        if python is not None and by_python_text is not None:
-            answer = answer_for(answer, decoded[by_python_text], python)
-        variants = decoded[variants_text] if variants_text is not None else None
-        if variants and today is not None:
-            shown = today.toordinal() % (1 + len(variants))
-            if shown:
-                code, answer = variants[shown - 1]["code"], variants[shown - 1]["answer"]
-            changed_at = max(changed_at, datetime.combine(today, time(), tzinfo=UTC))
-        tags = tag_lists.get((deck_tags_text, tags_text))
-        if tags is None:
-            deck_tags = decoded[deck_tags_text] if deck_tags_text is not None else None
-            own_tags = decoded[tags_text] if tags_text is not None else None
-            tags = tag_lists[deck_tags_text, tags_text] = tuple(
-                dict.fromkeys([*(deck_tags or []), *(own_tags or [])])
-            )
-        choices = decoded[choices_text] if choices_text is not None else None
-        exported.append(
-            ExportQuestion(
-                deck_slug=slug,
-                deck_title=titles[slug],
-                qid=qid,
-                type=kind,
-                prompt=prompt,
-                code=code,
-                answer=answer,
-                choices=tuple(choices) if choices is not None else None,
-                explanation=explanation,
-                tags=tags,
-                changed_at=changed_at,
-                python=python_range,
-                schedule=progress.get(question_id),
-                deck_description=description,
-            )
-        )
-    if not exported:
-        raise QuizzerError("nothing to export: no questions (import decks first)")
-    return exported
 
 
-class _JsonText(dict[str, Any]):
-    """JSON text -> its value, each distinct text decoded once. The values are shared
-    between rows: read them, never change them."""
+def _deck_columns() -> Select[Any]:
+    deck_columns = Deck.__table__.c
+    return select(
+        deck_columns.slug,
+        deck_columns.title,
+        deck_columns.changed_at,
+        cast(deck_columns.tags, Text),
+        deck_columns.description,
+    )
 
-    def __missing__(self, text: str) -> Any:
-        value = self[text] = json.loads(text)
-        return value
+
+def _highlights() -> Select[Any]:
+    table = HighlightCache.__table__.c
+    return select(table.digest, table.html).where(
+        table.digest.in_(bindparam("keys", expanding=True))
+    )
+
+
+#: What an Anki export reads (``exportread``), by name: Core columns, not ORM entities
+#: (no ORM machinery per row, the rows unpacked as tuples), JSON columns as their text (a
+#: cast: PostgreSQL's driver would decode JSON itself). They run through a Session
+#: (:func:`session_fetch`) or, compiled for SQLite ahead (``direct_sql.json``, written by
+#: ``bench/direct_sql.py``), with the standard library (``sqlite_direct``).
+DIRECT_STATEMENTS: dict[str, Callable[[], Select[Any]]] = {
+    "setting": lambda: select(Setting.__table__.c.value).where(
+        Setting.__table__.c.key == bindparam("key")
+    ),
+    "decks": _deck_columns,
+    "questions": _question_columns,
+    "deck_questions": lambda: _question_columns().where(Deck.__table__.c.slug == bindparam("slug")),
+    "highlights": _highlights,
+}
+
+
+def session_fetch(session: Session) -> exportread.Fetch:
+    """``exportread``'s fetch through ``session``: each statement built once."""
+    built: dict[str, Select[Any]] = {}
+
+    def fetch(name: str, params: Mapping[str, Any]) -> Sequence[Any]:
+        statement = built.get(name)
+        if statement is None:
+            statement = built[name] = DIRECT_STATEMENTS[name]()
+        return session.execute(statement, dict(params)).all()
+
+    return fetch
+
+
+def direct_statements() -> dict[str, Any]:
+    """:data:`DIRECT_STATEMENTS` in SQLite's SQL, as ``sqlite_direct`` runs them: the text,
+    its parameters in order (and which expand to a list), and the name of the converter
+    of each column SQLAlchemy would convert (``sqlite_direct.CONVERTERS``)."""
+    from sqlalchemy import JSON, Boolean, Date, Integer, String
+    from sqlalchemy.dialects import sqlite
+
+    from quizzer.db import SCHEMA_HEAD
+    from quizzer.orm import UTCDateTime
+
+    def converter(kind: Any) -> str | None:
+        if isinstance(kind, UTCDateTime):
+            return "utc_datetime"
+        if isinstance(kind, JSON):
+            return "json"
+        if isinstance(kind, Boolean):
+            return "bool"
+        if isinstance(kind, Date):
+            return "date"
+        if isinstance(kind, Integer | String):  # Text is a String
+            return None
+        raise TypeError(f"no direct converter for a column of type {kind!r}")
+
+    statements: dict[str, Any] = {}
+    for name, build in DIRECT_STATEMENTS.items():
+        statement = build()
+        compiled = statement.compile(dialect=sqlite.dialect())
+        params = list(compiled.positiontup or ())
+        statements[name] = {
+            "sql": compiled.string,
+            "params": params,
+            "expanding": [p for p in params if compiled.binds[p].expanding],
+            "columns": [converter(column.type) for column in statement.selected_columns],
+        }
+    return {"revision": SCHEMA_HEAD, "statements": statements}
+
+
+def export_questions(
+    session: Session,
+    *,
+    decks: Sequence[str] = (),
+    today: date | None = None,
+    python: str | None = None,
+    with_progress: bool = False,
+    fsrs: fsrs6.Config | None = None,
+) -> list[Any]:
+    """``exportread.export_questions`` through ``session``; ``with_progress`` adds each
+    card's schedule and graded answers (see :func:`schedules`), ``fsrs`` being FSRS's
+    configuration when FSRS schedules (None under SM-2)."""
+    return exportread.export_questions(
+        session_fetch(session),
+        decks=decks,
+        today=today,
+        python=python,
+        schedules=(lambda ids: schedules(session, ids, fsrs=fsrs)) if with_progress else None,
+    )
 
 
 def schedules(
@@ -256,25 +244,8 @@ def _moment(answered_at: datetime, day: date) -> datetime:
 
 
 def cached_highlights(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
-    """The highlighted HTML known for ``codes``, by ``highlight.cache_key``: what the
-    database holds, and for the rest what quizzer ships for the bundled decks' snippets
-    (``highlight.shipped_html``), so that their first export highlights nothing.
-
-    Only the snippets asked for are read (in chunks), not the whole cache.
-    """
-    from quizzer.highlight import cache_key, shipped_html
-
-    keys = sorted({cache_key(code.rstrip()) for code in codes if code and code.strip()})
-    found: dict[str, str] = {}
-    table = HighlightCache.__table__.c
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        stmt = select(table.digest, table.html).where(table.digest.in_(chunk))
-        found.update({digest: html for digest, html in session.execute(stmt)})
-    if len(found) < len(keys):
-        shipped = shipped_html()
-        found.update({key: shipped[key] for key in keys if key not in found and key in shipped})
-    return found
+    """``exportread.cached_highlights`` through ``session``."""
+    return exportread.cached_highlights(session_fetch(session), codes)
 
 
 def remember_highlights(session: Session, highlighted: Mapping[str, str]) -> int:
@@ -284,8 +255,8 @@ def remember_highlights(session: Session, highlighted: Mapping[str, str]) -> int
     # Another export may have stored some meanwhile: only the missing ones are added.
     keys = sorted(highlighted)
     present: set[str] = set()
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
+    for start in range(0, len(keys), exportread.CHUNK):
+        chunk = keys[start : start + exportread.CHUNK]
         present.update(
             session.scalars(select(HighlightCache.digest).where(HighlightCache.digest.in_(chunk)))
         )
@@ -293,10 +264,6 @@ def remember_highlights(session: Session, highlighted: Mapping[str, str]) -> int
     if rows:
         session.execute(insert(HighlightCache), rows)
     return len(rows)
-
-
-#: Keys per IN list (SQLite's limit on bound parameters is far above it).
-_CHUNK = 500
 
 
 def question_file(question: Question) -> deckfile.Question:

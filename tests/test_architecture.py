@@ -39,6 +39,7 @@ def test_the_layers_hold() -> None:
         ("scheduler.py", "import sqlalchemy", "The pure modules know no database"),
         ("review.py", "from quizzer.cli import render", "cli above use-cases"),
         ("answers.py", "import yaml", "scheduler, answers and questions are plain Python"),
+        ("exportread.py", "from quizzer import orm", "An export of an up-to-date SQLite file"),
     ],
 )
 def test_a_wrong_arrow_breaks_a_contract(

@@ -438,13 +438,13 @@ def export_command(
     gets the answer for `config python`. --with-progress brings each card's
     schedule and review log along, for Anki's "Import any learning progress".
     """
-    from quizzer import transfer
-
     if with_trace and fmt != "apkg":
         raise click.UsageError("--with-trace is for Anki packages (--format apkg)")
     if with_progress and fmt != "apkg":
         raise click.UsageError("--with-progress is for Anki packages (--format apkg)")
     if fmt == "yaml":
+        from quizzer import transfer
+
         with database_of(ctx) as database, database.reading() as session:
             written = transfer.export_yaml(session, output, decks=decks)
         if as_json:
@@ -455,57 +455,36 @@ def export_command(
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
-    from quizzer import collection
+    if with_progress or with_trace:
+        questions, highlighted = _export_read(ctx, decks, with_progress, with_trace, trust)
+    else:
+        from quizzer import exportread
+        from quizzer.bulk import end_startup
 
-    sources: list[str] = []
-    with database_of(ctx) as database:
-        with database.reading() as session:
-            fsrs = None
-            if with_progress:
-                from quizzer import review
+        # An up-to-date SQLite collection is read without SQLAlchemy (whose import alone
+        # takes longer than exporting the bundled decks); anything else as usual.
+        settings = settings_of(ctx)
+        direct = exportread.read_direct(settings.db, decks=decks, today=settings.day())
+        end_startup()
+        if direct is None:
+            questions, highlighted = _export_read(ctx, decks, False, False, trust)
+        else:
+            questions, highlighted = direct
+    from quizzer import anki
 
-                if review.scheduler_in_use(session) == "fsrs":
-                    fsrs = review.fsrs_config(session)
-            questions = transfer.export_questions(
-                session,
-                decks=decks,
-                today=settings_of(ctx).day(),
-                python=collection.target_python(session),
-                with_progress=with_progress,
-                fsrs=fsrs,
-            )
-            highlighted = transfer.cached_highlights(session, (q.code for q in questions))
-            if with_trace:
-                from quizzer import checking
-
-                slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
-                sources = checking.deck_sources(session, slugs)
-        if with_trace:
-            refuse_untrusted(sources, trust=trust)
-            questions = _with_traces(questions)
-        from quizzer import anki
-
-        cached = set(highlighted)
-        # The bar shows from 1000 notes; below, rich.progress is not even imported.
-        with progress_bar("exporting", shown=len(questions) >= 1000) as bar:
-            task = bar.add_task("export", total=len(questions))
-            summary = anki.export_apkg(
-                questions,
-                output,
-                progress=lambda done: bar.update(task, completed=done),
-                highlighted=highlighted,
-            )
-        fresh = {key: value for key, value in highlighted.items() if key not in cached}
-        if fresh:
-            from sqlalchemy.exc import OperationalError
-
-            # The package is written: a cache that cannot be kept (a read-only database)
-            # only costs the next export its highlighting.
-            try:
-                with database.transaction() as session:
-                    transfer.remember_highlights(session, fresh)
-            except (QuizzerError, OperationalError):
-                pass
+    cached = set(highlighted)
+    # The bar shows from 1000 notes; below, rich.progress is not even imported.
+    with progress_bar("exporting", shown=len(questions) >= 1000) as bar:
+        task = bar.add_task("export", total=len(questions))
+        summary = anki.export_apkg(
+            questions,
+            output,
+            progress=lambda done: bar.update(task, completed=done),
+            highlighted=highlighted,
+        )
+    fresh = {key: value for key, value in highlighted.items() if key not in cached}
+    if fresh:
+        _remember_highlights(ctx, fresh)
     if as_json:
         echo_json(
             {
@@ -521,6 +500,60 @@ def export_command(
         f"wrote {summary.path}: {summary.notes} notes, {summary.cards} cards, "
         f"{len(summary.decks)} deck{'s' if len(summary.decks) != 1 else ''}"
     )
+
+
+def _export_read(
+    ctx: click.Context,
+    decks: tuple[str, ...],
+    with_progress: bool,
+    with_trace: bool,
+    trust: bool,
+) -> tuple[list[Any], dict[str, str]]:
+    """The questions an Anki export writes and their cached highlighting, read through
+    the database (``quizzer.db``); with their traces for ``--with-trace``."""
+    from quizzer import collection, transfer
+
+    sources: list[str] = []
+    with database_of(ctx) as database, database.reading() as session:
+        fsrs = None
+        if with_progress:
+            from quizzer import review
+
+            if review.scheduler_in_use(session) == "fsrs":
+                fsrs = review.fsrs_config(session)
+        questions = transfer.export_questions(
+            session,
+            decks=decks,
+            today=settings_of(ctx).day(),
+            python=collection.target_python(session),
+            with_progress=with_progress,
+            fsrs=fsrs,
+        )
+        highlighted = transfer.cached_highlights(session, (q.code for q in questions))
+        if with_trace:
+            from quizzer import checking
+
+            slugs = sorted({q.deck_slug for q in questions if q.type == "predict_output"})
+            sources = checking.deck_sources(session, slugs)
+    if with_trace:
+        refuse_untrusted(sources, trust=trust)
+        questions = _with_traces(questions)
+    return questions, highlighted
+
+
+def _remember_highlights(ctx: click.Context, fresh: dict[str, str]) -> None:
+    """Keep what an export highlighted for the next one. The package is written: a cache
+    that cannot be kept (a read-only database) only costs the next export its
+    highlighting."""
+    from sqlalchemy.exc import OperationalError
+
+    from quizzer import transfer
+
+    try:
+        with database_of(ctx) as database, database.transaction() as session:
+            transfer.remember_highlights(session, fresh)
+    except (QuizzerError, OperationalError):
+        pass
 
 
 def _with_traces(questions: list[Any]) -> list[Any]:
