@@ -72,20 +72,9 @@ def text(data: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    wanted = text(contents())
-    if argv == ["--check"]:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != wanted:
-            print(f"{TARGET.name} is stale: run python bench/bundled_html.py", file=sys.stderr)
-            return 1
-        return 0
-    if argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    TARGET.write_text(wanted, encoding="utf-8")
-    count = len(json.loads(wanted)["html"])
-    print(f"wrote {TARGET.relative_to(ROOT)}: {count} snippets")
-    return 0
+    from generated import write_or_check
+
+    return write_or_check(TARGET, lambda: text(contents()), argv, __doc__, "bundled_html.py")
 
 
 if __name__ == "__main__":

@@ -27,19 +27,9 @@ def text() -> str:
 
 
 def main(argv: list[str]) -> int:
-    wanted = text()
-    if argv == ["--check"]:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != wanted:
-            print(f"{TARGET.name} is stale: run python bench/direct_sql.py", file=sys.stderr)
-            return 1
-        return 0
-    if argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    TARGET.write_text(wanted, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}: {len(json.loads(wanted)['statements'])} statements")
-    return 0
+    from generated import write_or_check
+
+    return write_or_check(TARGET, text, argv, __doc__, "direct_sql.py")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ SQLAlchemy would convert each column (``python bench/direct_sql.py`` writes the 
 tests/test_direct_export.py fails while it is stale, and compares what both paths read).
 
 It only reads, and only where nothing is unusual: a database at another revision, a URL
-rather than a file, a file that SQLite will not open read-only or reads with an error, a
+rather than a file, a file this process cannot write, or that SQLite reads with an error, a
 value that does not convert: :func:`open_current` returns None, or :class:`Unusable` is
 raised, and the caller takes the usual path (``quizzer.db``), which upgrades the schema
 and gives every error its message.
@@ -87,8 +87,8 @@ def _compiled() -> dict[str, Any]:
 
 
 class Reader:
-    """A read-only connection to an up-to-date collection, in one read transaction (one
-    snapshot for every statement, as ``Database.reading`` gives)."""
+    """A connection held to reading (``query_only``) an up-to-date collection, in one
+    read transaction (one snapshot for every statement, as ``Database.reading`` gives)."""
 
     def __init__(self, connection: sqlite3.Connection, statements: Mapping[str, Any]) -> None:
         self._connection = connection
@@ -111,23 +111,37 @@ class Reader:
                 else:
                     values.append(params[param])
             rows = self._connection.execute(sql, values).fetchall()
-            converters = [
-                CONVERTERS[kind] if kind is not None else None for kind in statement["columns"]
+            spots = [
+                (index, kind, CONVERTERS[kind])
+                for index, kind in enumerate(statement["columns"])
+                if kind is not None
             ]
         except (sqlite3.Error, KeyError, TypeError) as exc:
             raise Unusable(str(exc)) from None
-        if not any(converters):
+        if not spots:
             return rows
+        # Each distinct stored text is converted once (most rows of an import share one
+        # time); a JSON value is not shared between rows, as SQLAlchemy shares none.
+        known: dict[tuple[int, Any], Any] = {}
+        converted = []
         try:
-            return [
-                tuple(
-                    value if convert is None or value is None else convert(value)
-                    for convert, value in zip(converters, row, strict=True)
-                )
-                for row in rows
-            ]
+            for row in rows:
+                values = list(row)
+                for index, kind, convert in spots:
+                    value = values[index]
+                    if value is None:
+                        continue
+                    if kind == "json":
+                        values[index] = convert(value)
+                        continue
+                    key = (index, value)
+                    if key not in known:
+                        known[key] = convert(value)
+                    values[index] = known[key]
+                converted.append(tuple(values))
         except (ValueError, TypeError) as exc:
-            raise Unusable(f"a value SQLAlchemy would read otherwise: {exc}") from None
+            raise Unusable(f"a value that does not convert: {exc}") from None
+        return converted
 
     def close(self) -> None:
         self._connection.close()
@@ -142,8 +156,12 @@ def open_current(target: str | None) -> Reader | None:
     if path is None or not shipped.get("statements"):
         return None
     try:
+        # Opened for writing (mode=rw creates nothing), then held to reading: as the last
+        # connection to close, it removes the WAL's -wal and -shm files, as quizzer.db's
+        # do; a read-only one would leave them behind. A file this process cannot write
+        # is left to quizzer.db, which opens it read-only or immutable.
         connection = sqlite3.connect(
-            f"file:{quote(str(path))}?mode=ro",
+            f"file:{quote(str(path))}?mode=rw",
             uri=True,
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
@@ -151,6 +169,7 @@ def open_current(target: str | None) -> Reader | None:
     except sqlite3.Error:
         return None
     try:
+        connection.execute("PRAGMA query_only = ON")
         connection.execute("BEGIN")
         revisions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error:

@@ -162,6 +162,8 @@ def test_an_export_of_a_file_loads_no_sqlalchemy_and_writes_what_the_url_form_wr
     assert run.loaded == SQLALCHEMY
     run = cli_process(["--db", str(collection_path), *args, str(direct)], SQLALCHEMY)
     assert run.loaded == []
+    # Its connection, the last to close, took the WAL's files away, as quizzer.db's do.
+    assert sorted(p.name for p in collection_path.parent.glob("quizzer.db*")) == ["quizzer.db"]
     assert run.output == f"wrote {direct}: 310 notes, 310 cards, 10 decks"
     assert direct.read_bytes() == through_url.read_bytes()
 
@@ -233,6 +235,14 @@ def test_what_is_not_an_up_to_date_file_is_left_to_sqlalchemy(
     (tmp_path / "a-folder").mkdir()
     assert sqlite_direct.open_current(target) is None
     assert exportread.read_direct(target) is None
+
+
+def test_the_direct_reader_cannot_write(collection_path: Path) -> None:
+    reader = sqlite_direct.open_current(str(collection_path))
+    assert reader is not None
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader._connection.execute("DELETE FROM decks")
+    reader.close()
 
 
 def test_a_file_that_is_not_quizzers_is_left_to_sqlalchemy(tmp_path: Path) -> None:
