@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from quizzer.errors import DatabaseError, UsageError
 from quizzer.sqlite_direct import BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS  # tests lower it here
-from quizzer.sqlite_direct import default_db_path
+from quizzer.sqlite_direct import default_db_path, file_uri
 
 #: Every Alembic revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the revisions in ``migrations/versions``.
@@ -139,13 +139,10 @@ def _read_only_uri(url: str) -> str | None:
     path = sqlite_path(url)
     if path is None or not path.is_file():
         return None
-    from urllib.parse import quote
-
-    where = f"file:{quote(str(path.resolve()))}"
     if not os.access(path.parent, os.W_OK | os.X_OK):
-        return f"{where}?mode=ro&immutable=1"
+        return file_uri(path, "mode=ro&immutable=1")
     if not os.access(path, os.W_OK):
-        return f"{where}?mode=ro"
+        return file_uri(path, "mode=ro")
     return None
 
 

@@ -64,6 +64,11 @@ def database_file(target: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def file_uri(path: Path, query: str) -> str:
+    """An SQLite URI of the file ``path`` with ``query`` (``"mode=ro"``)."""
+    return f"file:{quote(str(path.resolve()))}?{query}"
+
+
 #: How SQLAlchemy would turn a column's stored value into Python's (by the name
 #: ``bench/direct_sql.py`` records for its type; an unnamed column is taken as stored).
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
@@ -161,7 +166,7 @@ def open_current(target: str | None) -> Reader | None:
         # do; a read-only one would leave them behind. A file this process cannot write
         # is left to quizzer.db, which opens it read-only or immutable.
         connection = sqlite3.connect(
-            f"file:{quote(str(path))}?mode=rw",
+            file_uri(path, "mode=rw"),
             uri=True,
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
