@@ -1,4 +1,6 @@
-"""Moving a collection out: an Anki package's notes, and deck files (``export``).
+"""Moving a collection out (``export``): the statements an Anki package's notes are read
+with (what is made of their rows is ``quizzer.exportread``'s), the cards' schedules and
+review logs, the highlighting kept for the next export, and deck files.
 
 Functions take a Session and never commit; writing the package is ``quizzer.anki``'s.
 """
