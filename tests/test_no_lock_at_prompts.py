@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
 import pexpect
 import pytest
-from helpers import Invoke, dump_db, expected_error, malformed_cases, write
+from helpers import Invoke, cli_for, dump_db, expected_error, malformed_cases, write
 
 from quizzer import db
 
@@ -50,11 +52,23 @@ def test_purge_waiting_at_its_prompt_does_not_block_another_writer(
 MALFORMED = [case for case in malformed_cases() if case.name != "top-level-list.yaml"]
 
 
+@pytest.fixture(scope="module")
+def configured_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database that exists (a setting changed), made once and copied by each case."""
+    path = tmp_path_factory.mktemp("configured") / "quizzer.db"
+    result = cli_for(str(path))("config", "new-per-day", "10")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return path
+
+
 @pytest.mark.parametrize("case", MALFORMED, ids=lambda path: path.stem)
 def test_add_from_refuses_what_import_refuses_in_the_same_words(
-    case: Path, invoke: Invoke, db_path: Path
+    case: Path, configured_db: Path, invoke: Invoke, db_path: Path
 ) -> None:
-    assert invoke("config", "new-per-day", "10").exit_code == 0  # the database exists
+    shutil.copyfile(configured_db, db_path)
     before = dump_db(db_path)
     imported = invoke("import", str(case))
     added = invoke("add", "--from", str(case), "--deck", "my-notes")

@@ -4,6 +4,7 @@ by version, which check --update writes as ranges and review and export use."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 
@@ -52,7 +53,10 @@ SPLIT = """\
 """
 
 
+@functools.cache
 def _found() -> list[pythons.Python]:
+    """What the commands should find: looked for once per process (each look runs every
+    Python, and pyenv for each shim on PATH)."""
     return pythons.find_all()
 
 

@@ -1,16 +1,18 @@
 """The queue a review keeps between cards (review.Queue) stays what a fresh build_queue gives.
 
 After every kind of answer (graded, failed into the drill, drill passed, a leech), a
-rerating, a skip, an undo and an answer given meanwhile by another process (a real
-`quizzer grade` subprocess), the kept queue is compared with one built from scratch on
-the same database. Real SQLite files, the bundled decks.
+rerating, a skip, an undo and an answer given meanwhile by another process (`quizzer
+grade`, through the real CLI, in a process of its own), the kept queue is compared with
+one built from scratch on the same database. Real SQLite files, the bundled decks.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -62,24 +64,48 @@ def _answer(
     return recorded
 
 
-def _grade_elsewhere(db_path: Path, name: str, quality: int) -> None:
-    """Another process answers: `quizzer grade` in a subprocess of its own."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "quizzer",
-            "--db",
-            str(db_path),
-            "--today",
-            DAY1.isoformat(),
-            "grade",
-            name,
-            str(quality),
-        ],
-        check=True,
-        capture_output=True,
+#: Another process: runs each `quizzer grade` command line it reads (JSON, one a line)
+#: through the real CLI, and says how each ended. One process serves a whole test, since
+#: Python and SQLAlchemy take longer to start than a grade takes.
+_ELSEWHERE = """
+import json, sys
+from click.testing import CliRunner
+from quizzer.cli import main
+
+runner = CliRunner()
+for line in sys.stdin:
+    result = runner.invoke(main, json.loads(line))
+    print(json.dumps([result.exit_code, result.output]), flush=True)
+"""
+
+GradeElsewhere = Callable[[str, int], None]
+
+
+@pytest.fixture
+def grade_elsewhere(db_path: Path) -> Iterator[GradeElsewhere]:
+    """Another process answers: `quizzer grade` in a process of its own."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ELSEWHERE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+
+    def grade(name: str, quality: int) -> None:
+        argv = ["--db", str(db_path), "--today", DAY1.isoformat(), "grade", name, str(quality)]
+        stdin.write(json.dumps(argv) + "\n")
+        stdin.flush()
+        reply = stdout.readline()
+        assert reply, f"the other process ended (exit {process.wait()})"
+        code, output = json.loads(reply)
+        assert code == 0, output
+
+    with process:
+        yield grade
+        stdin.close()
+        assert process.wait(timeout=60) == 0
 
 
 @pytest.fixture(params=["interleaved", "in-order", "random"])
@@ -102,7 +128,7 @@ def collection(invoke: Invoke, db_path: Path, request: pytest.FixtureRequest) ->
 
 
 def test_the_kept_queue_is_a_fresh_rebuild_after_every_step(
-    collection: Database, db_path: Path
+    collection: Database, grade_elsewhere: GradeElsewhere
 ) -> None:
     database = collection
     rng = random.Random("queue")
@@ -142,7 +168,7 @@ def test_the_kept_queue_is_a_fresh_rebuild_after_every_step(
                 other = items[-1] if len(items) > 1 else item
                 with database.reading() as session:
                     name = store.load_question(session, other.question_id).name
-                _grade_elsewhere(db_path, name, rng.choice((1, 4)))
+                grade_elsewhere(name, rng.choice((1, 4)))
                 with database.reading() as session:
                     assert queue.stale(session)
                     queue.load(session)
@@ -164,7 +190,7 @@ def test_the_kept_queue_is_a_fresh_rebuild_after_every_step(
 
 
 def test_a_queue_is_stale_only_when_someone_else_answered(
-    collection: Database, db_path: Path
+    collection: Database, grade_elsewhere: GradeElsewhere
 ) -> None:
     database = collection
     queue = review.Queue(today=DAY1, new_per_day=NEW_PER_DAY)
@@ -179,7 +205,7 @@ def test_a_queue_is_stale_only_when_someone_else_answered(
         second = queue.items()[1]
         with database.reading() as session:
             name = store.load_question(session, second.question_id).name
-        _grade_elsewhere(db_path, name, 4)
+        grade_elsewhere(name, 4)
         with database.reading() as session:
             assert queue.stale(session)
             queue.load(session)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -70,20 +72,39 @@ def database(tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two decks, the answers in HISTORY, and alpha/a5 retired after its answer: made once
+    (some thirty transactions), copied by each test that reads or changes it."""
+    folder = tmp_path_factory.mktemp("history")
+    path = folder / "q.db"
+    database = open_database(str(path))
+    try:
+        alpha = _deck(folder, "alpha", [f"a{n}" for n in range(6)])
+        beta = _deck(folder, "beta", ["b0", "b1", "b2"])
+        with database.transaction() as session:
+            importing.import_decks(session, [alpha, beta], now=_at(IMPORTED), today=IMPORTED)
+        for day, name, quality in HISTORY:
+            answer(database, name, quality, D(day))
+        _deck(folder, "alpha", [f"a{n}" for n in range(5)])
+        with database.transaction() as session:
+            report = importing.import_decks(session, [alpha], now=_at(TODAY), today=TODAY)
+        assert report.decks[0].retired == 1
+    finally:
+        database.dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return path
+
+
 @pytest.fixture
-def history(database: Database, tmp_path: Path) -> Database:
-    """Two decks, the answers in HISTORY, and alpha/a5 retired after its answer."""
-    alpha = _deck(tmp_path, "alpha", [f"a{n}" for n in range(6)])
-    beta = _deck(tmp_path, "beta", ["b0", "b1", "b2"])
-    with database.transaction() as session:
-        importing.import_decks(session, [alpha, beta], now=_at(IMPORTED), today=IMPORTED)
-    for day, name, quality in HISTORY:
-        answer(database, name, quality, D(day))
-    _deck(tmp_path, "alpha", [f"a{n}" for n in range(5)])
-    with database.transaction() as session:
-        report = importing.import_decks(session, [alpha], now=_at(TODAY), today=TODAY)
-    assert report.decks[0].retired == 1
-    return database
+def history(history_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A copy of ``history_file`` of this test's own."""
+    shutil.copyfile(history_file, tmp_path / "q.db")
+    database = open_database(str(tmp_path / "q.db"))
+    yield database
+    database.dispose()
 
 
 def stats_of(

@@ -132,10 +132,40 @@ def resolve(name: str, *, env: Mapping[str, str] | None = None) -> Python:
     """The interpreter a ``--python`` value names: a version like ``3.12`` (the newest
     found of it), a command on PATH or a path; a pyenv shim is resolved to its Python."""
     env = os.environ if env is None else env
+    return _resolve(name, env, _Scan(env))
+
+
+def resolve_many(names: Sequence[str], *, env: Mapping[str, str] | None = None) -> list[Python]:
+    """Each interpreter ``names`` says (``all``: every one found), oldest first, once each."""
+    env = os.environ if env is None else env
+    # One look around the machine for all the names: each costs a run of every Python
+    # and of pyenv for each shim on PATH.
+    scan = _Scan(env)
+    chosen: list[Python] = []
+    for name in names:
+        found = scan() if name == "all" else [_resolve(name, env, scan)]
+        chosen += [p for p in found if p.version not in {c.version for c in chosen}]
+    return sorted(chosen)
+
+
+class _Scan:
+    """:func:`find_all`, run once, when first needed."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._found: list[Python] | None = None
+
+    def __call__(self) -> list[Python]:
+        if self._found is None:
+            self._found = find_all(env=self._env)
+        return self._found
+
+
+def _resolve(name: str, env: Mapping[str, str], scan: _Scan) -> Python:
     if _VERSION.fullmatch(name):
-        matches = [p for p in find_all(env=env) if _key(p.version)[: len(_key(name))] == _key(name)]
+        matches = [p for p in scan() if _key(p.version)[: len(_key(name))] == _key(name)]
         if not matches:
-            found = ", ".join(p.version for p in find_all(env=env)) or "none"
+            found = ", ".join(p.version for p in scan()) or "none"
             raise SandboxError(f"no Python {name} found on this machine (found: {found})")
         return matches[-1]
     path = shutil.which(name, path=env.get("PATH")) if os.sep not in name else name
@@ -148,15 +178,6 @@ def resolve(name: str, *, env: Mapping[str, str] | None = None) -> Python:
     if probed is None:
         raise SandboxError(f"{path} did not run as a Python interpreter")
     return Python(_key(probed[1]), probed[1], path)
-
-
-def resolve_many(names: Sequence[str], *, env: Mapping[str, str] | None = None) -> list[Python]:
-    """Each interpreter ``names`` says (``all``: every one found), oldest first, once each."""
-    chosen: list[Python] = []
-    for name in names:
-        found = find_all(env=env) if name == "all" else [resolve(name, env=env)]
-        chosen += [p for p in found if p.version not in {c.version for c in chosen}]
-    return sorted(chosen)
 
 
 def _candidates(env: Mapping[str, str]) -> list[str]:
