@@ -961,7 +961,8 @@ def main(argv: list[str] | None = None) -> int:
             "stats": lambda: fig_command("stats", repeat, most, "stats"),
             "export": lambda: fig_export(min(repeat, 3), medium, work),
             "anki_import": lambda: fig_anki_import(repeat, empty, work, q["medium"]),
-            "verify": lambda: fig_verify(min(repeat, 3), sizes["snippets"]),
+            # One of issue 23's figures: at least 7 alternating pairs, as the lt_* ones.
+            "verify": lambda: fig_verify(lt_pairs, sizes["snippets"]),
             "review_rss": lambda: fig_review_rss(min(repeat, 3), most),
             "trace": lambda: fig_trace(max(repeat, 3), sizes["traced"]),
             "boundary": lambda: fig_boundary(max(repeat, 3), sizes["traced"]),
