@@ -24,19 +24,19 @@ title: Own things
 description: Mine.
 tags: [mine, shared]
 questions:
-  - id: late
+  - id: scale
     type: predict_output
     prompt: What does it print?
     code: |
-      fs = [lambda: i for i in range($n)]
-      print([f() for f in fs])
-    vary: {n: [3, 2]}
+      times = lambda x: x * $k
+      print(list(map(times, range(3))))
+    vary: {k: [2, 3]}
     answer: |
-      [2, 2, 2]
+      [0, 2, 4]
     variants:
-      - values: {n: 2}
+      - values: {k: 3}
         answer: |
-          [1, 1]
+          [0, 3, 6]
     tags: [shared, closures]
   - id: close
     type: predict_output
@@ -122,7 +122,7 @@ def _through_sqlalchemy(
     ("decks", "today"),
     [
         ((), None),
-        ((), date(2026, 1, 5)),  # the day of own/late's variant
+        ((), date(2026, 1, 5)),  # the day of own/scale's variant
         (("own",), date(2026, 1, 6)),
         (("own", "python-closures", "own"), date(2026, 1, 5)),
     ],
@@ -139,8 +139,8 @@ def test_reading_directly_gives_what_sqlalchemy_reads(
     own = {q.qid: q for q in questions if q.deck_slug == "own"}
     assert own["close"].answer == "None\n"
     if today == date(2026, 1, 5):
-        assert "range(2)" in (own["late"].code or "")
-    assert own["late"].tags == ("mine", "shared", "closures")
+        assert "x * 3" in (own["scale"].code or "")
+    assert own["scale"].tags == ("mine", "shared", "closures")
     assert "gone" not in own
     assert {q.deck_title for q in questions if q.deck_slug in ("own", "abc")} <= {
         "Own things (own)",
@@ -214,7 +214,7 @@ def test_what_an_export_highlights_is_kept_and_the_next_export_loads_neither_lex
     with sqlite3.connect(db_path) as connection:
         (kept,) = connection.execute("SELECT count(*) FROM highlight_cache").fetchone()
     connection.close()
-    assert kept == 2  # own/late's code (its first day's variant) and own/close's
+    assert kept == 2  # own/scale's code (the day's variant) and own/close's
     again = tmp_path / "2.apkg"
     run = cli_process(
         ["--db", str(db_path), "export", "-o", str(again)],
