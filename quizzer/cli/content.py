@@ -455,21 +455,21 @@ def export_command(
         return
     if output.suffix != ".apkg":
         raise click.BadParameter("an Anki package's name ends in .apkg", param_hint="'-o'")
-    if with_progress or with_trace:
-        questions, highlighted = _export_read(ctx, decks, with_progress, with_trace, trust)
-    else:
+    direct = None
+    if not (with_progress or with_trace):
         from quizzer import exportread
-        from quizzer.bulk import end_startup
 
         # An up-to-date SQLite collection is read without SQLAlchemy (whose import alone
         # takes longer than exporting the bundled decks); anything else as usual.
         settings = settings_of(ctx)
         direct = exportread.read_direct(settings.db, decks=decks, today=settings.day())
-        end_startup()
-        if direct is None:
-            questions, highlighted = _export_read(ctx, decks, False, False, trust)
-        else:
-            questions, highlighted = direct
+    if direct is None:
+        questions, highlighted = _export_read(ctx, decks, with_progress, with_trace, trust)
+    else:
+        from quizzer.bulk import end_startup
+
+        end_startup()  # as database_of does once the command has loaded what it needs
+        questions, highlighted = direct
     from quizzer import anki
 
     cached = set(highlighted)
